@@ -1,0 +1,41 @@
+"""Resources every service opens in its lifespan: the database pool, the usage ledger and its writer."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+import msgspec
+
+from domain.ledger import UsageLedger
+from infra.db import create_pool, database_url
+from infra.ledger_store import ledger_recorder, open_ledger
+from infra.ledger_writer import GroupCommitRecorder, PerRequestRecorder
+
+
+class Core(msgspec.Struct):
+    pool: Any
+    ledger: UsageLedger
+    recorder: GroupCommitRecorder | PerRequestRecorder
+    url: str
+
+
+@asynccontextmanager
+async def open_core(ledger_mode: str = "group_commit", pool_size: int = 10) -> AsyncIterator[Core]:
+    url = database_url()
+    pool = await create_pool(url, min_size=1, max_size=pool_size)
+    ledger = await asyncio.to_thread(open_ledger, url)
+    recorder = ledger_recorder(ledger, ledger_mode)
+    try:
+        yield Core(pool, ledger, recorder, url)
+    finally:
+        await asyncio.to_thread(recorder.close)
+        await asyncio.to_thread(ledger.close)
+        await pool.close()
+
+
+async def database_ready(core: Core) -> None:
+    async with core.pool.acquire() as connection:
+        await connection.fetchval("SELECT 1")

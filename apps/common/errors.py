@@ -1,0 +1,89 @@
+"""One table maps domain errors to HTTP statuses; every failure gets the same JSON error body."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import msgspec
+from litestar import Request, Response
+from litestar.exceptions import HTTPException, NotAuthorizedException, ValidationException
+
+from apps.common.requests import request_id_of
+from apps.common.structs import ErrorBody, ErrorDetail
+from domain import errors
+
+log = logging.getLogger("daarion.errors")
+
+STATUS_OF: dict[type[errors.DaarionError], int] = {
+    errors.InvalidRequest: 400,
+    errors.ArgumentsInvalid: 422,
+    errors.Unauthenticated: 401,
+    errors.BudgetExhausted: 402,
+    errors.PermissionDenied: 403,
+    errors.NotFound: 404,
+    errors.UnknownModel: 404,
+    errors.Conflict: 409,
+    errors.RateLimited: 429,
+    errors.UpstreamFailed: 502,
+    errors.ServiceUnavailable: 503,
+    errors.UpstreamTimeout: 504,
+}
+
+_HTTP_TYPES = {400: "invalid_request", 401: "unauthenticated", 403: "permission_denied", 404: "not_found",
+               405: "method_not_allowed", 413: "payload_too_large", 415: "unsupported_media_type"}
+
+
+def status_of(exc: errors.DaarionError) -> int:
+    for cls in type(exc).__mro__:
+        if cls in STATUS_OF:
+            return STATUS_OF[cls]  # type: ignore[index]
+    return 500
+
+
+def error_response(
+    request: Request[Any, Any, Any], status: int, type_: str, message: str,
+    errors_list: list[dict[str, str]] | None = None, headers: dict[str, str] | None = None,
+) -> Response[bytes]:
+    request_id = request_id_of(request)
+    body = ErrorBody(ErrorDetail(type_, message, request_id, errors_list))
+    return Response(
+        msgspec.json.encode(body), status_code=status, media_type="application/json",
+        headers={"x-request-id": request_id, **(headers or {})},
+    )
+
+
+def on_domain_error(request: Request[Any, Any, Any], exc: errors.DaarionError) -> Response[bytes]:
+    headers = {"retry-after": str(exc.retry_after_s)} if isinstance(exc, errors.RateLimited) else None
+    errs = exc.errors if isinstance(exc, errors.ArgumentsInvalid) else None
+    return error_response(request, status_of(exc), exc.type, exc.message, errs, headers)
+
+
+def on_validation_error(request: Request[Any, Any, Any], exc: ValidationException) -> Response[bytes]:
+    details = exc.extra if isinstance(exc.extra, list) else []
+    messages = [str(d.get("message", d)) if isinstance(d, dict) else str(d) for d in details]
+    text = "; ".join(messages) or exc.detail
+    return error_response(request, 400, "invalid_request", f"malformed request: {text}")
+
+
+def on_http_error(request: Request[Any, Any, Any], exc: HTTPException) -> Response[bytes]:
+    status = exc.status_code
+    return error_response(request, status, _HTTP_TYPES.get(status, "http_error"), exc.detail)
+
+
+def on_unauthorized(request: Request[Any, Any, Any], exc: NotAuthorizedException) -> Response[bytes]:
+    return error_response(request, 401, "unauthenticated", exc.detail)
+
+
+def on_unexpected(request: Request[Any, Any, Any], exc: Exception) -> Response[bytes]:
+    log.error("unhandled %s on %s %s", type(exc).__name__, request.method, request.url.path, exc_info=exc)
+    return error_response(request, 500, "internal_error", "internal error; see the service log by request id")
+
+
+EXCEPTION_HANDLERS: dict[Any, Any] = {
+    errors.DaarionError: on_domain_error,
+    ValidationException: on_validation_error,
+    NotAuthorizedException: on_unauthorized,
+    HTTPException: on_http_error,
+    Exception: on_unexpected,
+}

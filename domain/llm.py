@@ -31,6 +31,7 @@ class ChatRequest(msgspec.Struct, frozen=True):
     tool_choice: str | dict[str, Any] | None = None
     response_format: dict[str, Any] | None = None
     seed: int | None = None
+    extra: dict[str, Any] = {}
 
 
 class ChatResult(msgspec.Struct, frozen=True):

@@ -70,3 +70,73 @@ class GatewayMetrics(Protocol):
         self, agent_id: str, logical_model: str, status: str, prompt_tokens: int, completion_tokens: int,
         cost_usd: Decimal | None,
     ) -> None: ...
+
+
+# --- Toolcore and the demo projects service (imports kept here so this block appends in one edit) ---
+
+from typing import Any
+
+from domain.projects import Project, Task, TaskDraft
+from domain.tools import ToolCall, ToolDefinition, ToolOutcome
+
+
+class ToolRegistry(Protocol):
+    """Where tool definitions come from (YAML today; a database-backed registry can replace it)."""
+
+    def get(self, tool_id: str) -> ToolDefinition | None: ...
+
+    def all(self) -> list[ToolDefinition]: ...
+
+
+class ToolExecutor(Protocol):
+    async def execute(self, tool: ToolDefinition, call: ToolCall, attempts: int) -> Any:
+        """Runs the tool, trying up to `attempts` times where the executor retries; returns its JSON result.
+
+        Raises domain.tools.ToolFailure for every failure the agent should read (timeout, upstream error...).
+        """
+        ...
+
+
+class ArgumentValidator(Protocol):
+    def argument_errors(self, tool: ToolDefinition, args: dict[str, Any]) -> list[dict[str, str]]:
+        """One {"path", "message"} per violation of the tool's input schema; empty when valid."""
+        ...
+
+    def result_errors(self, tool: ToolDefinition, result: Any) -> list[dict[str, str]]:
+        """Violations of the tool's output schema (none when the tool declares no output schema)."""
+        ...
+
+
+class IdempotencyStore(Protocol):
+    async def claim(
+        self, agent_id: str, key: str, tool_id: str, fingerprint: str, lease_s: float,
+    ) -> ToolOutcome | None:
+        """None: the key is now ours, run the tool. An outcome: the first call's, replay it.
+
+        Raises Conflict when the key is in use by a running call or was used for a different tool or arguments.
+        """
+        ...
+
+    async def complete(self, agent_id: str, key: str, outcome: ToolOutcome) -> None: ...
+
+    async def release(self, agent_id: str, key: str) -> None:
+        """Gives the key back when the call ended without an outcome (crash, cancellation)."""
+        ...
+
+
+class ToolMetrics(Protocol):
+    def call_finished(self, tool_id: str, status: str, error_type: str | None, latency_s: float) -> None: ...
+
+
+class ProjectStore(Protocol):
+    async def projects_of(self, microdao_id: str) -> list[Project]: ...
+
+    async def recent_tasks(self, microdao_id: str, project_id: str, limit: int, status: str | None) -> list[Task]:
+        """Newest first; raises NotFound when the project is not one of the microDAO's."""
+        ...
+
+    async def create_task(
+        self, microdao_id: str, project_id: str, draft: TaskDraft, idempotency_key: str | None,
+    ) -> tuple[Task, bool]:
+        """(task, created): a repeated idempotency key returns the task it created the first time."""
+        ...

@@ -13,6 +13,7 @@ import logging
 import threading
 from collections.abc import Sequence
 
+from domain.errors import ServiceUnavailable
 from domain.ledger import LedgerEntry, UsageLedger
 
 log = logging.getLogger(__name__)
@@ -60,7 +61,7 @@ class GroupCommitRecorder:
             positions = self._ledger.record([entry for entry, _ in batch])
         except Exception as exc:
             log.exception("ledger commit of %d entries failed", len(batch))
-            _resolve(batch, None, exc)
+            _resolve(batch, None, ServiceUnavailable(f"the usage ledger could not commit ({type(exc).__name__})"))
             return
         _resolve(batch, positions, None)
 
@@ -91,7 +92,11 @@ class PerRequestRecorder:
         self._ledger = ledger
 
     async def record(self, entry: LedgerEntry) -> int:
-        positions = await asyncio.to_thread(self._ledger.record, [entry])
+        try:
+            positions = await asyncio.to_thread(self._ledger.record, [entry])
+        except Exception as exc:
+            log.exception("ledger commit failed")
+            raise ServiceUnavailable(f"the usage ledger could not commit ({type(exc).__name__})") from None
         return positions[0]
 
     def close(self) -> None:

@@ -21,6 +21,10 @@ depends_on = None
 def upgrade() -> None:
     op.execute("CREATE EXTENSION IF NOT EXISTS vector")
     op.execute(
+        "CREATE TYPE stored_event_uuid AS "
+        "(originator_id uuid, originator_version bigint, topic text, state bytea)"
+    )
+    op.execute(
         """
         CREATE TABLE usageledger_events (
             originator_id uuid NOT NULL,
@@ -89,3 +93,4 @@ def downgrade() -> None:
     op.execute("DROP TABLE usage_daily")
     op.execute("DROP TABLE usage_projection_tracking")
     op.execute("DROP TABLE usageledger_events")
+    op.execute("DROP TYPE stored_event_uuid")

@@ -1,4 +1,4 @@
-"""Internal endpoints take a bearer token when DAARION_INTERNAL_TOKEN is set."""
+"""Internal endpoints take a bearer token when DAARION_INTERNAL_TOKEN was set at app creation."""
 
 from __future__ import annotations
 
@@ -18,12 +18,15 @@ def bearer_token(connection: ASGIConnection[Any, Any, Any, Any]) -> str | None:
     return token.strip() if scheme.lower() == "bearer" and token.strip() else None
 
 
-def internal_token_guard(expected: str | None) -> Guard:
-    def guard(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
-        if expected is None:
-            return
-        presented = bearer_token(connection)
-        if presented is None or not hmac.compare_digest(presented.encode(), expected.encode()):
-            raise Unauthenticated("this internal endpoint needs 'Authorization: Bearer <DAARION_INTERNAL_TOKEN>'")
+def internal_guard() -> Guard:
+    """The guard for internal routes; the expected token is read from app state at each request."""
+    return _check_internal_token
 
-    return guard
+
+def _check_internal_token(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
+    expected: str | None = connection.app.state.get("internal_token")
+    if expected is None:
+        return
+    presented = bearer_token(connection)
+    if presented is None or not hmac.compare_digest(presented.encode(), expected.encode()):
+        raise Unauthenticated("this internal endpoint needs 'Authorization: Bearer <DAARION_INTERNAL_TOKEN>'")

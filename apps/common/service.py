@@ -10,18 +10,17 @@ from typing import Any
 
 from litestar import Litestar, Response, get
 from litestar.datastructures import State
-from litestar.types import ControllerRouterHandler, Guard
+from litestar.types import ControllerRouterHandler
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 
-from apps.common.auth import internal_token_guard
+from apps.common.auth import internal_guard
 from apps.common.errors import EXCEPTION_HANDLERS
 
 ReadinessCheck = Callable[[], Awaitable[None]]
 Lifespan = Callable[[Litestar], AbstractAsyncContextManager[None]]
 
 
-def internal_guard() -> Guard:
-    return internal_token_guard(os.environ.get("DAARION_INTERNAL_TOKEN") or None)
+__all__ = ["build_app", "internal_guard", "ReadinessCheck"]
 
 
 def build_app(
@@ -54,7 +53,9 @@ def build_app(
         route_handlers=[healthz, readyz, metrics, *route_handlers],
         lifespan=[lifespan],
         exception_handlers=EXCEPTION_HANDLERS,
-        state=State({"readiness": {}, **(state or {})}),
+        state=State({
+            "readiness": {}, "internal_token": os.environ.get("DAARION_INTERNAL_TOKEN") or None, **(state or {}),
+        }),
         openapi_config=None,
         debug=False,
     )

@@ -9,7 +9,7 @@ class StrictStruct(msgspec.Struct, forbid_unknown_fields=True):
     pass
 
 
-class ErrorDetail(msgspec.Struct):
+class ErrorDetail(msgspec.Struct, omit_defaults=True):
     type: str
     message: str
     request_id: str

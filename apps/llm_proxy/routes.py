@@ -1,0 +1,190 @@
+"""Thin HTTP adapters of the LLM proxy: decode, call the gateway, encode."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import logging
+import time
+from collections.abc import AsyncIterator
+from datetime import date, datetime, timedelta, timezone
+from typing import Annotated, Any
+
+import msgspec
+from litestar import Request, Response, get, post
+from litestar.datastructures import State
+from litestar.params import FromQuery, JSONBody, QueryParameter
+from litestar.response import Stream
+
+from apps.common.auth import bearer_token
+from apps.common.errors import status_of
+from apps.common.requests import request_id_of
+from apps.common.service import internal_guard
+from apps.common.structs import ErrorBody, ErrorDetail
+from apps.llm_proxy.schemas import (
+    ChatCompletion,
+    ChatParameters,
+    Choice,
+    ModelCard,
+    ModelList,
+    OpenAIChatRequest,
+    ProxyRequest,
+    ResponseMessage,
+    UsageBody,
+)
+from domain.errors import DaarionError, InvalidRequest, Unauthenticated
+from domain.gateway import CallContext, LlmGateway, StreamSummary
+from domain.llm import ChatChunk, ChatRequest
+from infra.usage_reports import GROUPINGS, usage_report
+
+_PASS_THROUGH = ("presence_penalty", "frequency_penalty", "parallel_tool_calls", "user")
+_encode = msgspec.json.encode
+log = logging.getLogger(__name__)
+
+
+@post("/internal/llm/proxy", guards=[internal_guard()], status_code=200)
+async def proxy_chat(request: Request[Any, Any, Any], data: JSONBody[ProxyRequest], state: State) -> Response[Any]:
+    agent_id = data.metadata.agent_id
+    known = state.agent_microdaos.get(agent_id)
+    microdao_id = data.metadata.microdao_id or known
+    if microdao_id is None:
+        raise InvalidRequest(f"metadata.microdao_id is required: agent '{agent_id}' is not configured")
+    if known is not None and microdao_id != known:
+        raise InvalidRequest(f"agent '{agent_id}' belongs to '{known}', not '{microdao_id}'")
+    return await _chat(request, data, agent_id, microdao_id, state, "internal")
+
+
+@post("/v1/chat/completions", status_code=200)
+async def openai_chat(request: Request[Any, Any, Any], data: JSONBody[OpenAIChatRequest], state: State) -> Response[Any]:
+    agent_id, microdao_id = _caller(request, state)
+    return await _chat(request, data, agent_id, microdao_id, state, "v1")
+
+
+@get("/v1/models")
+async def openai_models(request: Request[Any, Any, Any], state: State) -> ModelList:
+    _caller(request, state)
+    return ModelList([ModelCard(model) for model in state.gateway.models])
+
+
+@get("/internal/usage", guards=[internal_guard()])
+async def usage(
+    state: State,
+    group_by: FromQuery[str] = "agent",
+    since: Annotated[date | None, QueryParameter(name="from")] = None,
+    until: Annotated[date | None, QueryParameter(name="to")] = None,
+) -> dict[str, Any]:
+    if group_by not in GROUPINGS:
+        raise InvalidRequest(f"group_by must be one of {', '.join(GROUPINGS)}, not '{group_by}'")
+    today = datetime.now(timezone.utc).date()
+    since = since or today - timedelta(days=30)
+    until = until or today
+    if since > until:
+        raise InvalidRequest("'from' must not be after 'to'")
+    position = await asyncio.to_thread(state.ledger.max_position)
+    caught_up = await asyncio.to_thread(state.projector.wait_for, position, 5.0)
+    rows = await usage_report(state.pool, group_by, since, until)
+    return {"group_by": group_by, "from": since.isoformat(), "to": until.isoformat(),
+            "complete": caught_up, "rows": [msgspec.to_builtins(row) for row in rows]}
+
+
+def _caller(request: Request[Any, Any, Any], state: State) -> tuple[str, str]:
+    key = bearer_token(request)
+    if key is None:
+        raise Unauthenticated("missing API key: send 'Authorization: Bearer <key>'")
+    identity = state.api_keys.get(hashlib.sha256(key.encode()).hexdigest())
+    if identity is None:
+        raise Unauthenticated("invalid API key")
+    return identity  # type: ignore[no-any-return]
+
+
+def _chat_request(params: ChatParameters) -> ChatRequest:
+    extra = {name: getattr(params, name) for name in _PASS_THROUGH if getattr(params, name) is not None}
+    return ChatRequest(
+        messages=[msgspec.to_builtins(message) for message in params.messages],
+        temperature=params.temperature, top_p=params.top_p,
+        max_tokens=params.max_tokens or params.max_completion_tokens, stop=params.stop, tools=params.tools,
+        tool_choice=params.tool_choice, response_format=params.response_format, seed=params.seed, extra=extra,
+    )
+
+
+async def _chat(
+    request: Request[Any, Any, Any], params: ChatParameters, agent_id: str, microdao_id: str, state: State,
+    endpoint: str,
+) -> Response[Any]:
+    started = time.perf_counter()
+    request_id = request_id_of(request)
+    call = CallContext(request_id, agent_id, microdao_id, params.model)
+    gateway: LlmGateway = state.gateway
+    try:
+        if params.stream:
+            return await _stream(gateway, call, params, started, state, endpoint)
+        completion = await gateway.complete(call, _chat_request(params))
+    except DaarionError as exc:
+        state.metrics.observe_request(endpoint, status_of(exc), time.perf_counter() - started, None)
+        raise
+    result = completion.result
+    usage_body = UsageBody(result.usage.prompt_tokens, result.usage.completion_tokens, result.usage.total_tokens)
+    body = ChatCompletion(
+        id=f"chatcmpl-{request_id}", created=int(time.time()), model=params.model,
+        choices=[Choice(0, ResponseMessage("assistant", result.content, result.tool_calls), result.finish_reason)],
+        usage=usage_body,
+    )
+    elapsed = time.perf_counter() - started
+    overhead_ms = max(elapsed * 1000 - completion.upstream_ms, 0.0)
+    state.metrics.observe_request(endpoint, 200, elapsed, overhead_ms / 1000)
+    return Response(_encode(body), media_type="application/json", headers={
+        "x-request-id": request_id, "x-daarion-overhead-ms": f"{overhead_ms:.3f}",
+        "x-daarion-provider": completion.provider, "x-daarion-model": completion.physical_model,
+        "x-daarion-cost-usd": "unknown" if completion.cost_usd is None else f"{completion.cost_usd.normalize():f}",
+    })
+
+
+async def _stream(
+    gateway: LlmGateway, call: CallContext, params: ChatParameters, started: float, state: State, endpoint: str,
+) -> Stream:
+    summary = StreamSummary()
+    chunks = gateway.stream(call, _chat_request(params), summary)
+    first = await anext(chunks)  # admission, routing and fallback errors still get a real HTTP status
+    overhead_ms = max((time.perf_counter() - started) * 1000 - summary.first_chunk_wait_ms, 0.0)
+    state.metrics.observe_request(endpoint, 200, time.perf_counter() - started, overhead_ms / 1000)
+    include_usage = params.stream_options is None or params.stream_options.include_usage
+    envelope = {"id": f"chatcmpl-{call.request_id}", "object": "chat.completion.chunk",
+                "created": int(time.time()), "model": params.model}
+
+    async def events() -> AsyncIterator[bytes]:
+        try:
+            yield _sse(envelope, first)
+            async for chunk in chunks:
+                if chunk.usage is None or include_usage:
+                    yield _sse(envelope, chunk)
+            yield b"data: [DONE]\n\n"
+        except DaarionError as exc:
+            yield _sse_error(exc.type, exc.message, call.request_id)
+        except Exception:
+            log.exception("stream %s failed", call.request_id)
+            yield _sse_error("internal_error", "the stream failed inside the proxy", call.request_id)
+        finally:
+            await chunks.aclose()
+
+    return Stream(events(), media_type="text/event-stream", headers={
+        "x-request-id": call.request_id, "x-daarion-overhead-ms": f"{overhead_ms:.3f}",
+        "x-daarion-provider": summary.provider, "x-daarion-model": summary.physical_model,
+        "cache-control": "no-cache",
+    })
+
+
+def _sse_error(type_: str, message: str, request_id: str) -> bytes:
+    return b"data: " + _encode(ErrorBody(ErrorDetail(type_, message, request_id))) + b"\n\n"
+
+
+def _sse(envelope: dict[str, Any], chunk: ChatChunk) -> bytes:
+    if chunk.usage is not None:
+        usage = chunk.usage
+        payload = {**envelope, "choices": [], "usage": {"prompt_tokens": usage.prompt_tokens,
+                   "completion_tokens": usage.completion_tokens, "total_tokens": usage.total_tokens}}
+    else:
+        payload = {**envelope, "choices": [{"index": 0, "delta": chunk.delta, "finish_reason": chunk.finish_reason}]}
+    return b"data: " + _encode(payload) + b"\n\n"
+
+
+ROUTES = [proxy_chat, openai_chat, openai_models, usage]

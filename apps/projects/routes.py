@@ -1,0 +1,46 @@
+"""Projects service handlers: decode, call the store, encode. Every route is internal (bearer token)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from litestar import Controller, Response, get, post
+from litestar.di import NamedDependency
+from litestar.params import FromPath, HeaderParameter, JSONBody, QueryParameter, SkipValidation
+
+from apps.common.service import internal_guard
+from apps.projects.schemas import NewTask, ProjectList, ProjectView, TaskList, TaskView
+from domain.ports import ProjectStore
+from domain.projects import TaskDraft
+
+Store = NamedDependency[SkipValidation[ProjectStore]]
+Limit = Annotated[int, QueryParameter(ge=1, le=50)]
+Status = Annotated[Literal["todo", "in_progress", "done"] | None, QueryParameter(required=False)]
+IdempotencyKey = Annotated[str | None, HeaderParameter(name="idempotency-key", max_length=300, required=False)]
+
+
+class ProjectsController(Controller):
+    path = "/microdaos/{microdao_id:str}/projects"
+    guards = (internal_guard(),)
+
+    @get("/")
+    async def list_projects(self, microdao_id: FromPath[str], store: Store) -> ProjectList:
+        projects = await store.projects_of(microdao_id)
+        return ProjectList(microdao_id, [ProjectView.of(p) for p in projects])
+
+    @get("/{project_id:str}/tasks")
+    async def recent_tasks(
+        self, microdao_id: FromPath[str], project_id: FromPath[str], store: Store, limit: Limit = 10,
+        status: Status = None,
+    ) -> TaskList:
+        tasks = await store.recent_tasks(microdao_id, project_id, limit, status)
+        return TaskList(project_id, [TaskView.of(t) for t in tasks])
+
+    @post("/{project_id:str}/tasks")
+    async def create_task(
+        self, microdao_id: FromPath[str], project_id: FromPath[str], data: JSONBody[NewTask], store: Store,
+        idempotency_key: IdempotencyKey = None,
+    ) -> Response[Any]:
+        draft = TaskDraft(data.title, data.created_by, data.description, data.assignee, data.status)
+        task, created = await store.create_task(microdao_id, project_id, draft, idempotency_key)
+        return Response(TaskView.of(task), status_code=201 if created else 200)

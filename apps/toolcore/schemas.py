@@ -1,0 +1,62 @@
+"""Toolcore DTOs. The call response is built in routes (its `result` key is present even when null)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import msgspec
+from msgspec import Meta
+
+from apps.common.structs import StrictStruct
+from domain.tools import TOOL_ID, ToolDefinition, ToolOutcome
+
+Subject = Annotated[str, Meta(pattern=r"^[A-Za-z0-9._:-]{1,128}$")]
+IdempotencyKey = Annotated[str, Meta(pattern=r"^[A-Za-z0-9._:-]{1,128}$")]
+
+
+class ToolCallRequest(StrictStruct, frozen=True):
+    tool_id: Annotated[str, Meta(pattern=TOOL_ID.pattern)]
+    agent_id: Subject
+    args: dict[str, Any] = msgspec.field(default_factory=dict)
+    microdao_id: Subject | None = None
+    idempotency_key: IdempotencyKey | None = None
+
+
+class ToolView(msgspec.Struct, frozen=True):
+    id: str
+    description: str
+    input_schema: dict[str, Any]
+    output_schema: dict[str, Any] | None
+    read_only: bool
+    destructive: bool
+    idempotent: bool
+    timeout_s: float
+
+    @classmethod
+    def of(cls, tool: ToolDefinition) -> ToolView:
+        return cls(tool.id, tool.description, tool.input_schema, tool.output_schema, tool.read_only,
+                   tool.destructive, tool.idempotent, tool.timeout_s)
+
+
+class ToolList(msgspec.Struct, frozen=True):
+    agent_id: str
+    microdao_id: str | None
+    tools: list[ToolView]
+
+
+class OpenAIToolList(msgspec.Struct, frozen=True):
+    """`tools` is the OpenAI function-calling list as is; function names map back with `tool_id_of`."""
+
+    tools: list[dict[str, Any]]
+
+
+def call_response(outcome: ToolOutcome) -> dict[str, Any]:
+    body: dict[str, Any] = {"ok": outcome.ok}
+    if outcome.ok:
+        body["result"] = outcome.result
+    else:
+        body["error"] = msgspec.to_builtins(outcome.error)
+    body["latency_ms"] = outcome.latency_ms
+    if outcome.replayed:
+        body["replayed"] = True
+    return body

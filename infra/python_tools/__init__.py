@@ -1,0 +1,1 @@
+"""Functions the Python executor may run (see python.allowed_modules in config/tools.yaml)."""

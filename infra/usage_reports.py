@@ -1,0 +1,111 @@
+"""Reads of the usage projection: reports grouped by agent, microDAO, model, tool or day; monthly spend."""
+
+from __future__ import annotations
+
+import time
+from datetime import date, datetime, timezone
+from decimal import Decimal
+from typing import Any
+
+import msgspec
+
+GROUPINGS: dict[str, tuple[str, str]] = {
+    "agent": ("agent_id", "TRUE"),
+    "microdao": ("microdao_id", "TRUE"),
+    "model": ("subject || ' -> ' || provider || '/' || physical_model", "kind = 'llm'"),
+    "tool": ("subject", "kind = 'tool'"),
+    "day": ("day::text", "TRUE"),
+}
+
+
+class UsageRow(msgspec.Struct):
+    key: str
+    llm_calls: int
+    llm_failures: int
+    llm_cancelled: int
+    prompt_tokens: int
+    completion_tokens: int
+    total_tokens: int
+    cost_usd: str
+    unpriced_calls: int
+    avg_llm_latency_ms: float | None
+    tool_calls: int
+    tool_failures: int
+    memory_writes: int
+    agent_turns: int
+    avg_turn_cost_usd: str | None
+
+
+def _report_sql(group_by: str) -> str:
+    key, where = GROUPINGS[group_by]
+    return f"""
+    SELECT {key} AS key,
+      coalesce(sum(calls) FILTER (WHERE kind = 'llm'), 0) AS llm_calls,
+      coalesce(sum(failures) FILTER (WHERE kind = 'llm'), 0) AS llm_failures,
+      coalesce(sum(cancelled) FILTER (WHERE kind = 'llm'), 0) AS llm_cancelled,
+      coalesce(sum(prompt_tokens) FILTER (WHERE kind = 'llm'), 0) AS prompt_tokens,
+      coalesce(sum(completion_tokens) FILTER (WHERE kind = 'llm'), 0) AS completion_tokens,
+      coalesce(sum(cost_usd) FILTER (WHERE kind = 'llm'), 0) AS cost_usd,
+      coalesce(sum(unpriced_calls) FILTER (WHERE kind = 'llm'), 0) AS unpriced_calls,
+      sum(latency_ms_sum) FILTER (WHERE kind = 'llm') / nullif(sum(calls) FILTER (WHERE kind = 'llm'), 0)
+        AS avg_llm_latency_ms,
+      coalesce(sum(calls) FILTER (WHERE kind = 'tool'), 0) AS tool_calls,
+      coalesce(sum(failures) FILTER (WHERE kind = 'tool'), 0) AS tool_failures,
+      coalesce(sum(calls) FILTER (WHERE kind = 'memory' AND subject = 'stored'), 0) AS memory_writes,
+      coalesce(sum(calls) FILTER (WHERE kind = 'turn'), 0) AS agent_turns,
+      sum(cost_usd) FILTER (WHERE kind = 'turn') / nullif(sum(calls) FILTER (WHERE kind = 'turn'), 0)
+        AS avg_turn_cost_usd
+    FROM usage_daily
+    WHERE day >= $1 AND day <= $2 AND {where}
+    GROUP BY 1 ORDER BY 1
+    """
+
+
+async def usage_report(pool: Any, group_by: str, since: date, until: date) -> list[UsageRow]:
+    records = await pool.fetch(_report_sql(group_by), since, until)
+    return [
+        UsageRow(
+            key=r["key"], llm_calls=int(r["llm_calls"]), llm_failures=int(r["llm_failures"]),
+            llm_cancelled=int(r["llm_cancelled"]), prompt_tokens=int(r["prompt_tokens"]),
+            completion_tokens=int(r["completion_tokens"]),
+            total_tokens=int(r["prompt_tokens"] + r["completion_tokens"]),
+            cost_usd=str(_money(r["cost_usd"])), unpriced_calls=int(r["unpriced_calls"]),
+            avg_llm_latency_ms=round(r["avg_llm_latency_ms"], 3) if r["avg_llm_latency_ms"] is not None else None,
+            tool_calls=int(r["tool_calls"]), tool_failures=int(r["tool_failures"]),
+            memory_writes=int(r["memory_writes"]), agent_turns=int(r["agent_turns"]),
+            avg_turn_cost_usd=str(_money(r["avg_turn_cost_usd"])) if r["avg_turn_cost_usd"] is not None else None,
+        )
+        for r in records
+    ]
+
+
+def _money(value: Decimal) -> Decimal:
+    return Decimal(value).quantize(Decimal("0.000001"))
+
+
+_SPEND_SQL = """
+SELECT coalesce(sum(cost_usd) FILTER (WHERE agent_id = $1), 0) AS agent,
+       coalesce(sum(cost_usd) FILTER (WHERE microdao_id = $2), 0) AS microdao
+FROM usage_daily WHERE kind = 'llm' AND day >= $3 AND (agent_id = $1 OR microdao_id = $2)
+"""
+
+
+class PgSpendReader:
+    """Month-to-date spend from the projection, cached briefly: budgets are checked before every call."""
+
+    def __init__(self, pool: Any, ttl_s: float = 1.0) -> None:
+        self._pool = pool
+        self._ttl_s = ttl_s
+        self._cache: dict[tuple[str, str], tuple[float, tuple[Decimal, Decimal]]] = {}
+
+    async def month_to_date_usd(self, agent_id: str, microdao_id: str) -> tuple[Decimal, Decimal]:
+        key = (agent_id, microdao_id)
+        now = time.monotonic()
+        cached = self._cache.get(key)
+        if cached and now - cached[0] < self._ttl_s:
+            return cached[1]
+        month_start = datetime.now(timezone.utc).date().replace(day=1)
+        row = await self._pool.fetchrow(_SPEND_SQL, agent_id, microdao_id, month_start)
+        spend = (Decimal(row["agent"]), Decimal(row["microdao"]))
+        self._cache[key] = (now, spend)
+        return spend

@@ -1,0 +1,160 @@
+"""Local stand-ins for OpenAI/DeepSeek and Ollama, served for real over HTTP on 127.0.0.1.
+
+Behaviour is chosen by the requested model name, so one server covers every case:
+  ok*            answers (echoing the last user message), streaming with a final usage chunk
+  tool*          answers with a tool call to the first offered function
+  fail-500       500                fail-429      429            reject-400   400 (request's fault)
+  slow-<secs>    sleeps before answering (for timeouts)
+  break-stream   streams two chunks, then drops the connection without [DONE]
+  drip-<n>       streams n chunks 50 ms apart (for client disconnects)
+Every request is kept in `requests` (with its headers) so tests can assert what the provider saw.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from typing import Any
+
+Scope = dict[str, Any]
+
+
+class FakeOpenAI:
+    def __init__(self, api_key: str = "sk-test-upstream") -> None:
+        self.api_key = api_key
+        self.requests: list[dict[str, Any]] = []
+
+    async def __call__(self, scope: Scope, receive: Any, send: Any) -> None:
+        if scope["type"] == "lifespan":
+            await _lifespan(receive, send)
+            return
+        body = await _body(receive)
+        headers = {k.decode(): v.decode() for k, v in scope["headers"]}
+        if headers.get("authorization") != f"Bearer {self.api_key}":
+            await _json(send, 401, {"error": {"message": f"bad key {headers.get('authorization', '')}"}})
+            return
+        payload = json.loads(body)
+        self.requests.append({"path": scope["path"], "headers": headers, "body": payload})
+        model: str = payload["model"]
+        if model == "fail-500":
+            await _json(send, 500, {"error": {"message": "upstream exploded"}})
+        elif model == "fail-429":
+            await _json(send, 429, {"error": {"message": "slow down"}})
+        elif model == "reject-400":
+            await _json(send, 400, {"error": {"message": "messages[0].content is too long"}})
+        else:
+            if model.startswith("slow-"):
+                await asyncio.sleep(float(model.split("-", 1)[1]))
+            if payload.get("stream"):
+                await self._stream(send, payload)
+            else:
+                await _json(send, 200, _completion(payload))
+
+    async def _stream(self, send: Any, payload: dict[str, Any]) -> None:
+        await send({"type": "http.response.start", "status": 200,
+                    "headers": [(b"content-type", b"text/event-stream")]})
+        model = payload["model"]
+        words = _answer(payload).split(" ")
+        if model.startswith("drip-"):
+            words = [f"w{i}" for i in range(int(model.split("-", 1)[1]))]
+        for index, word in enumerate(words):
+            if model == "break-stream" and index == 2:
+                raise ConnectionResetError("fake upstream dies mid-stream")
+            chunk = {"choices": [{"index": 0, "delta": {"content": word + " "}, "finish_reason": None}]}
+            await _sse(send, chunk)
+            if model.startswith("drip-"):
+                await asyncio.sleep(0.05)
+        await _sse(send, {"choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}]})
+        if payload.get("stream_options", {}).get("include_usage"):
+            await _sse(send, {"choices": [], "usage": _usage(payload)})
+        await send({"type": "http.response.body", "body": b"data: [DONE]\n\n", "more_body": False})
+
+
+def _answer(payload: dict[str, Any]) -> str:
+    user = [m for m in payload["messages"] if m["role"] == "user"]
+    return f"echo from {payload['model']}: {user[-1]['content'] if user else ''}"
+
+
+def _usage(payload: dict[str, Any]) -> dict[str, int]:
+    prompt = sum(len(str(m.get("content", ""))) for m in payload["messages"])
+    completion = len(_answer(payload))
+    return {"prompt_tokens": prompt, "completion_tokens": completion, "total_tokens": prompt + completion}
+
+
+def _completion(payload: dict[str, Any]) -> dict[str, Any]:
+    message: dict[str, Any] = {"role": "assistant", "content": _answer(payload)}
+    finish = "stop"
+    if payload["model"].startswith("tool") and payload.get("tools"):
+        name = payload["tools"][0]["function"]["name"]
+        message = {"role": "assistant", "content": None, "tool_calls": [
+            {"id": "call_1", "type": "function", "function": {"name": name, "arguments": '{"q": "x"}'}}]}
+        finish = "tool_calls"
+    return {"id": "cmpl-1", "object": "chat.completion", "created": 0, "model": payload["model"],
+            "choices": [{"index": 0, "message": message, "finish_reason": finish}], "usage": _usage(payload)}
+
+
+class FakeOllama:
+    """Speaks Ollama's /api/chat: one JSON object, or NDJSON lines when streaming."""
+
+    def __init__(self) -> None:
+        self.requests: list[dict[str, Any]] = []
+
+    async def __call__(self, scope: Scope, receive: Any, send: Any) -> None:
+        if scope["type"] == "lifespan":
+            await _lifespan(receive, send)
+            return
+        payload = json.loads(await _body(receive))
+        self.requests.append(payload)
+        if payload["model"] == "fail-500":
+            await _json(send, 500, {"error": "model runner crashed"})
+            return
+        user = [m for m in payload["messages"] if m["role"] == "user"][-1]["content"]
+        text = f"ollama says: {user}"
+        base = {"model": payload["model"], "created_at": "2026-11-24T00:00:00Z"}
+        if not payload.get("stream"):
+            message: dict[str, Any] = {"role": "assistant", "content": text}
+            if payload["model"].startswith("tool") and payload.get("tools"):
+                name = payload["tools"][0]["function"]["name"]
+                message = {"role": "assistant", "content": "",
+                           "tool_calls": [{"function": {"name": name, "arguments": {"q": "x"}}}]}
+            await _json(send, 200, {**base, "message": message, "done": True, "done_reason": "stop",
+                                    "prompt_eval_count": 11, "eval_count": 7})
+            return
+        await send({"type": "http.response.start", "status": 200,
+                    "headers": [(b"content-type", b"application/x-ndjson")]})
+        for word in text.split(" "):
+            line = {**base, "message": {"role": "assistant", "content": word + " "}, "done": False}
+            await send({"type": "http.response.body", "body": json.dumps(line).encode() + b"\n", "more_body": True})
+        final = {**base, "message": {"role": "assistant", "content": ""}, "done": True, "done_reason": "stop",
+                 "prompt_eval_count": 11, "eval_count": 7}
+        await send({"type": "http.response.body", "body": json.dumps(final).encode() + b"\n", "more_body": False})
+
+
+async def _lifespan(receive: Any, send: Any) -> None:
+    while True:
+        message = await receive()
+        if message["type"] == "lifespan.startup":
+            await send({"type": "lifespan.startup.complete"})
+        elif message["type"] == "lifespan.shutdown":
+            await send({"type": "lifespan.shutdown.complete"})
+            return
+
+
+async def _body(receive: Any) -> bytes:
+    chunks = []
+    while True:
+        message = await receive()
+        chunks.append(message.get("body", b""))
+        if not message.get("more_body"):
+            return b"".join(chunks)
+
+
+async def _json(send: Any, status: int, payload: Any) -> None:
+    await send({"type": "http.response.start", "status": status,
+                "headers": [(b"content-type", b"application/json")]})
+    await send({"type": "http.response.body", "body": json.dumps(payload).encode()})
+
+
+async def _sse(send: Any, chunk: dict[str, Any]) -> None:
+    await send({"type": "http.response.body", "body": b"data: " + json.dumps(chunk).encode() + b"\n\n",
+                "more_body": True})

@@ -69,8 +69,11 @@ def eventsourcing_env(url: str) -> dict[str, str]:
     }
 
 
-async def create_pool(url: str, min_size: int = 1, max_size: int = 10) -> Any:
+async def create_pool(url: str, min_size: int = 1, max_size: int = 10, durable: bool = True) -> Any:
+    """`durable=False` skips waiting for the WAL flush at commit: for state that may lose its last
+    milliseconds in a database crash (rate-limit counters), never for the ledger or memories."""
     import asyncpg
 
+    settings = {} if durable else {"synchronous_commit": "off"}
     return await asyncpg.create_pool(asyncpg_dsn(url), min_size=min_size, max_size=max_size,
-                                     command_timeout=30)
+                                     command_timeout=30, server_settings=settings)

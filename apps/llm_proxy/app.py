@@ -18,6 +18,7 @@ from domain.gateway import LlmGateway
 from domain.llm import BudgetPolicy, LimitPolicy, PriceTable, Router
 from domain.ports import ChatProvider
 from infra.clock import SystemClock
+from infra.db import create_pool
 from infra.pg_rate_limiter import PgRateLimiter
 from infra.providers.factory import build_provider
 from infra.proxy_metrics import ProxyMetrics
@@ -37,7 +38,10 @@ def create_app(config: ProxyConfig | None = None, providers: Mapping[str, ChatPr
         built.update(providers or {})
         async with open_core(config.ledger.mode, pool_size=20) as core:
             clock = SystemClock()
-            limiter = PgRateLimiter(core.pool, clock)
+            # Rate counters are not worth a WAL flush per admission (it serialises every call of one
+            # agent on its row lock); the ledger keeps full durability through its own connections.
+            limiter_pool = await create_pool(core.url, max_size=20, durable=False)
+            limiter = PgRateLimiter(limiter_pool, clock)
             projector = UsageProjector(core.ledger)
             projector_thread = ProjectorThread(projector)
             projector_thread.start()
@@ -56,6 +60,7 @@ def create_app(config: ProxyConfig | None = None, providers: Mapping[str, ChatPr
                 yield
             finally:
                 await limiter.aclose()
+                await limiter_pool.close()
                 await asyncio.to_thread(projector_thread.stop)
                 await asyncio.gather(*(provider.aclose() for provider in built.values()), return_exceptions=True)
 

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import os
 
-import httpx
-
 from infra.providers.openai_compatible import OpenAICompatibleProvider
 
 DEEPSEEK_BASE_URL = "https://api.deepseek.com/v1"
@@ -13,5 +11,5 @@ DEEPSEEK_BASE_URL = "https://api.deepseek.com/v1"
 
 class DeepSeekProvider(OpenAICompatibleProvider):
     def __init__(self, name: str = "deepseek", base_url: str = DEEPSEEK_BASE_URL,
-                 api_key_env: str = "DEEPSEEK_API_KEY", client: httpx.AsyncClient | None = None) -> None:
-        super().__init__(name, base_url, os.environ.get(api_key_env) or None, client, requires_key=True)
+                 api_key_env: str = "DEEPSEEK_API_KEY") -> None:
+        super().__init__(name, base_url, os.environ.get(api_key_env) or None, requires_key=True)

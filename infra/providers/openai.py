@@ -4,14 +4,11 @@ from __future__ import annotations
 
 import os
 
-import httpx
-
 from infra.providers.openai_compatible import OpenAICompatibleProvider
 
 OPENAI_BASE_URL = "https://api.openai.com/v1"
 
 
 class OpenAIProvider(OpenAICompatibleProvider):
-    def __init__(self, name: str = "openai", base_url: str = OPENAI_BASE_URL, api_key_env: str = "OPENAI_API_KEY",
-                 client: httpx.AsyncClient | None = None) -> None:
-        super().__init__(name, base_url, os.environ.get(api_key_env) or None, client, requires_key=True)
+    def __init__(self, name: str = "openai", base_url: str = OPENAI_BASE_URL, api_key_env: str = "OPENAI_API_KEY") -> None:
+        super().__init__(name, base_url, os.environ.get(api_key_env) or None, requires_key=True)

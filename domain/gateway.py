@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncGenerator, Mapping
 from decimal import Decimal
 from typing import Any
 
@@ -24,7 +24,15 @@ from domain.llm import (
     Usage,
     estimate_prompt_tokens,
 )
-from domain.ports import Admission, ChatProvider, Clock, GatewayMetrics, RateLimiter, SpendReader, UsageRecorder
+from domain.ports import (
+    Admission,
+    ChatProvider,
+    Clock,
+    GatewayMetrics,
+    RateLimiter,
+    SpendReader,
+    UsageRecorder,
+)
 
 
 class CallContext(msgspec.Struct, frozen=True):
@@ -106,7 +114,7 @@ class LlmGateway:
             return Completion(result, target.provider, target.model, cost, upstream_ms)
         raise await self._all_failed(call, targets, failures, started, admission, stream=False)
 
-    async def stream(self, call: CallContext, request: ChatRequest, summary: StreamSummary) -> AsyncIterator[ChatChunk]:
+    async def stream(self, call: CallContext, request: ChatRequest, summary: StreamSummary) -> AsyncGenerator[ChatChunk, None]:
         """Yields deltas, then one final chunk carrying usage once the usage event is committed.
 
         Fallback is possible only until the first chunk arrives; after that a broken upstream is

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator, AsyncIterator
 from datetime import datetime
 from decimal import Decimal
 from typing import Protocol
@@ -20,7 +20,7 @@ class ChatProvider(Protocol):
 
     async def complete(self, model: str, request: ChatRequest, timeout_s: float) -> ChatResult: ...
 
-    def stream(self, model: str, request: ChatRequest, timeout_s: float) -> AsyncIterator[ChatChunk]: ...
+    def stream(self, model: str, request: ChatRequest, timeout_s: float) -> AsyncGenerator[ChatChunk, None]: ...
 
     async def aclose(self) -> None: ...
 
@@ -139,4 +139,138 @@ class ProjectStore(Protocol):
         self, microdao_id: str, project_id: str, draft: TaskDraft, idempotency_key: str | None,
     ) -> tuple[Task, bool]:
         """(task, created): a repeated idempotency key returns the task it created the first time."""
+        ...
+
+
+# --- Memory (imports kept here so this block appends in one edit) ---
+
+import uuid
+from collections.abc import Awaitable, Callable, Sequence
+
+from domain.memory import (
+    DocumentResult,
+    Forgotten,
+    MemoryRecord,
+    NewDocument,
+    NewMemory,
+    Scope,
+    ShortTermTurn,
+    StoreResult,
+)
+from domain.memory_commands import Search
+from domain.memory_queue import IndexedJob, IndexJob, JobFailure, QueueStats
+from domain.memory_ranking import Candidate
+
+
+class Embedder(Protocol):
+    """Texts to unit-length vectors; `model` and `dimensions` are stored with every vector it makes."""
+
+    @property
+    def model(self) -> str: ...
+
+    @property
+    def dimensions(self) -> int: ...
+
+    async def embed(self, texts: Sequence[str]) -> list[list[float]]:
+        """One vector per text, in order. Raises UpstreamFailed / UpstreamTimeout / ServiceUnavailable."""
+        ...
+
+    async def aclose(self) -> None: ...
+
+
+class MemoryStore(Protocol):
+    """Items, their chunks and vectors. Writes are durable when the call returns."""
+
+    async def add_memory(self, memory: NewMemory, index_model: str) -> StoreResult:
+        """Stores and enqueues indexing with `index_model`; the same content or idempotency key of the
+        same agent returns the existing id (created=False). Raises Conflict when a key is reused for
+        other content."""
+        ...
+
+    async def put_document(self, document: NewDocument, index_model: str) -> DocumentResult:
+        """Creates, replaces (same doc_key, new content: new chunks, same id) or keeps an unchanged one."""
+        ...
+
+    async def get(self, item_id: str, model: str) -> MemoryRecord | None: ...
+
+    async def forget(self, item_id: str, tier: str) -> Forgotten | None: ...
+
+    async def forget_agent(self, agent_id: str, microdao_id: str | None) -> list[Forgotten]: ...
+
+    async def recent_turns(self, scope: Scope, channel_id: str, limit: int) -> list[ShortTermTurn]:
+        """The latest `limit` conversation turns of the channel, oldest first."""
+        ...
+
+    async def search(
+        self, search: Search, vector: Sequence[float] | None, model: str, per_leg: int,
+    ) -> list[Candidate]:
+        """Up to `per_leg` chunks from each leg (vectors of `model`; full text), ranked within each leg.
+        `vector` None: the full-text leg alone."""
+        ...
+
+
+class IndexingQueue(Protocol):
+    """The durable indexing queue (see domain.memory_queue for the lease and retry rules)."""
+
+    async def claim(
+        self, worker_id: str, model: str, max_jobs: int, lease_s: float, max_attempts: int,
+    ) -> list[IndexJob]: ...
+
+    async def complete(
+        self, worker_id: str, model: str, dims: int, done: Sequence[IndexedJob],
+        before_commit: Callable[[list[IndexJob]], Awaitable[None]],
+    ) -> list[IndexJob]:
+        """Writes the vectors of the jobs this worker still holds and removes those jobs, in one
+        transaction; `before_commit` sees exactly those jobs. Returns them."""
+        ...
+
+    async def fail(self, worker_id: str, failures: Sequence[JobFailure]) -> None: ...
+
+    async def enqueue_all(self, model: str, force: bool) -> int:
+        """Jobs for every item lacking vectors of `model` (all items when `force`); revives dead jobs."""
+        ...
+
+    async def stats(self) -> list[QueueStats]: ...
+
+
+class LedgerLookup(Protocol):
+    async def recorded(self, entry_ids: Sequence[uuid.UUID]) -> set[uuid.UUID]:
+        """The ids among `entry_ids` that the usage ledger already holds."""
+        ...
+
+
+# --- Agent runtime: the other services as the turn sees them (imports kept here so this block appends in one edit) ---
+
+from domain.agent_types import LlmCall, LlmReply, Recall, ToolResult, TurnContext
+
+
+class AgentMemory(Protocol):
+    async def recall(self, context: TurnContext, query: str, tiers: Sequence[str], limit: int) -> Recall:
+        """The channel's recent turns and the memories most relevant to `query`.
+
+        Raises ServiceUnavailable / UpstreamFailed / UpstreamTimeout when memory cannot answer."""
+        ...
+
+    async def remember(self, context: TurnContext, user_message: str, agent_reply: str) -> list[str]:
+        """Stores the turn (durable on return); a retry of the same request stores nothing new."""
+        ...
+
+
+class AgentTools(Protocol):
+    async def available(self, context: TurnContext) -> list[dict[str, Any]]:
+        """The agent's allowed tools as OpenAI function-calling `tools` entries."""
+        ...
+
+    async def call(self, context: TurnContext, tool_id: str, args: dict[str, Any]) -> ToolResult:
+        """Never raises for the call's own failure (denied, invalid, failed, unreachable): it is a result."""
+        ...
+
+
+class AgentLlm(Protocol):
+    async def complete(self, context: TurnContext, call: LlmCall) -> LlmReply:
+        """Raises UpstreamFailed (502) when the proxy is unreachable, else the proxy's own error."""
+        ...
+
+    def stream(self, context: TurnContext, call: LlmCall) -> AsyncIterator[str | LlmReply]:
+        """Text deltas as they come, then the whole LlmReply (tool calls assembled, usage)."""
         ...

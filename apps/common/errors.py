@@ -37,7 +37,7 @@ _HTTP_TYPES = {400: "invalid_request", 401: "unauthenticated", 403: "permission_
 def status_of(exc: errors.DaarionError) -> int:
     for cls in type(exc).__mro__:
         if cls in STATUS_OF:
-            return STATUS_OF[cls]  # type: ignore[index]
+            return STATUS_OF[cls]
     return 500
 
 

@@ -12,7 +12,7 @@ _VALID_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
 
 
 def request_id_of(connection: ASGIConnection[Any, Any, Any, Any]) -> str:
-    state = connection.scope.setdefault("state", {})  # type: ignore[typeddict-item]
+    state = connection.scope.setdefault("state", {})
     request_id = state.get("request_id")
     if request_id is None:
         incoming = connection.headers.get("x-request-id", "")

@@ -7,7 +7,7 @@ import hashlib
 import logging
 import time
 from collections.abc import AsyncIterator
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from typing import Annotated, Any
 
 import msgspec
@@ -75,7 +75,7 @@ async def usage(
 ) -> dict[str, Any]:
     if group_by not in GROUPINGS:
         raise InvalidRequest(f"group_by must be one of {', '.join(GROUPINGS)}, not '{group_by}'")
-    today = datetime.now(timezone.utc).date()
+    today = datetime.now(UTC).date()
     since = since or today - timedelta(days=30)
     until = until or today
     if since > until:
@@ -94,7 +94,7 @@ def _caller(request: Request[Any, Any, Any], state: State) -> tuple[str, str]:
     identity = state.api_keys.get(hashlib.sha256(key.encode()).hexdigest())
     if identity is None:
         raise Unauthenticated("invalid API key")
-    return identity  # type: ignore[no-any-return]
+    return identity
 
 
 def _chat_request(params: ChatParameters) -> ChatRequest:

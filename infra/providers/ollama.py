@@ -12,6 +12,8 @@ import ollama
 
 from domain.llm import ChatChunk, ChatRequest, ChatResult, ProviderError, Usage
 
+_FAILURES = (ollama.ResponseError, httpx.HTTPError, ConnectionError, TimeoutError)
+
 
 class OllamaProvider:
     def __init__(self, name: str = "ollama", host: str = "http://127.0.0.1:11434") -> None:
@@ -22,7 +24,7 @@ class OllamaProvider:
         try:
             async with asyncio.timeout(timeout_s):
                 response = await self._client.chat(model=model, stream=False, **_arguments(request))
-        except Exception as exc:
+        except _FAILURES as exc:
             raise self._classify(exc) from None
         message = response.message
         return ChatResult(
@@ -55,9 +57,7 @@ class OllamaProvider:
                     yield ChatChunk({}, reason)
                     yield ChatChunk({}, None, Usage(part.prompt_eval_count or 0, part.eval_count or 0))
                     return
-        except ProviderError:
-            raise
-        except Exception as exc:
+        except _FAILURES as exc:
             raise self._classify(exc) from None
 
     async def aclose(self) -> None:
@@ -74,7 +74,7 @@ class OllamaProvider:
                 return ProviderError("rejected", exc.error[:500], status)
             kind = "rate_limited" if status == 429 else "server_error"
             return ProviderError(kind, f"{self.name} answered {status}: {exc.error[:300]}", status)
-        return ProviderError("server_error", f"{self.name} failed: {type(exc).__name__}")
+        return ProviderError("connect", f"{self.name} connection failed: {type(exc).__name__}")
 
 
 def _arguments(request: ChatRequest) -> dict[str, Any]:

@@ -63,7 +63,7 @@ class OpenAICompatibleProvider:
             async with self.session.post(self._url, data=payload, headers=self._headers, timeout=timeout) as response:
                 content = await response.read()
                 status = response.status
-        except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
+        except (TimeoutError, aiohttp.ClientError) as exc:
             raise self._transport_error(exc) from None
         if status != 200:
             raise self._status_error(status, content)
@@ -103,7 +103,7 @@ class OpenAICompatibleProvider:
                         yield parsed
                 if not finished:
                     raise ProviderError("stream_broken", f"{self.name} closed the stream before [DONE]")
-        except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
+        except (TimeoutError, aiohttp.ClientError) as exc:
             raise self._transport_error(exc) from None
         except msgspec.DecodeError:
             raise ProviderError("stream_broken", f"{self.name} sent an unreadable stream chunk") from None

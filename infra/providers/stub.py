@@ -4,8 +4,11 @@ It answers "(stub) You said: <last user message>". It calls tools when told to:
 - a directive in the last user message, `[[tool:FUNCTION {"json": "arguments"}]]`, or
 - a scripted rule from config: when the last user message matches `when`, call `call` (if offered and
   not yet called this turn) with `arguments`, where a string "{{result:FUNCTION:path}}" is taken from
-  that function's earlier result (path like `items[name=Project X].id`).
-After tool results arrive it reports them: every "title"/"name" found in the results, in order.
+  that function's earlier result (path like `items[name=Project X].id`). A rule with
+  `offered_only: false` calls its function even when it was not offered (to test that Toolcore refuses).
+No tool is called when `tool_choice` is "none".
+After tool results arrive it reports them: every "title"/"name" found in the results, in order, and the
+message of every tool error.
 """
 
 from __future__ import annotations
@@ -20,7 +23,7 @@ import msgspec
 
 from domain.llm import ChatChunk, ChatRequest, ChatResult, Usage, estimate_prompt_tokens, estimate_text_tokens
 
-_DIRECTIVE = re.compile(r"\[\[tool:([A-Za-z0-9_-]{1,64})\s*(\{.*?\})?\]\]", re.S)
+_DIRECTIVE = re.compile(r"\[\[tool:([A-Za-z0-9_-]{1,64})\s*(\{.*?\})?\]\]", re.DOTALL)
 _TEMPLATE = re.compile(r"^\{\{result:([A-Za-z0-9_-]{1,64}):(.*)\}\}$")
 _SEGMENT = re.compile(r"^([^\[\]]*)(?:\[(\d+|[^=\]]+=[^\]]*)\])?$")
 
@@ -29,12 +32,13 @@ class StubRule(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     when: str
     call: str
     arguments: dict[str, Any] = {}
+    offered_only: bool = True
 
 
 class StubProvider:
     def __init__(self, name: str = "stub", rules: list[StubRule] | None = None, latency_ms: float = 0.0) -> None:
         self.name = name
-        self._rules = [(re.compile(rule.when, re.I), rule) for rule in rules or []]
+        self._rules = [(re.compile(rule.when, re.IGNORECASE), rule) for rule in rules or []]
         self._latency_s = latency_ms / 1000
 
     async def complete(self, model: str, request: ChatRequest, timeout_s: float) -> ChatResult:
@@ -67,7 +71,7 @@ class StubProvider:
     def _tool_calls(self, request: ChatRequest) -> list[dict[str, Any]]:
         offered = {t.get("function", {}).get("name") for t in request.tools or []}
         turn = _current_turn(request.messages)
-        if not offered or not turn:
+        if not offered or not turn or request.tool_choice == "none":
             return []
         last_user = _text(turn[0])
         called = {c["function"]["name"] for m in turn for c in m.get("tool_calls") or []}
@@ -77,7 +81,8 @@ class StubProvider:
             if calls:
                 return [_call(i, name, args) for i, (name, args) in enumerate(calls)]
         for pattern, rule in self._rules:
-            if rule.call in offered and rule.call not in called and pattern.search(last_user):
+            may_call = rule.call in offered or not rule.offered_only
+            if may_call and rule.call not in called and pattern.search(last_user):
                 return [_call(len(called), rule.call, _fill(rule.arguments, turn))]
         return []
 
@@ -90,9 +95,15 @@ class StubProvider:
         for message in results:
             content = _text(message)
             try:
-                _collect_names(json.loads(content), found)
+                result = json.loads(content)
             except json.JSONDecodeError:
                 found.append(content[:200])
+                continue
+            error = result.get("error") if isinstance(result, dict) else None
+            if isinstance(error, dict) and isinstance(error.get("message"), str):
+                found.append(f"error: {error['message']}")
+            else:
+                _collect_names(result, found)
         return "(stub) Here is what I found: " + "; ".join(found) + "."
 
 

@@ -9,7 +9,7 @@ import openai
 import pytest
 
 from tests.fakes.llm_servers import FakeOllama, FakeOpenAI
-from tests.proxy_support import SOFIA_KEY, events_of, fake_ollama, fake_openai, ledger, proxy  # noqa: F401
+from tests.proxy_support import SOFIA_KEY, events_of
 
 WEATHER_TOOL = {"type": "function", "function": {
     "name": "projects_list", "description": "List projects",

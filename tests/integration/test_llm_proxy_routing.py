@@ -10,7 +10,7 @@ import pytest
 
 from domain.ledger import LlmCallCompleted, LlmCallFailed
 from tests.fakes.llm_servers import FakeOpenAI
-from tests.proxy_support import UPSTREAM_KEY, body, events_of, fake_ollama, fake_openai, ledger, proxy  # noqa: F401
+from tests.proxy_support import UPSTREAM_KEY, body, events_of
 
 URL = "/internal/llm/proxy"
 

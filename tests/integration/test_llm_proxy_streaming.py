@@ -10,7 +10,7 @@ from typing import Any
 import httpx
 
 from domain.ledger import LlmCallCancelled, LlmCallCompleted, LlmCallFailed
-from tests.proxy_support import body, events_of, fake_ollama, fake_openai, ledger, proxy  # noqa: F401
+from tests.proxy_support import body, events_of
 from tests.support import wait_until
 
 URL = "/internal/llm/proxy"

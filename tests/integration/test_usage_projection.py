@@ -9,7 +9,7 @@ from typing import Any
 import httpx
 
 from infra.usage_projection import UsageProjector
-from tests.proxy_support import body, events_of, fake_ollama, fake_openai, ledger, proxy  # noqa: F401
+from tests.proxy_support import body, events_of
 
 
 def usage_rows(proxy: str, group_by: str) -> dict[str, dict[str, Any]]:

@@ -12,7 +12,7 @@ import signal
 import subprocess
 import sys
 import time
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 
 import httpx
 
@@ -152,7 +152,7 @@ def parse_since(text: str, today: date) -> date:
     if match:
         amount, unit = int(match.group(1)), match.group(2)
         delta = timedelta(days=amount) if unit == "d" else timedelta(hours=amount)
-        return (datetime.now(timezone.utc) - delta).date() if unit == "h" else today - delta
+        return (datetime.now(UTC) - delta).date() if unit == "h" else today - delta
     try:
         return date.fromisoformat(text)
     except ValueError:
@@ -171,7 +171,7 @@ def _usage(args: argparse.Namespace) -> int:
     ledger = open_ledger(url)
     UsageProjector(ledger).catch_up()
     ledger.close()
-    today = datetime.now(timezone.utc).date()
+    today = datetime.now(UTC).date()
     since = parse_since(args.since, today)
     until = date.fromisoformat(args.until) if args.until else today
 

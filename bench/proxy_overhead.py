@@ -28,8 +28,8 @@ import yaml
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.loadgen import Result, run_load  # noqa: E402
-from infra import db, migrations  # noqa: E402
+from bench.loadgen import Result, run_load
+from infra import db, migrations
 
 ROOT = Path(__file__).resolve().parent.parent
 TARGET_ADDED_P50_MS = 2.0

@@ -16,18 +16,16 @@ from __future__ import annotations
 import hashlib
 import uuid
 from datetime import datetime
-from typing import Literal
 
 import msgspec
 
 from domain.errors import InvalidRequest
 
-Tier = Literal["short", "mid", "long"]
-StoredTier = Literal["mid", "long"]
-Kind = Literal["conversation", "task", "fact"]
-SearchKind = Literal["conversation", "task", "fact", "document"]
+TIERS = ("short", "mid", "long")
+KINDS = ("conversation", "task", "fact")
 DOCUMENT_KIND = "document"
-ALL_TIERS: frozenset[str] = frozenset({"short", "mid", "long"})
+SEARCH_KINDS = (*KINDS, DOCUMENT_KIND)
+ALL_TIERS: frozenset[str] = frozenset(TIERS)
 Scalar = str | int | float | bool | None
 Metadata = dict[str, Scalar]
 
@@ -186,3 +184,12 @@ def check_metadata(metadata: Metadata, limits: MemoryLimits) -> Metadata:
     if len(metadata) > limits.max_metadata_keys:
         raise InvalidRequest(f"metadata has {len(metadata)} keys; the limit is {limits.max_metadata_keys}")
     return metadata
+
+
+class ShortTermTurn(msgspec.Struct, frozen=True, omit_defaults=True):
+    id: str
+    occurred_at: datetime
+    user_message: str = ""
+    agent_reply: str = ""
+    text: str = ""
+    user_id: str | None = None

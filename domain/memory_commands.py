@@ -16,15 +16,15 @@ from msgspec import Meta
 from domain.errors import InvalidRequest
 from domain.memory import (
     ALL_TIERS,
-    Kind,
+    KINDS,
+    SEARCH_KINDS,
+    TIERS,
     MemoryContent,
     MemoryLimits,
     Metadata,
     NewDocument,
     NewMemory,
     Scope,
-    SearchKind,
-    Tier,
     check_metadata,
     check_size,
     content_hash,
@@ -43,20 +43,22 @@ class StoreMemory(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     microdao_id: OptionalScopeId = ""
     channel_id: Id | None = None
     user_id: Id | None = None
-    kind: Kind = "conversation"
+    kind: str = "conversation"
     metadata: Metadata = {}
     occurred_at: Timestamp | None = None
     idempotency_key: Annotated[str, Meta(min_length=1, max_length=200)] | None = None
 
 
 class QueryMemory(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    """`channel_id` picks the short-term turns; mid- and long-term search spans every channel."""
+
     agent_id: Id
     microdao_id: OptionalScopeId
     query: str
     limit: int = 10
     channel_id: Id | None = None
-    tiers: list[Tier] | None = None
-    kinds: list[SearchKind] | None = None
+    tiers: list[str] | None = None
+    kinds: list[str] | None = None
     since: Timestamp | None = None
     until: Timestamp | None = None
     metadata: Metadata = {}
@@ -92,11 +94,12 @@ class Search(msgspec.Struct, frozen=True):
 
 
 def to_memory(command: StoreMemory, limits: MemoryLimits, chunking: ChunkingPolicy) -> NewMemory:
+    check_names("kind", [command.kind], KINDS)
     content = command.content
     searchable = content.searchable_text()
     if not searchable.strip():
         raise InvalidRequest("content is empty: give user_message and/or agent_reply (or text)")
-    size = check_size("content", searchable, limits.max_content_bytes)
+    size = check_size("content", content.user_message + content.agent_reply + content.text, limits.max_content_bytes)
     return NewMemory(
         id=new_id(),
         scope=Scope(command.microdao_id, command.agent_id),
@@ -143,6 +146,16 @@ def to_document(command: PostDocument, limits: MemoryLimits, chunking: ChunkingP
     )
 
 
+def check_names(what: str, names: list[str], known: tuple[str, ...]) -> list[str]:
+    """Unknown enum values get a 400 that lists the valid ones (a bare schema error would not)."""
+    if not names:
+        raise InvalidRequest(f"{what}s, when given, must name at least one of: {', '.join(known)}")
+    for name in names:
+        if name not in known:
+            raise InvalidRequest(f"unknown {what} '{name[:40]}'; {what}s are: {', '.join(known)}")
+    return names
+
+
 _WORD = re.compile(r"[^\W_]+")  # letters and digits only: nothing tsquery could read as an operator
 MAX_TERMS = 32
 
@@ -163,11 +176,9 @@ def to_search(command: QueryMemory, limits: MemoryLimits) -> Search:
         raise InvalidRequest(f"limit must be between 1 and {limits.max_limit}, got {command.limit}")
     if command.since and command.until and command.since >= command.until:
         raise InvalidRequest("'since' must be earlier than 'until'")
-    tiers = frozenset(command.tiers) if command.tiers is not None else ALL_TIERS
-    if not tiers:
-        raise InvalidRequest("tiers must name at least one of short, mid, long")
-    if command.kinds is not None and not command.kinds:
-        raise InvalidRequest("kinds, when given, must name at least one kind")
+    tiers = frozenset(check_names("tier", command.tiers, TIERS)) if command.tiers is not None else ALL_TIERS
+    if command.kinds is not None:
+        check_names("kind", command.kinds, SEARCH_KINDS)
     return Search(
         scope=Scope(command.microdao_id, command.agent_id), query=query, terms=query_terms(query),
         limit=command.limit, tiers=tiers, channel_id=command.channel_id, kinds=command.kinds,

@@ -201,11 +201,14 @@ class MemoryStore(Protocol):
         """The latest `limit` conversation turns of the channel, oldest first."""
         ...
 
-    async def search(
-        self, search: Search, vector: Sequence[float] | None, model: str, per_leg: int,
+    async def vector_search(
+        self, search: Search, vector: Sequence[float], model: str, per_leg: int,
     ) -> list[Candidate]:
-        """Up to `per_leg` chunks from each leg (vectors of `model`; full text), ranked within each leg.
-        `vector` None: the full-text leg alone."""
+        """The `per_leg` chunks nearest to `vector` among vectors of `model`, ranked (vector_rank set)."""
+        ...
+
+    async def text_search(self, search: Search, per_leg: int) -> list[Candidate]:
+        """Up to `per_leg` chunks matching any of the query's words, ranked (text_rank set)."""
         ...
 
 
@@ -222,6 +225,10 @@ class IndexingQueue(Protocol):
     ) -> list[IndexJob]:
         """Writes the vectors of the jobs this worker still holds and removes those jobs, in one
         transaction; `before_commit` sees exactly those jobs. Returns them."""
+        ...
+
+    async def renew(self, worker_id: str, job_ids: Sequence[int], lease_s: float) -> None:
+        """Extends the lease of the jobs this worker still holds."""
         ...
 
     async def fail(self, worker_id: str, failures: Sequence[JobFailure]) -> None: ...

@@ -1,7 +1,8 @@
 """The tool-call use case: permit -> validate -> (replay) -> execute -> check -> record.
 
-Every call ends as exactly one `ToolInvoked` ledger entry, committed before the caller hears back:
-denied and invalid calls too, because a call that should not happen is the one worth auditing.
+Every call ends as exactly one `ToolInvoked` ledger entry (see domain/tool_records.py for when it is
+committed): denied and invalid calls too, because a call that should not happen is the one worth auditing.
+Nothing runs before the permission check and the schema check have passed.
 """
 
 from __future__ import annotations
@@ -13,19 +14,19 @@ from typing import Any
 
 import msgspec
 
-from domain.errors import ArgumentsInvalid, NotFound, PermissionDenied
-from domain.ledger import ToolInvoked, new_entry
-from domain.ports import (
-    ArgumentValidator,
-    Clock,
-    IdempotencyStore,
-    ToolExecutor,
-    ToolMetrics,
-    ToolRegistry,
-    UsageRecorder,
-)
+from domain.errors import ArgumentsInvalid, Conflict, NotFound, PermissionDenied
+from domain.ports import ArgumentValidator, Clock, IdempotencyStore, ToolExecutor, ToolRegistry
 from domain.tool_permissions import PermissionPolicy
-from domain.tools import INVALID_RESULT, RESULT_TOO_LARGE, ToolCall, ToolDefinition, ToolFailure, ToolOutcome
+from domain.tool_records import CallRecords
+from domain.tools import (
+    INVALID_RESULT,
+    RESULT_TOO_LARGE,
+    TRANSIENT,
+    ToolCall,
+    ToolDefinition,
+    ToolFailure,
+    ToolOutcome,
+)
 
 _encode = msgspec.json.Encoder(order="sorted").encode
 
@@ -38,8 +39,7 @@ class ToolService:
         validator: ArgumentValidator,
         executors: Mapping[str, ToolExecutor],
         idempotency: IdempotencyStore,
-        recorder: UsageRecorder,
-        metrics: ToolMetrics,
+        records: CallRecords,
         clock: Clock,
     ) -> None:
         self._registry = registry
@@ -47,8 +47,7 @@ class ToolService:
         self._validator = validator
         self._executors = executors
         self._idempotency = idempotency
-        self._recorder = recorder
-        self._metrics = metrics
+        self._records = records
         self._clock = clock
 
     def tools_for(self, agent_id: str, microdao_id: str | None) -> list[ToolDefinition]:
@@ -60,34 +59,48 @@ class ToolService:
         arguments = _encode(call.args)
         tool = self._registry.get(call.tool_id)
         if not self._permissions.allows(call.agent_id, call.microdao_id, call.tool_id):
-            await self._record(call, tool, "denied", "permission_denied", started, arguments)
+            await self._records.refusal(call, tool, "denied", "permission_denied", self._ms(started), arguments)
             raise PermissionDenied(f"{call.agent_id} may not call tool '{call.tool_id}'")
         if tool is None:
-            await self._record(call, None, "invalid", "unknown_tool", started, arguments)
+            await self._records.refusal(call, None, "invalid", "unknown_tool", self._ms(started), arguments)
             raise NotFound(f"no tool '{call.tool_id}'")
         problems = self._validator.argument_errors(tool, call.args)
         if problems:
-            await self._record(call, tool, "invalid", "invalid_arguments", started, arguments)
+            await self._records.refusal(call, tool, "invalid", "invalid_arguments", self._ms(started), arguments)
             raise ArgumentsInvalid(f"arguments do not match the input schema of '{tool.id}'", problems)
         if call.idempotency_key is None:
             return await self._run(tool, call, started, arguments)
         return await self._run_once(tool, call, started, arguments)
 
+    async def drain(self) -> None:
+        await self._records.drain()
+
     async def _run_once(self, tool: ToolDefinition, call: ToolCall, started: float, arguments: bytes) -> ToolOutcome:
-        """Same key, same agent: the first outcome is returned again and the tool does not run twice."""
+        """Same key, same agent: the first definitive outcome is returned again; the tool does not run twice."""
         assert call.idempotency_key is not None
         fingerprint = hashlib.sha256(tool.id.encode() + b"\0" + arguments).hexdigest()
         lease_s = tool.timeout_s * tool.attempts_for(call) + 30.0
-        stored = await self._idempotency.claim(call.agent_id, call.idempotency_key, tool.id, fingerprint, lease_s)
+        try:
+            stored = await self._idempotency.claim(call.agent_id, call.idempotency_key, tool.id, fingerprint,
+                                                   lease_s)
+        except Conflict:
+            await self._records.refusal(call, tool, "invalid", "idempotency_conflict", self._ms(started), arguments)
+            raise
         if stored is not None:
-            await self._record(call, tool, _status(stored), _error_type(stored), started, arguments, replayed=True)
+            await self._records.outcome(call, tool, _status(stored), _error_type(stored), self._ms(started),
+                                        arguments, replayed=True)
             return msgspec.structs.replace(stored, replayed=True)
         try:
             outcome = await self._run(tool, call, started, arguments)
         except BaseException:
             await self._idempotency.release(call.agent_id, call.idempotency_key)
             raise
-        await self._idempotency.complete(call.agent_id, call.idempotency_key, outcome)
+        if outcome.error is not None and outcome.error.type in TRANSIENT:
+            # Not an answer worth replaying: the same key may try again (and the upstream, which got the
+            # key forwarded, can tell a retry from a new request).
+            await self._idempotency.release(call.agent_id, call.idempotency_key)
+        else:
+            await self._idempotency.complete(call.agent_id, call.idempotency_key, outcome)
         return outcome
 
     async def _run(self, tool: ToolDefinition, call: ToolCall, started: float, arguments: bytes) -> ToolOutcome:
@@ -96,14 +109,14 @@ class ToolService:
             result = await executor.execute(tool, call, tool.attempts_for(call))
             self._check_result(tool, result)
         except ToolFailure as failure:
-            outcome = ToolOutcome(False, self._elapsed_ms(started), error=failure.as_error())
+            outcome = ToolOutcome(False, self._ms(started), error=failure.as_error())
         except BaseException as exc:
             kind = "cancelled" if isinstance(exc, asyncio.CancelledError) else "internal_error"
-            await self._record(call, tool, "failed", kind, started, arguments)
+            await self._records.outcome(call, tool, "failed", kind, self._ms(started), arguments)
             raise
         else:
-            outcome = ToolOutcome(True, self._elapsed_ms(started), result=result)
-        await self._record(call, tool, _status(outcome), _error_type(outcome), started, arguments)
+            outcome = ToolOutcome(True, self._ms(started), result=result)
+        await self._records.outcome(call, tool, _status(outcome), _error_type(outcome), outcome.latency_ms, arguments)
         return outcome
 
     def _check_result(self, tool: ToolDefinition, result: Any) -> None:
@@ -116,22 +129,7 @@ class ToolService:
             raise ToolFailure(INVALID_RESULT, f"result does not match the output schema at {first['path']}: "
                                               f"{first['message']}")
 
-    async def _record(
-        self, call: ToolCall, tool: ToolDefinition | None, status: str, error_type: str | None, started: float,
-        arguments: bytes, replayed: bool = False,
-    ) -> None:
-        latency_ms = self._elapsed_ms(started)
-        logged = arguments.decode() if tool is not None and tool.safe_to_log else None
-        entry = new_entry(
-            ToolInvoked, request_id=call.request_id, tool_id=call.tool_id, agent_id=call.agent_id,
-            microdao_id=call.microdao_id or "", status=status, error_type=error_type, latency_ms=latency_ms,
-            argument_bytes=len(arguments), arguments=logged, replayed=replayed,
-        )
-        await self._recorder.record(entry)
-        self._metrics.call_finished(call.tool_id if tool is not None else "unknown", status, error_type,
-                                    latency_ms / 1000)
-
-    def _elapsed_ms(self, started: float) -> float:
+    def _ms(self, started: float) -> float:
         return round((self._clock.monotonic() - started) * 1000, 3)
 
 

@@ -28,6 +28,8 @@ BLOCKED = "blocked"
 TOOL_ERROR = "tool_error"
 NOT_CONFIGURED = "not_configured"
 BUSY = "busy"
+# Failures another attempt might not meet; an idempotency key is not spent on them.
+TRANSIENT = frozenset({TIMEOUT, UPSTREAM_ERROR, BUSY})
 
 
 class ToolDefinition(msgspec.Struct, frozen=True):

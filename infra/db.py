@@ -82,4 +82,4 @@ async def create_pool(url: str, min_size: int = 1, max_size: int = 10, durable: 
 async def _keep_session(connection: Any) -> None:
     """Skips asyncpg's RESET ALL round trip on every release: no code here changes session state
     (no SET, LISTEN, advisory locks or cursors outside a transaction), so there is nothing to reset."""
-    return None
+    return

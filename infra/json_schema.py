@@ -55,5 +55,7 @@ def _compile(schema: dict[str, Any]) -> Validator:
 
 
 def _errors(validator: Validator, instance: Any) -> list[dict[str, str]]:
+    if validator.is_valid(instance):  # the common case, and several times cheaper than collecting errors
+        return []
     found = sorted(validator.iter_errors(instance), key=lambda e: (list(map(str, e.absolute_path)), e.message))
     return [{"path": json_path(error.absolute_path), "message": error.message} for error in found]

@@ -1,27 +1,34 @@
-"""SSRF guard for the HTTP executor, built on `ssrfguard` (evaluated and adopted; see below).
+"""SSRF guard for the HTTP executor, built on `ssrfguard` (evaluated and adopted; see below), over aiohttp.
 
-Why ssrfguard: it resolves a name once, checks every answer against an IANA-derived table (loopback,
-RFC 1918, link-local incl. 169.254.169.254, CGNAT, multicast, and IPv4 carried inside ::ffff:,
-::/96, 64:ff9b::, 6to4 and Teredo are decoded and judged by what they carry), then connects to the
-checked *address* (never re-resolving the name: no DNS rebinding window) and verifies the peer. It
-refuses encoded hosts (`2130706433`, `0177.0.0.1`, `127.1`), userinfo tricks, proxies, unix sockets,
-and re-checks every redirect hop through the same transport, counting hops itself. It has no
-runtime dependencies and does no I/O of its own beyond the lookup; we read its source before use.
+Why ssrfguard: it resolves a name once and checks every answer against an IANA-derived table
+(loopback, RFC 1918, link-local incl. 169.254.169.254, CGNAT, multicast; IPv4 carried inside ::ffff:,
+::/96, 64:ff9b::, 6to4 and Teredo is decoded and judged by what it carries). Its URL check refuses
+encoded hosts (`2130706433`, `0177.0.0.1`, `127.1`), userinfo tricks and other schemes, and checks
+literal addresses with no lookup at all. It has no runtime dependencies and does no I/O beyond the
+lookup; we read its source before adopting it.
 
-One client per reach: the public client may reach public addresses on `outbound.allowed_ports`; each
-internal service gets its own client whose policy admits exactly that scheme, host, port and its
-networks. An internal allowance therefore never leaks to another tool's origin, and a redirect from
-an internal service to anywhere else is refused like any other hop.
+How it is wired: the executor runs `Policy.check_url` on every URL, redirect hops included, before
+aiohttp sees it. aiohttp asks `GuardedResolver` for every name it connects to; that runs ssrfguard's
+one lookup, drops nothing silently (a name with any refused answer is refused whole, the rebinding
+signature) and returns only checked *addresses*, which aiohttp then connects to without resolving again
+(literal addresses skip the resolver, having been checked by `check_url`). We use aiohttp rather than
+ssrfguard's own httpx client because httpx costs several times the CPU per call on this hot path.
+
+One session per reach: the public session may reach public addresses on `outbound.allowed_ports`;
+each internal service gets its own session whose policy admits exactly that scheme, host, port and
+networks, so an internal allowance never extends to another tool's origin.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
-from ipaddress import ip_address
+import asyncio
+import socket
+from collections.abc import Iterable
+from ipaddress import IPv4Network, IPv6Network, ip_address, ip_network
 
-import httpx
-from ssrfguard import Policy, Resolver
-from ssrfguard.httpx import AsyncClient
+import aiohttp
+from aiohttp.abc import AbstractResolver, ResolveResult
+from ssrfguard import BlockedURLError, Policy, Resolver, Target, resolve
 
 Origin = tuple[str, str, int]
 
@@ -38,45 +45,69 @@ class InternalOrigin:
                 raise ValueError(f"internal service host {host!r} is a name: list the `networks` it may resolve "
                                  f"into") from None
             nets = [f"{address}/{address.max_prefixlen}"]
-        self.networks = tuple(nets)
+        self.networks: tuple[IPv4Network | IPv6Network, ...] = tuple(ip_network(net) for net in nets)
+
+
+class GuardedResolver(AbstractResolver):
+    def __init__(self, policy: Policy, lookup: Resolver | None = None) -> None:
+        self._policy = policy
+        self._lookup = lookup
+
+    async def resolve(self, host: str, port: int = 0, family: socket.AddressFamily = socket.AF_INET,
+                      ) -> list[ResolveResult]:
+        if port not in self._policy.allowed_ports:
+            raise BlockedURLError(f"{host}:{port}", f"port {port} is not in allowed_ports")
+        self._policy.check_host(host)
+        target = Target(scheme="tcp", host=host, port=port, host_as_written=host)
+        # getaddrinfo blocks and takes no timeout: off the event loop.
+        answers = await asyncio.to_thread(resolve, target, policy=self._policy, resolver=self._lookup)
+        return [ResolveResult(hostname=host, host=str(answer.ip), port=answer.port, family=answer.family,
+                              proto=0, flags=socket.AI_NUMERICHOST) for answer in answers]
+
+    async def close(self) -> None:
+        return None
+
+
+class Outbound:
+    """A policy, and a session whose every connection goes to an address that policy admitted."""
+
+    def __init__(self, policy: Policy, lookup: Resolver | None, max_connections: int) -> None:
+        self.policy = policy
+        # keepalive below uvicorn's 5 s, so we drop an idle connection before the server does.
+        connector = aiohttp.TCPConnector(resolver=GuardedResolver(policy, lookup), limit=max_connections,
+                                         keepalive_timeout=4.0)
+        # trust_env=False: no proxy from the environment (a proxy resolves names itself, beyond the guard).
+        # auto_decompress=False with `Accept-Encoding: identity`: the size cap counts what arrives.
+        self.session = aiohttp.ClientSession(connector=connector, trust_env=False, auto_decompress=False,
+                                             skip_auto_headers=("Accept-Encoding",))
 
 
 class OutboundClients:
+    """Build inside a running event loop (aiohttp sessions bind to it)."""
+
     def __init__(
         self,
         allowed_ports: Iterable[int],
         max_redirects: int,
         internal: Iterable[InternalOrigin] = (),
-        resolver: Resolver | None = None,
-        limits: httpx.Limits | None = None,
+        lookup: Resolver | None = None,
+        max_connections: int = 200,
     ) -> None:
-        limits = limits or httpx.Limits(max_connections=200, max_keepalive_connections=50)
+        self.max_redirects = max_redirects
         public = Policy(allowed_ports=frozenset(allowed_ports), max_redirects=max_redirects)
-        self._public = _client(public, resolver, limits)
-        self._internal: dict[Origin, AsyncClient] = {}
+        self._public = Outbound(public, lookup, max_connections)
+        self._internal: dict[Origin, Outbound] = {}
         for service in internal:
             scheme, host, port = service.origin
             policy = Policy(
                 allowed_schemes=frozenset({scheme}), allowed_hosts=frozenset({host}),
                 allowed_networks=service.networks, allowed_ports=frozenset({port}), max_redirects=max_redirects,
             )
-            self._internal[service.origin] = _client(policy, resolver, limits)
+            self._internal[service.origin] = Outbound(policy, lookup, max_connections)
 
-    def for_origin(self, origin: Origin) -> AsyncClient:
+    def for_origin(self, origin: Origin) -> Outbound:
         return self._internal.get(origin, self._public)
 
-    def is_internal(self, origin: Origin) -> bool:
-        return origin in self._internal
-
-    @property
-    def clients(self) -> Mapping[Origin | None, AsyncClient]:
-        return {None: self._public, **self._internal}
-
     async def aclose(self) -> None:
-        for client in self.clients.values():
-            await client.aclose()
-
-
-def _client(policy: Policy, resolver: Resolver | None, limits: httpx.Limits) -> AsyncClient:
-    # trust_env=False: proxies from the environment would resolve names themselves, beyond the pin.
-    return AsyncClient(policy=policy, resolver=resolver, trust_env=False, limits=limits, follow_redirects=True)
+        for outbound in [self._public, *self._internal.values()]:
+            await outbound.session.close()

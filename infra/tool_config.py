@@ -16,7 +16,7 @@ import msgspec
 from msgspec import Meta
 
 
-class _Strict(msgspec.Struct, forbid_unknown_fields=True, frozen=True):
+class _Strict(msgspec.Struct, forbid_unknown_fields=True):
     pass
 
 

@@ -8,6 +8,7 @@ Python functions resolve inside the allowed modules, and that grants name a subj
 
 from __future__ import annotations
 
+import functools
 import os
 from collections.abc import Callable
 from pathlib import Path
@@ -83,8 +84,8 @@ def _catalog(raw: ToolsFile) -> ToolCatalog:
         elif tool.python is None:
             raise ValueError(f"{key}.python: a python tool needs `python: {{function: package.module.name}}`")
         else:
-            functions[tool.id] = _guard(f"{key}.python.function",
-                                        lambda t=tool: resolve_function(t.python.function, raw.python.allowed_modules))
+            resolve = functools.partial(resolve_function, tool.python.function, raw.python.allowed_modules)
+            functions[tool.id] = _guard(f"{key}.python.function", resolve)
         tools.append(ToolDefinition(**{f: getattr(tool, f) for f in DEFINITION_FIELDS}))
     grants = []
     for index, grant in enumerate(raw.permissions):

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -104,7 +104,7 @@ class PgSpendReader:
         cached = self._cache.get(key)
         if cached and now - cached[0] < self._ttl_s:
             return cached[1]
-        month_start = datetime.now(timezone.utc).date().replace(day=1)
+        month_start = datetime.now(UTC).date().replace(day=1)
         row = await self._pool.fetchrow(_SPEND_SQL, agent_id, microdao_id, month_start)
         spend = (Decimal(row["agent"]), Decimal(row["microdao"]))
         self._cache[key] = (now, spend)

@@ -5,10 +5,12 @@ from __future__ import annotations
 from typing import Annotated, Any, Literal
 
 from litestar import Controller, Response, get, post
+from litestar.connection import ASGIConnection
 from litestar.di import NamedDependency
+from litestar.handlers import BaseRouteHandler
 from litestar.params import FromPath, HeaderParameter, JSONBody, QueryParameter, SkipValidation
 
-from apps.common.service import internal_guard
+from apps.common.auth import internal_guard
 from apps.projects.schemas import NewTask, ProjectList, ProjectView, TaskList, TaskView
 from domain.ports import ProjectStore
 from domain.projects import TaskDraft
@@ -19,9 +21,18 @@ Status = Annotated[Literal["todo", "in_progress", "done"] | None, QueryParameter
 IdempotencyKey = Annotated[str | None, HeaderParameter(name="idempotency-key", max_length=300, required=False)]
 
 
+_INTERNAL = internal_guard()
+
+
+async def internal_only(connection: ASGIConnection[Any, Any, Any, Any], handler: BaseRouteHandler) -> None:
+    """internal_guard() as a coroutine: Litestar runs sync guards in a worker thread, a costly hop for a
+    header comparison. (Drop this once apps/common/auth.py's guard is async.)"""
+    _INTERNAL(connection, handler)
+
+
 class ProjectsController(Controller):
     path = "/microdaos/{microdao_id:str}/projects"
-    guards = (internal_guard(),)
+    guards = (internal_only,)
 
     @get("/")
     async def list_projects(self, microdao_id: FromPath[str], store: Store) -> ProjectList:

@@ -14,7 +14,7 @@ from domain.projects import Project, Task
 Subject = Annotated[str, Meta(pattern=r"^[A-Za-z0-9._:-]{1,128}$")]
 
 
-class NewTask(StrictStruct, frozen=True):
+class NewTask(StrictStruct):
     title: Annotated[str, Meta(min_length=1, max_length=200)]
     created_by: Subject
     description: Annotated[str, Meta(max_length=4000)] = ""

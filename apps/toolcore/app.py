@@ -13,11 +13,10 @@ from mcp.server.streamable_http_manager import StreamableHTTPSessionManager
 from mcp.server.transport_security import TransportSecuritySettings
 from prometheus_client import CollectorRegistry
 
-from apps.common.auth import internal_guard
 from apps.common.core import database_ready
 from apps.common.service import build_app
 from apps.toolcore.mcp_server import build_mcp_server, identity_from_headers
-from apps.toolcore.routes import ToolsController
+from apps.toolcore.routes import ToolsController, internal_only
 from apps.toolcore.runtime import ToolcoreSettings, open_toolcore
 from domain.tool_service import ToolService
 from infra.tool_metrics import ToolcoreMetrics
@@ -29,7 +28,7 @@ def create_app(settings: ToolcoreSettings | None = None) -> Litestar:
     settings = settings or ToolcoreSettings.from_env()
     registry = CollectorRegistry()
     metrics = ToolcoreMetrics(registry)
-    holder: dict[str, ToolService] = {}
+    holder: dict[str, ToolService] = {}  # /mcp is built here; the service it calls opens in the lifespan
     mcp_server = build_mcp_server(lambda: holder["service"], identity_from_headers)
     sessions = StreamableHTTPSessionManager(
         mcp_server, json_response=True, stateless=True,
@@ -46,7 +45,7 @@ def create_app(settings: ToolcoreSettings | None = None) -> Litestar:
             app.state.readiness["database"] = lambda: database_ready(toolcore.core)
             yield
 
-    @asgi("/mcp", is_mount=True, copy_scope=True, guards=[internal_guard()])
+    @asgi("/mcp", is_mount=True, copy_scope=True, guards=[internal_only])
     async def mcp_endpoint(scope: Scope, receive: Receive, send: Send) -> None:
         await sessions.handle_request(scope, receive, send)  # type: ignore[arg-type]
 

@@ -5,7 +5,9 @@ from __future__ import annotations
 from typing import Annotated, Any, Literal
 
 from litestar import Controller, Request, Response, get, post
+from litestar.connection import ASGIConnection
 from litestar.di import NamedDependency
+from litestar.handlers import BaseRouteHandler
 from litestar.params import JSONBody, QueryParameter, SkipValidation
 
 from apps.common.auth import internal_guard
@@ -20,9 +22,18 @@ OptionalSubject = Annotated[str | None, QueryParameter(pattern=r"^[A-Za-z0-9._:-
 Format = Annotated[Literal["native", "openai"], QueryParameter(name="format", required=False)]
 
 
+_INTERNAL = internal_guard()
+
+
+async def internal_only(connection: ASGIConnection[Any, Any, Any, Any], handler: BaseRouteHandler) -> None:
+    """internal_guard() as a coroutine: Litestar runs sync guards in a worker thread, a costly hop for a
+    header comparison. (Drop this once apps/common/auth.py's guard is async.)"""
+    _INTERNAL(connection, handler)
+
+
 class ToolsController(Controller):
     path = "/internal/tools"
-    guards = (internal_guard(),)
+    guards = (internal_only,)
 
     @get("/")
     async def list_tools(

@@ -15,6 +15,7 @@ import msgspec
 from apps.common.core import Core, open_core
 from domain.ports import ToolMetrics
 from domain.tool_permissions import PermissionPolicy
+from domain.tool_records import CallRecords
 from domain.tool_service import ToolService
 from infra.clock import SystemClock
 from infra.executors.http_executor import HttpToolExecutor
@@ -30,6 +31,8 @@ LOCAL_MCP_HOSTS = ("127.0.0.1:*", "localhost:*", "[::1]:*")
 class ToolcoreSettings(msgspec.Struct, frozen=True):
     tools_config: str | None = None  # default: $DAARION_TOOLS_CONFIG, else config/tools.yaml
     ledger_mode: str = "group_commit"
+    # True: a call's response waits for its ledger commit (see domain/tool_records.py for the trade).
+    ledger_wait: bool = False
     pool_size: int = 10
     # Host headers /mcp answers (DNS-rebinding protection); extend with DAARION_MCP_ALLOWED_HOSTS.
     mcp_allowed_hosts: tuple[str, ...] = LOCAL_MCP_HOSTS
@@ -38,6 +41,7 @@ class ToolcoreSettings(msgspec.Struct, frozen=True):
     def from_env(cls) -> ToolcoreSettings:
         extra = tuple(h.strip() for h in os.environ.get("DAARION_MCP_ALLOWED_HOSTS", "").split(",") if h.strip())
         return cls(ledger_mode=os.environ.get("DAARION_LEDGER_MODE", "group_commit"),
+                   ledger_wait=os.environ.get("DAARION_TOOLCORE_LEDGER_WAIT") == "1",
                    mcp_allowed_hosts=LOCAL_MCP_HOSTS + extra)
 
 
@@ -58,9 +62,13 @@ async def open_toolcore(settings: ToolcoreSettings, metrics: ToolMetrics) -> Asy
             service = ToolService(
                 catalog.registry, PermissionPolicy(catalog.grants), JsonSchemaValidator(tools),
                 {"http": HttpToolExecutor(catalog.http_targets, clients), "python": python},
-                PgIdempotencyStore(core.pool), core.recorder, metrics, SystemClock(),
+                PgIdempotencyStore(core.pool), CallRecords(core.recorder, metrics, settings.ledger_wait),
+                SystemClock(),
             )
-            yield Toolcore(service, core)
+            try:
+                yield Toolcore(service, core)
+            finally:
+                await service.drain()  # every ledger entry handed to the writer is committed before it closes
     finally:
         await clients.aclose()
         python.close()

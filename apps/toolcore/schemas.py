@@ -14,7 +14,7 @@ Subject = Annotated[str, Meta(pattern=r"^[A-Za-z0-9._:-]{1,128}$")]
 IdempotencyKey = Annotated[str, Meta(pattern=r"^[A-Za-z0-9._:-]{1,128}$")]
 
 
-class ToolCallRequest(StrictStruct, frozen=True):
+class ToolCallRequest(StrictStruct):
     tool_id: Annotated[str, Meta(pattern=TOOL_ID.pattern)]
     agent_id: Subject
     args: dict[str, Any] = msgspec.field(default_factory=dict)

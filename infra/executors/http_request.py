@@ -12,7 +12,7 @@ import os
 import re
 from collections.abc import Mapping
 from typing import Any
-from urllib.parse import quote, urlsplit
+from urllib.parse import parse_qsl, quote, urlsplit
 
 import msgspec
 
@@ -39,7 +39,7 @@ class HttpTarget(msgspec.Struct, frozen=True):
 class OutgoingRequest(msgspec.Struct, frozen=True):
     method: str
     url: str
-    params: list[tuple[str, str]]
+    params: list[tuple[str, str | int | float | bool | None]]
     json: dict[str, Any] | None
     headers: dict[str, str]
     secrets: tuple[bytes, ...]
@@ -63,7 +63,9 @@ def placeholders(url_template: str) -> list[str]:
 
 def build_request(target: HttpTarget, call: ToolCall, env: Mapping[str, str] = os.environ) -> OutgoingRequest:
     url = PLACEHOLDER.sub(lambda m: _segment(_source(m.group(1), call)), target.url_template)
-    params: list[tuple[str, str]] = []
+    # httpx replaces a URL's query when given params, so a template's fixed query travels as params too.
+    url, _, fixed_query = url.partition("?")
+    params: list[tuple[str, str | int | float | bool | None]] = list(parse_qsl(fixed_query, keep_blank_values=True))
     for name, source in target.query.items():
         value = _source(source, call)
         for item in value if isinstance(value, list) else [value]:

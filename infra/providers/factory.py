@@ -7,6 +7,7 @@ from typing import Any
 
 from infra.config import ConfigError
 from infra.providers.deepseek import DEEPSEEK_BASE_URL, DeepSeekProvider
+from infra.providers.llama_cpp import LlamaCppProvider
 from infra.providers.ollama import OllamaProvider
 from infra.providers.openai import OPENAI_BASE_URL, OpenAIProvider
 from infra.providers.openai_compatible import OpenAICompatibleProvider
@@ -22,6 +23,9 @@ def build_provider(name: str, config: Any) -> Any:
         return DeepSeekProvider(name, config.base_url or DEEPSEEK_BASE_URL, config.api_key_env or "DEEPSEEK_API_KEY")
     if config.kind == "ollama":
         return OllamaProvider(name, config.host or "http://127.0.0.1:11434")
+    if config.kind == "llama_cpp":
+        # Loads lazily; without llama-cpp-python or the weights each call is `not_configured` (falls back).
+        return LlamaCppProvider(name, config.model_path, config.context_tokens, config.threads)
     if config.kind == "openai_compatible":
         if not config.base_url:
             raise ConfigError(f"provider '{name}' of kind openai_compatible needs base_url - at `$.providers.{name}`")

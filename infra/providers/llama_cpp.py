@@ -12,18 +12,20 @@ import asyncio
 import json
 import threading
 import uuid
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncGenerator, Callable
 from typing import Any
 
 from domain.llm import ChatChunk, ChatRequest, ChatResult, ProviderError, Usage
 from infra.providers.llama_cpp_engine import GREEDY, LlamaEngine, Sampling, locate_weights
 from infra.providers.llama_cpp_tools import (
+    current_turn_start,
     decision_instruction,
     decision_schema,
     fit,
     parse_decision,
     repeats_a_call,
     template_messages,
+    with_instruction,
 )
 
 DEFAULT_MAX_TOKENS = 256
@@ -51,7 +53,9 @@ class LlamaCppProvider:
             cancelled.set()
             raise ProviderError("timeout", f"{self.name} did not finish within {timeout_s:g}s") from None
 
-    async def stream(self, model: str, request: ChatRequest, timeout_s: float) -> AsyncIterator[ChatChunk]:
+    async def stream(
+        self, model: str, request: ChatRequest, timeout_s: float,
+    ) -> AsyncGenerator[ChatChunk, None]:
         engine = await self._ready()
         loop = asyncio.get_running_loop()
         queue: asyncio.Queue[Any] = asyncio.Queue()
@@ -106,12 +110,14 @@ class LlamaCppProvider:
     def _turn(self, engine: LlamaEngine, request: ChatRequest, emit: Callable[[str], None] | None,
               cancelled: threading.Event) -> ChatResult:
         """On the model thread: the tool decision (when tools are offered), else the answer."""
-        messages = template_messages(request.messages)
+        start = current_turn_start(request.messages)
+        turn = template_messages(request.messages[start:])  # kept whole when the prompt must shrink
+        messages, turn_length = template_messages(request.messages[:start]) + turn, len(turn)
         prompt_tokens = completion_tokens = 0
         schema = decision_schema(request.tools, request.tool_choice)
         if schema is not None and request.tools:
-            asked = [*messages, {"role": "system", "content": decision_instruction(request.tools)}]
-            prompt = self._prompt(engine, asked, DECISION_TOKENS)
+            prompt = self._prompt(engine, with_instruction(messages, decision_instruction(request.tools)),
+                                  DECISION_TOKENS, turn_length)
             decision = engine.generate(prompt, DECISION_TOKENS, GREEDY, schema, None, cancelled)
             prompt_tokens, completion_tokens = len(prompt), decision.tokens
             call = parse_decision(decision.text)
@@ -121,7 +127,7 @@ class LlamaCppProvider:
                              "function": {"name": name, "arguments": json.dumps(arguments, ensure_ascii=False)}}
                 return ChatResult(None, [tool_call], "tool_calls", Usage(prompt_tokens, completion_tokens))
         wanted = request.max_tokens or DEFAULT_MAX_TOKENS
-        prompt = self._prompt(engine, messages, min(wanted, engine.context_tokens // 2))
+        prompt = self._prompt(engine, messages, min(wanted, engine.context_tokens // 2), turn_length)
         max_tokens = min(wanted, engine.context_tokens - len(prompt))
         sampling = Sampling(
             temperature=0.2 if request.temperature is None else request.temperature,
@@ -131,9 +137,9 @@ class LlamaCppProvider:
         usage = Usage(prompt_tokens + len(prompt), completion_tokens + answer.tokens)
         return ChatResult(answer.text.strip(), None, answer.finish_reason, usage)
 
-    def _prompt(self, engine: LlamaEngine, messages: list[dict[str, str]], reserve: int) -> list[int]:
+    def _prompt(self, engine: LlamaEngine, messages: list[dict[str, str]], reserve: int, keep_last: int) -> list[int]:
         try:
-            return engine.tokens(fit(messages, engine.count, engine.context_tokens - reserve))
+            return engine.tokens(fit(messages, engine.count, engine.context_tokens - reserve, keep_last))
         except ValueError as exc:
             raise ProviderError("rejected", f"{self.name}: {exc}") from None
 

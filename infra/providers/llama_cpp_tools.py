@@ -8,7 +8,8 @@ a decision that is cut off, unreadable or "none", or that repeats a call already
 (tiny models love to), means "answer in text" - the second pass, streamed.
 
 Chat templates of such models know only system/user/assistant with string content, so tool traffic is
-rendered as text here: the model's call as an assistant line, a result as a readable user message.
+rendered as text here: a result becomes a readable user message naming the tool; the call itself is left
+out (rendered as a line of text, SmolLM2 copies it into its answer instead of answering).
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from typing import Any
 
 _KEEP = ("type", "properties", "required", "enum", "const", "items", "anyOf")
 NONE = "none"
+MAX_STRING_CHARS = 48
 
 
 def template_messages(messages: list[dict[str, Any]], max_result_chars: int = 1500) -> list[dict[str, str]]:
@@ -30,10 +32,8 @@ def template_messages(messages: list[dict[str, Any]], max_result_chars: int = 15
             name = names.get(message.get("tool_call_id")) or "the tool"
             rendered.append({"role": "user", "content": f"Result of {name}:\n{readable(content, max_result_chars)}"})
             continue
-        if role == "assistant" and message.get("tool_calls"):
-            calls = "; ".join(f"calling {_name(c)} with {(c.get('function') or {}).get('arguments') or '{}'}"
-                              for c in message["tool_calls"])
-            content = f"{content}\n({calls})".strip()
+        if role == "assistant" and message.get("tool_calls") and not content.strip():
+            continue  # the result message names the tool; a rendered call line only gets imitated in answers
         rendered.append({"role": "system" if role == "developer" else role, "content": content})
     return rendered
 
@@ -66,6 +66,14 @@ def decision_instruction(tools: list[dict[str, Any]]) -> str:
     return "\n".join(lines)
 
 
+def with_instruction(messages: list[dict[str, str]], instruction: str) -> list[dict[str, str]]:
+    """The decision instruction joins the first system message: measured with SmolLM2-135M, it picks a
+    tool there and never when the instruction comes as a separate message after the conversation."""
+    if messages and messages[0]["role"] == "system":
+        return [{"role": "system", "content": f"{messages[0]['content']}\n\n{instruction}"}, *messages[1:]]
+    return [{"role": "system", "content": instruction}, *messages]
+
+
 def parse_decision(text: str) -> tuple[str, dict[str, Any]] | None:
     """(function name, arguments), or None for "no tool" and for anything cut off or unreadable."""
     try:
@@ -95,18 +103,20 @@ def repeats_a_call(name: str, arguments: dict[str, Any], messages: list[dict[str
     return False
 
 
-def fit(messages: list[dict[str, str]], count: Callable[[list[dict[str, str]]], int], budget: int) -> list[dict[str, str]]:
+def fit(
+    messages: list[dict[str, str]], count: Callable[[list[dict[str, str]]], int], budget: int, keep_last: int = 1,
+) -> list[dict[str, str]]:
     """Drops the oldest history, then halves the longest messages, until the prompt fits `budget` tokens.
 
-    System messages and the last user message onward are kept whole as long as anything else can go.
-    Raises ValueError when even that does not fit."""
+    System messages and the last `keep_last` messages (the current turn: the question and the tool results
+    since) are kept whole as long as anything else can go. Raises ValueError when even that does not fit."""
     messages = list(messages)
-    last_user = max((i for i, m in enumerate(messages) if m["role"] == "user"), default=len(messages) - 1)
+    protected_from = len(messages) - keep_last
     while count(messages) > budget:
-        droppable = [i for i, m in enumerate(messages) if m["role"] != "system" and i < last_user]
+        droppable = [i for i, m in enumerate(messages) if m["role"] != "system" and i < protected_from]
         if droppable:
             del messages[droppable[0]]
-            last_user -= 1
+            protected_from -= 1
             continue
         longest = max(range(len(messages)), key=lambda i: len(messages[i]["content"]))
         content = messages[longest]["content"]
@@ -114,6 +124,11 @@ def fit(messages: list[dict[str, str]], count: Callable[[list[dict[str, str]]], 
             raise ValueError(f"the prompt needs more than the {budget} tokens the local model has for it")
         messages[longest] = {**messages[longest], "content": content[: len(content) // 2] + " …"}
     return messages
+
+
+def current_turn_start(messages: list[dict[str, Any]]) -> int:
+    """Index of the last user message: the current turn is it and everything after it."""
+    return max((i for i, m in enumerate(messages) if m.get("role") == "user"), default=0)
 
 
 def readable(text: str, max_chars: int) -> str:
@@ -168,7 +183,8 @@ def _parameters(tool: dict[str, Any]) -> dict[str, Any]:
 
 
 def _simplified(schema: Any) -> Any:
-    """Only what shapes the JSON: patterns and length bounds make slow grammars, and Toolcore checks them."""
+    """Only what shapes the JSON (patterns make slow grammars; Toolcore validates the arguments anyway),
+    with every free string bounded."""
     if not isinstance(schema, dict):
         return schema
     out: dict[str, Any] = {k: v for k, v in schema.items() if k in _KEEP}
@@ -178,6 +194,9 @@ def _simplified(schema: Any) -> Any:
         out["items"] = _simplified(out["items"])
     if "anyOf" in out:
         out["anyOf"] = [_simplified(sub) for sub in out["anyOf"]]
+    if out.get("type") == "string" and "enum" not in out and "const" not in out:
+        # Unbounded, a small model rambles inside a string until the token limit cuts the call off.
+        out["maxLength"] = min(int(schema.get("maxLength", MAX_STRING_CHARS)), MAX_STRING_CHARS)
     if out.get("type") == "object":
         out["additionalProperties"] = False
         out.setdefault("properties", {})

@@ -16,7 +16,7 @@ from __future__ import annotations
 import asyncio
 import json
 import re
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator
 from typing import Any
 
 import msgspec
@@ -51,7 +51,9 @@ class StubProvider:
         reply = self._reply(request)
         return ChatResult(reply, None, "stop", self._usage(request, reply))
 
-    async def stream(self, model: str, request: ChatRequest, timeout_s: float) -> AsyncIterator[ChatChunk]:
+    async def stream(
+        self, model: str, request: ChatRequest, timeout_s: float,
+    ) -> AsyncGenerator[ChatChunk, None]:
         result = await self.complete(model, request, timeout_s)
         yield ChatChunk({"role": "assistant"})
         if result.tool_calls:

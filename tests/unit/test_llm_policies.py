@@ -10,7 +10,16 @@ import pytest
 
 from domain.errors import UnknownModel
 from domain.ledger import LlmCallCompleted, LlmCallFailed, ToolInvoked, new_entry
-from domain.llm import ChatRequest, Price, PriceTable, ProviderError, Router, Target, Usage, estimate_prompt_tokens
+from domain.llm import (
+    ChatRequest,
+    Price,
+    PriceTable,
+    ProviderError,
+    Router,
+    Target,
+    Usage,
+    estimate_prompt_tokens,
+)
 from domain.projections import UsageKey, fold_usage
 
 

@@ -1,0 +1,1 @@
+"""The agent runtime (port 7006): one agent turn through memory, Toolcore and the LLM proxy."""

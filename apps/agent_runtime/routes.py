@@ -1,0 +1,98 @@
+"""The agent runtime's one route: a message in, a turn out (JSON, or SSE with `?stream=true`)."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import AsyncGenerator, AsyncIterator
+from typing import Any
+
+from litestar import Request, Response, post
+from litestar.datastructures import State
+from litestar.params import FromPath, FromQuery, JSONBody
+from litestar.response import Stream
+
+from apps.agent_runtime.config import RuntimeConfig
+from apps.agent_runtime.schemas import MessageIn, response_body, server_timing, sse, sse_error
+from apps.common.requests import request_id_of
+from apps.common.service import internal_guard
+from domain.agent import AgentRuntime
+from domain.agent_types import MemoriesRecalled, TurnContext, TurnDone, TurnEvent, TurnResult
+from domain.errors import DaarionError, PermissionDenied
+from infra.agent_metrics import AgentMetrics
+
+log = logging.getLogger(__name__)
+
+
+@post("/internal/agents/{agent_id:str}/messages", guards=[internal_guard()], status_code=200)
+async def post_message(
+    request: Request[Any, Any, Any], agent_id: FromPath[str], data: JSONBody[MessageIn], state: State,
+    stream: FromQuery[bool] = False,
+) -> Response[Any]:
+    config: RuntimeConfig = state.config
+    profile = config.agent(agent_id)
+    if data.microdao_id != profile.microdao_id:
+        raise PermissionDenied(f"agent '{agent_id}' belongs to '{profile.microdao_id}', not '{data.microdao_id}'")
+    request_id = request_id_of(request)
+    context = TurnContext(request_id, profile.id, profile.microdao_id, data.channel_id, data.user_id)
+    runtime: AgentRuntime = state.runtime
+    metrics: AgentMetrics = state.metrics
+    started = time.perf_counter()
+    if stream:
+        return await _stream(runtime.events(profile, context, data.text, stream=True), context, metrics, started)
+    try:
+        result = await runtime.turn(profile, context, data.text)
+    except DaarionError:
+        metrics.turn_finished(profile.id, "failed", time.perf_counter() - started, [], False)
+        raise
+    _finished(metrics, profile.id, result, started)
+    return Response(response_body(result), headers={"x-request-id": request_id, "server-timing": server_timing(result)})
+
+
+async def _stream(
+    events: AsyncGenerator[TurnEvent, None], context: TurnContext, metrics: AgentMetrics, started: float,
+) -> Stream:
+    """Events are held back until the model has answered once, so a proxy that is down, a budget that is
+    spent or a rate limit still gets a real HTTP status instead of an error inside a 200 stream."""
+    held: list[TurnEvent] = []
+    try:
+        async for event in events:
+            held.append(event)
+            if not isinstance(event, MemoriesRecalled):
+                break
+    except DaarionError:
+        metrics.turn_finished(context.agent_id, "failed", time.perf_counter() - started, [], False)
+        raise
+
+    async def body() -> AsyncIterator[bytes]:
+        try:
+            for event in held:
+                yield sse(event)
+                _note_done(event, metrics, context.agent_id, started)
+            async for event in events:
+                yield sse(event)
+                _note_done(event, metrics, context.agent_id, started)
+        except DaarionError as exc:
+            metrics.turn_finished(context.agent_id, "failed", time.perf_counter() - started, [], False)
+            yield sse_error(exc.type, exc.message, context.request_id)
+        except Exception:
+            log.exception("turn %s failed mid-stream", context.request_id)
+            yield sse_error("internal_error", "the turn failed inside the agent runtime", context.request_id)
+        finally:
+            await events.aclose()
+
+    return Stream(body(), media_type="text/event-stream",
+                  headers={"x-request-id": context.request_id, "cache-control": "no-cache"})
+
+
+def _note_done(event: TurnEvent, metrics: AgentMetrics, agent_id: str, started: float) -> None:
+    if isinstance(event, TurnDone):
+        _finished(metrics, agent_id, event.result, started)
+
+
+def _finished(metrics: AgentMetrics, agent_id: str, result: TurnResult, started: float) -> None:
+    metrics.turn_finished(agent_id, "completed", time.perf_counter() - started,
+                          [(run.tool_id, run.status) for run in result.tool_calls], bool(result.warnings))
+
+
+ROUTES = [post_message]

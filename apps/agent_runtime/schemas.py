@@ -1,0 +1,59 @@
+"""Agent runtime DTOs: the strict message body, and the turn's response body and SSE events."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import msgspec
+from msgspec import Meta
+
+from apps.agent_runtime.config import ChannelId
+from apps.common.structs import StrictStruct
+from domain.agent_types import (
+    AGENT_ID,
+    MemoriesRecalled,
+    ReplyDelta,
+    ToolCalled,
+    TurnDone,
+    TurnEvent,
+    TurnResult,
+)
+
+Subject = Annotated[str, Meta(pattern=AGENT_ID)]
+
+
+class MessageIn(StrictStruct):
+    microdao_id: Subject
+    channel_id: ChannelId
+    user_id: Subject
+    text: Annotated[str, Meta(min_length=1, max_length=16_000)]
+
+
+def response_body(result: TurnResult) -> dict[str, Any]:
+    """`{"reply", "tool_calls", "memories_used", "usage", "request_id", "warnings"}`; timings go to a header."""
+    body: dict[str, Any] = msgspec.to_builtins(result)
+    del body["timings_ms"], body["steps"]
+    return body
+
+
+def server_timing(result: TurnResult) -> str:
+    """Where the turn's time went, in the standard Server-Timing header (bench/agent_turn.py reads it)."""
+    return ", ".join(f"{phase};dur={ms:.3f}" for phase, ms in result.timings_ms.items())
+
+
+def sse(event: TurnEvent) -> bytes:
+    if isinstance(event, TurnDone):
+        name, data = "done", response_body(event.result)
+    elif isinstance(event, ReplyDelta):
+        name, data = "delta", {"text": event.text}
+    elif isinstance(event, ToolCalled):
+        name, data = "tool_call", msgspec.to_builtins(event.call)
+    else:
+        assert isinstance(event, MemoriesRecalled)
+        name, data = "memories", {"ids": event.ids}
+    return f"event: {name}\ndata: ".encode() + msgspec.json.encode(data) + b"\n\n"
+
+
+def sse_error(type_: str, message: str, request_id: str) -> bytes:
+    body = {"error": {"type": type_, "message": message, "request_id": request_id}}
+    return b"event: error\ndata: " + msgspec.json.encode(body) + b"\n\n"

@@ -1,0 +1,22 @@
+"""Builds the configured embedder (the composition root's one decision about embeddings)."""
+
+from __future__ import annotations
+
+import os
+
+from apps.memory.settings import EmbedderSettings
+from domain.ports import Embedder
+from infra.embedders.minilm import MiniLMEmbedder
+from infra.embedders.ollama_embedder import OllamaEmbedder
+from infra.embedders.openai_embedder import OpenAIEmbedder
+
+
+def build_embedder(settings: EmbedderSettings) -> Embedder:
+    if settings.provider == "ollama":
+        return OllamaEmbedder(settings.model, settings.dimensions, settings.base_url or "http://127.0.0.1:11434",
+                              settings.batch_size, settings.timeout_s)
+    if settings.provider == "openai":
+        return OpenAIEmbedder(settings.model, settings.dimensions, settings.base_url or "https://api.openai.com/v1",
+                              os.environ.get(settings.api_key_env), settings.batch_size, settings.timeout_s,
+                              settings.send_dimensions)
+    return MiniLMEmbedder(settings.batch_size, settings.device)

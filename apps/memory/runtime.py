@@ -1,0 +1,69 @@
+"""Everything the memory service, its worker process and its CLI open: database, ledger, embedder, adapters."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import socket
+import uuid
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+from apps.common.core import Core, open_core
+from apps.memory.embedders import build_embedder
+from apps.memory.settings import MemorySettings
+from domain.memory_indexing import IndexingWorker
+from domain.memory_queue import BatchReport, IndexingPolicy
+from domain.memory_service import MemoryPolicies, MemoryService
+from domain.ports import Embedder
+from infra.clock import SystemClock
+from infra.indexing_queue import PgIndexingQueue
+from infra.ledger_lookup import LedgerRepositoryLookup
+from infra.pg_memory_pool import open_memory_pool
+from infra.pg_memory_store import PgMemoryStore
+
+
+@dataclass
+class MemoryRuntime:
+    settings: MemorySettings
+    core: Core
+    pool: Any
+    embedder: Embedder
+    store: PgMemoryStore
+    queue: PgIndexingQueue
+    service: MemoryService
+    wake: asyncio.Event = field(default_factory=asyncio.Event)
+
+    def worker(
+        self, policy: IndexingPolicy | None = None, on_batch: Callable[[BatchReport], None] | None = None,
+        embedder: Embedder | None = None,
+    ) -> IndexingWorker:
+        """A worker for the runtime's embedder, or another one (it then works that model's jobs)."""
+        worker_id = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+        return IndexingWorker(self.queue, embedder or self.embedder, self.core.recorder,
+                              LedgerRepositoryLookup(self.core.ledger), policy or self.settings.indexing, worker_id,
+                              on_batch)
+
+
+@asynccontextmanager
+async def open_memory(settings: MemorySettings, embedder: Embedder | None = None) -> AsyncIterator[MemoryRuntime]:
+    """`embedder` replaces the configured one (tests pass their own)."""
+    embedder = embedder or build_embedder(settings.embedder)
+    load = getattr(embedder, "load", None)
+    if load is not None:  # an in-process model: load it now, not on the first request
+        await asyncio.to_thread(load)
+    try:
+        async with open_core(settings.database.ledger_mode, pool_size=2) as core:
+            pool = await open_memory_pool(core.url, settings.database.pool_size, settings.search.hnsw_ef_search)
+            try:
+                store = PgMemoryStore(pool, embedder.dimensions)
+                wake = asyncio.Event()
+                policies = MemoryPolicies(settings.limits, settings.chunking, settings.ranking)
+                service = MemoryService(store, embedder, core.recorder, SystemClock(), policies, wake.set)
+                yield MemoryRuntime(settings, core, pool, embedder, store, PgIndexingQueue(pool), service, wake)
+            finally:
+                await pool.close()
+    finally:
+        await embedder.aclose()

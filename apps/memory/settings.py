@@ -1,0 +1,66 @@
+"""config/memory.yaml (or the file in DAARION_MEMORY_CONFIG), parsed once into Structs at start-up."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+import msgspec
+
+from domain.memory import MemoryLimits
+from domain.memory_chunking import ChunkingPolicy
+from domain.memory_queue import IndexingPolicy
+from domain.memory_ranking import RankingPolicy
+from infra.config import config_path, load_config
+from infra.pg_memory_store import INDEXED_DIMENSIONS
+
+
+class EmbedderSettings(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    provider: Literal["minilm", "ollama", "openai"] = "minilm"
+    model: str = ""
+    dimensions: int = 384
+    base_url: str = ""
+    api_key_env: str = "OPENAI_API_KEY"
+    send_dimensions: bool = False
+    batch_size: int = 32
+    timeout_s: float = 30.0
+    device: str = "cpu"
+
+    def __post_init__(self) -> None:
+        if self.dimensions not in INDEXED_DIMENSIONS:
+            raise ValueError(f"dimensions must be one with an HNSW index: {', '.join(map(str, INDEXED_DIMENSIONS))}"
+                             " (another size needs a migration adding its index)")
+        if self.provider != "minilm" and not self.model:
+            raise ValueError(f"the {self.provider} embedder needs `model`")
+        if self.provider == "minilm" and self.dimensions != 384:
+            raise ValueError("all-MiniLM-L6-v2 makes 384-dimensional vectors")
+        if self.batch_size < 1 or self.timeout_s <= 0:
+            raise ValueError("batch_size must be at least 1 and timeout_s positive")
+
+
+class SearchSettings(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    hnsw_ef_search: int = 100
+
+    def __post_init__(self) -> None:
+        if not 1 <= self.hnsw_ef_search <= 1000:
+            raise ValueError("hnsw_ef_search must be between 1 and 1000")
+
+
+class DatabaseSettings(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    pool_size: int = 10
+    ledger_mode: Literal["group_commit", "per_request"] = "group_commit"
+
+
+class MemorySettings(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    embedder: EmbedderSettings = EmbedderSettings()
+    limits: MemoryLimits = MemoryLimits()
+    chunking: ChunkingPolicy = ChunkingPolicy()
+    ranking: RankingPolicy = RankingPolicy()
+    indexing: IndexingPolicy = IndexingPolicy()
+    search: SearchSettings = SearchSettings()
+    database: DatabaseSettings = DatabaseSettings()
+    metrics_refresh_seconds: float = 5.0
+
+
+def load_memory_settings(path: Path | None = None) -> MemorySettings:
+    return load_config(path or config_path("memory.yaml", "DAARION_MEMORY_CONFIG"), MemorySettings)

@@ -1,0 +1,28 @@
+"""Prometheus figures of the agent runtime: turns by outcome, turn latency, tool calls by status."""
+
+from __future__ import annotations
+
+from prometheus_client import CollectorRegistry, Counter, Histogram
+
+LATENCY_BUCKETS = (0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120)
+
+
+class AgentMetrics:
+    def __init__(self, registry: CollectorRegistry) -> None:
+        self.turns = Counter("daarion_agent_turns", "Agent turns by outcome", ["agent_id", "outcome"],
+                             registry=registry)
+        self.turn_seconds = Histogram("daarion_agent_turn_seconds", "Agent turn latency", ["agent_id"],
+                                      buckets=LATENCY_BUCKETS, registry=registry)
+        self.tool_calls = Counter("daarion_agent_tool_calls", "Tool calls made by agents", ["tool_id", "status"],
+                                  registry=registry)
+        self.warnings = Counter("daarion_agent_turn_warnings", "Turns that degraded (memory or tools down...)",
+                                ["agent_id"], registry=registry)
+
+    def turn_finished(self, agent_id: str, outcome: str, seconds: float, tools: list[tuple[str, str]],
+                      warned: bool) -> None:
+        self.turns.labels(agent_id, outcome).inc()
+        self.turn_seconds.labels(agent_id).observe(seconds)
+        for tool_id, status in tools:
+            self.tool_calls.labels(tool_id, status).inc()
+        if warned:
+            self.warnings.labels(agent_id).inc()

@@ -1,0 +1,111 @@
+"""Fakes for the agent runtime: a provider that records what the LLM proxy asked of it, and one fake per
+port of the turn (memory, tools, LLM) for unit tests of domain/agent.py."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncGenerator, AsyncIterator, Sequence
+from decimal import Decimal
+from typing import Any
+
+from domain.agent_types import LlmCall, LlmReply, Recall, ToolResult, TurnContext
+from domain.errors import UpstreamFailed
+from domain.llm import ChatChunk, ChatRequest, ChatResult, Usage
+from domain.ports import ChatProvider
+
+
+class RecordingProvider:
+    """Wraps a real provider (the stub) and keeps every request it was given."""
+
+    def __init__(self, inner: ChatProvider) -> None:
+        self.name = inner.name
+        self._inner = inner
+        self.requests: list[ChatRequest] = []
+
+    async def complete(self, model: str, request: ChatRequest, timeout_s: float) -> ChatResult:
+        self.requests.append(request)
+        return await self._inner.complete(model, request, timeout_s)
+
+    async def stream(
+        self, model: str, request: ChatRequest, timeout_s: float,
+    ) -> AsyncGenerator[ChatChunk, None]:
+        self.requests.append(request)
+        async for chunk in self._inner.stream(model, request, timeout_s):
+            yield chunk
+
+    async def aclose(self) -> None:
+        await self._inner.aclose()
+
+
+class FakeMemory:
+    def __init__(self, recall: Recall | None = None, down: bool = False) -> None:
+        self.recall_result = recall or Recall()
+        self.down = down
+        self.stored: list[tuple[TurnContext, str, str]] = []
+
+    async def recall(self, context: TurnContext, query: str, tiers: Sequence[str], limit: int) -> Recall:
+        if self.down:
+            raise UpstreamFailed("cannot reach the memory service")
+        return self.recall_result
+
+    async def remember(self, context: TurnContext, user_message: str, agent_reply: str) -> list[str]:
+        if self.down:
+            raise UpstreamFailed("cannot reach the memory service")
+        self.stored.append((context, user_message, agent_reply))
+        return ["m-new"]
+
+
+class FakeTools:
+    def __init__(self, tools: list[dict[str, Any]], results: dict[str, ToolResult] | None = None) -> None:
+        self.tools = tools
+        self.results = results or {}
+        self.calls: list[tuple[str, dict[str, Any]]] = []
+
+    async def available(self, context: TurnContext) -> list[dict[str, Any]]:
+        return self.tools
+
+    async def call(self, context: TurnContext, tool_id: str, args: dict[str, Any]) -> ToolResult:
+        self.calls.append((tool_id, args))
+        return self.results.get(tool_id, ToolResult("ok", 1.0, {"ok": tool_id}))
+
+
+class ScriptedLlm:
+    """Answers each call with the next reply of its script; keeps the calls."""
+
+    def __init__(self, replies: list[LlmReply], fail: bool = False) -> None:
+        self.replies = list(replies)
+        self.fail = fail
+        self.calls: list[LlmCall] = []
+
+    async def complete(self, context: TurnContext, call: LlmCall) -> LlmReply:
+        self.calls.append(call)
+        if self.fail:
+            raise UpstreamFailed("cannot reach the LLM proxy")
+        return self.replies.pop(0) if len(self.replies) > 1 else self.replies[0]
+
+    async def stream(self, context: TurnContext, call: LlmCall) -> AsyncIterator[str | LlmReply]:
+        reply = await self.complete(context, call)
+        for word in (reply.content or "").split(" "):
+            yield word + " "
+        yield reply
+
+
+class ListRecorder:
+    def __init__(self) -> None:
+        self.entries: list[Any] = []
+
+    async def record(self, entry: Any) -> int:
+        self.entries.append(entry)
+        return len(self.entries)
+
+
+def tool_call_reply(name: str, arguments: str = "{}", cost: Decimal | None = Decimal("0.001")) -> LlmReply:
+    call = {"id": f"call_{name}", "type": "function", "function": {"name": name, "arguments": arguments}}
+    return LlmReply(None, [call], Usage(10, 2), cost, "fake")
+
+
+def text_reply(text: str, cost: Decimal | None = Decimal("0.002")) -> LlmReply:
+    return LlmReply(text, None, Usage(20, 5), cost, "fake")
+
+
+def openai_tool(name: str) -> dict[str, Any]:
+    return {"type": "function", "function": {"name": name, "description": name, "parameters": {"type": "object"}}}

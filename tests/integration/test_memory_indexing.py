@@ -1,0 +1,266 @@
+"""The indexing pipeline on PostgreSQL: worker processes killed mid-batch, retries, dead letters, reindex."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import queue
+import re
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+
+import httpx
+import pytest
+
+from apps.memory.app import create_app
+from apps.memory.runtime import MemoryRuntime
+from domain.ledger import MemoryIndexed
+from domain.memory import MemoryContent
+from domain.memory_commands import QueryMemory, StoreMemory
+from domain.memory_queue import IndexingPolicy
+from domain.memory_service import MemoryPolicies, MemoryService
+from infra.clock import SystemClock
+from infra.embedders.minilm import MiniLMEmbedder
+from infra.pg_memory_status import memory_status
+from tests.memory_support import (  # noqa: F401 - fixtures
+    index_everything,
+    ledger_events,
+    memory_runtime_fixture,
+    memory_settings,
+    minilm_fixture,
+    unique,
+)
+from tests.support import serve_in_thread, wait_until
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+class RenamedEmbedder:
+    """MiniLM under another model name, optionally refusing texts that contain a marker."""
+
+    def __init__(self, inner: MiniLMEmbedder, model: str, refuse: str | None = None) -> None:
+        self._inner, self._model, self._refuse = inner, model, refuse
+
+    @property
+    def model(self) -> str:
+        return self._model
+
+    @property
+    def dimensions(self) -> int:
+        return self._inner.dimensions
+
+    async def embed(self, texts: Sequence[str]) -> list[list[float]]:
+        if self._refuse and any(self._refuse in text for text in texts):
+            raise RuntimeError(f"refusing {self._refuse}")
+        return await self._inner.embed(texts)
+
+    async def aclose(self) -> None:
+        return None
+
+
+async def store_facts(runtime: MemoryRuntime, microdao: str, texts: Sequence[str]) -> list[str]:
+    return [(await runtime.service.store("test", StoreMemory("sofia", MemoryContent(text=text), microdao_id=microdao,
+                                                             kind="fact"))).id for text in texts]
+
+
+class WorkerProcess:
+    """`python -m apps.memory.cli worker --verbose` with its log lines collected as they come."""
+
+    def __init__(self, config: Path) -> None:
+        env = {**os.environ, "DAARION_MEMORY_CONFIG": str(config), "PYTHONUNBUFFERED": "1"}
+        self.process = subprocess.Popen([sys.executable, "-m", "apps.memory.cli", "worker", "--verbose"], cwd=ROOT,
+                                        env=env, stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True)
+        self.lines: queue.Queue[str] = queue.Queue()
+        self.log: list[str] = []
+        threading.Thread(target=self._pump, daemon=True).start()
+
+    def _pump(self) -> None:
+        assert self.process.stderr is not None
+        for line in self.process.stderr:
+            self.lines.put(line)
+
+    def wait_for(self, pattern: str, timeout: float = 120) -> re.Match[str]:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            try:
+                line = self.lines.get(timeout=0.1)
+            except queue.Empty:
+                assert self.process.poll() is None, f"worker exited: {''.join(self.log[-20:])}"
+                continue
+            self.log.append(line)
+            if match := re.search(pattern, line):
+                return match
+        raise TimeoutError(f"no line matching {pattern!r}; last lines: {''.join(self.log[-10:])}")
+
+    def indexed_ids(self) -> set[str]:
+        while not self.lines.empty():
+            self.log.append(self.lines.get())
+        return {item for line in self.log if " indexed " in line for item in line.split(" indexed ", 1)[1].split()}
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+        self.process.wait(timeout=30)
+
+
+@pytest.fixture
+def worker_config(tmp_path: Path) -> Path:
+    config = tmp_path / "memory.yaml"
+    config.write_text("indexing:\n  batch_items: 16\n  lease_seconds: 3\n  poll_seconds: 0.2\n"
+                      "  backoff_base_seconds: 0.2\n")
+    return config
+
+
+async def test_worker_processes_killed_mid_batch_lose_nothing_and_index_every_memory_exactly_once(
+    memory_runtime: MemoryRuntime, worker_config: Path,
+) -> None:
+    microdao = unique("crash")
+    # Long texts (about 600 characters) so a batch takes long enough to be killed inside it.
+    filler = " ".join(f"clause {j} of the agreement covers delivery, payment and liability terms." for j in range(8))
+    items = await store_facts(memory_runtime, microdao, [f"Contract {i}: {filler}" for i in range(96)])
+    first, second = WorkerProcess(worker_config), WorkerProcess(worker_config)
+    restarted: WorkerProcess | None = None
+    try:
+        first.wait_for(r"claimed \d+ jobs")  # its first batch, completed below
+        victim = first.wait_for(r"worker (\S+) claimed \d+ jobs", timeout=60).group(1)
+        first.process.send_signal(signal.SIGKILL)  # in the middle of embedding its second batch
+        first.process.wait(timeout=10)
+        held = await memory_runtime.pool.fetchval(
+            "SELECT count(*) FROM memory_index_jobs WHERE locked_by = $1", victim)
+        assert held > 0, "the worker was killed holding a claimed batch"
+        restarted = WorkerProcess(worker_config)
+
+        async def all_indexed() -> bool:
+            done = await memory_runtime.pool.fetchval(
+                "SELECT count(DISTINCT c.item_id) FROM memory_chunks c JOIN memory_embeddings e ON e.chunk_id = c.id "
+                "WHERE c.microdao_id = $1", microdao)
+            return bool(done == len(items))
+
+        deadline = time.monotonic() + 150
+        while not await all_indexed():
+            assert time.monotonic() < deadline, "indexing did not finish"
+            await asyncio.sleep(0.5)
+    finally:
+        for process in (first, second, restarted):
+            if process is not None:
+                process.stop()
+    assert restarted is not None
+    by_worker = [first.indexed_ids(), second.indexed_ids(), restarted.indexed_ids()]
+    mine = [ids & set(items) for ids in by_worker]
+    assert sum(len(ids) for ids in mine) == len(items), "no memory was embedded by two workers"
+    assert set().union(*mine) == set(items)
+    assert sum(bool(ids) for ids in mine) >= 2, "the work was shared between processes"
+    indexed_events = [e for e in ledger_events(memory_runtime.core.ledger, MemoryIndexed) if e.microdao_id == microdao]
+    assert sorted(e.memory_id for e in indexed_events) == sorted(items), "one MemoryIndexed per memory"
+    left = await memory_runtime.pool.fetchval(
+        "SELECT count(*) FROM memory_index_jobs j JOIN memory_items i ON i.id = j.item_id WHERE i.microdao_id = $1",
+        microdao)
+    assert left == 0
+
+
+async def test_a_failing_memory_is_retried_with_backoff_then_dead_lettered_while_the_others_are_indexed(
+    memory_runtime: MemoryRuntime, minilm: MiniLMEmbedder,
+) -> None:
+    microdao = unique("poison")
+    good = await store_facts(memory_runtime, microdao, ["The boiler service is booked for Tuesday",
+                                                        "The spare key is with the neighbour"])
+    [bad] = await store_facts(memory_runtime, microdao, ["POISON this text breaks the embedder"])
+    poisoned = RenamedEmbedder(minilm, minilm.model, refuse="POISON")
+    policy = IndexingPolicy(max_attempts=3, backoff_base_seconds=0.05, backoff_max_seconds=0.1)
+    worker = memory_runtime.worker(policy, embedder=poisoned)
+    attempts_seen = []
+    for _ in range(40):
+        await worker.run_once()
+        row = await memory_runtime.pool.fetchrow(
+            "SELECT attempts, dead_at, last_error, run_after > now() AS waiting FROM memory_index_jobs "
+            "WHERE item_id = $1", bad)
+        attempts_seen.append(row["attempts"])
+        if row["dead_at"] is not None:
+            break
+        await asyncio.sleep(0.06)
+    assert row["dead_at"] is not None and row["attempts"] == 3 and "POISON" in row["last_error"]
+    assert sorted(set(attempts_seen)) == [1, 2, 3], "retried after each backoff"
+    for item in good:
+        assert (await memory_runtime.store.get(item, minilm.model)).indexed_chunks == 1  # type: ignore[union-attr]
+    status = await memory_status(memory_runtime.pool)
+    assert any(letter.item_id == bad and "POISON" in (letter.error or "") for letter in status.dead_letters)
+    result = await memory_runtime.service.query(QueryMemory("sofia", microdao, "POISON embedder"))
+    assert bad in [hit.id for hit in result.memories], "a dead letter is still found by full text"
+    assert await memory_runtime.queue.enqueue_all(minilm.model, force=False) >= 1, "reindex revives dead letters"
+    assert await index_everything(memory_runtime) >= 1
+    assert (await memory_runtime.store.get(bad, minilm.model)).indexed_chunks == 1  # type: ignore[union-attr]
+
+
+async def test_reindexing_with_a_new_model_writes_beside_the_old_vectors_while_queries_keep_working(
+    memory_runtime: MemoryRuntime, minilm: MiniLMEmbedder,
+) -> None:
+    microdao = unique("reindex")
+    [answer, *_] = await store_facts(memory_runtime, microdao, [
+        "Our accountant Iryna files the VAT return every quarter", "The team photo is on the shared drive",
+        "Lunch orders go to the chat channel before eleven"])
+    await index_everything(memory_runtime)
+    question = QueryMemory("sofia", microdao, "who handles our tax paperwork?", limit=3)
+    new_model = RenamedEmbedder(minilm, unique("test/minilm-next"))
+    queued = await memory_runtime.queue.enqueue_all(new_model.model, force=False)
+    assert queued >= 3
+    worker = memory_runtime.worker(embedder=new_model)
+    while (await worker.run_once()).claimed:
+        assert (await memory_runtime.service.query(question)).memories[0].id == answer, "queries keep working"
+    models = {row["model"] for row in await memory_runtime.pool.fetch(
+        "SELECT e.model FROM memory_embeddings e JOIN memory_chunks c ON c.id = e.chunk_id WHERE c.item_id = $1",
+        answer)}
+    assert models == {minilm.model, new_model.model}
+    switched = MemoryService(memory_runtime.store, new_model, memory_runtime.core.recorder, SystemClock(),
+                             MemoryPolicies())
+    assert (await switched.query(question)).memories[0].id == answer
+    assert await memory_runtime.queue.enqueue_all(new_model.model, force=False) == 0, "nothing left to reindex"
+    await memory_runtime.pool.execute("DELETE FROM memory_embeddings WHERE model = $1", new_model.model)
+
+
+async def test_the_reindex_command_shows_progress_and_leaves_every_item_embedded(
+    memory_runtime: MemoryRuntime, worker_config: Path,
+) -> None:
+    fresh = await store_facts(memory_runtime, unique("cli"), [f"note {i} for the reindex command" for i in range(5)])
+    env = {**os.environ, "DAARION_MEMORY_CONFIG": str(worker_config)}
+    done = await asyncio.to_thread(subprocess.run, [sys.executable, "-m", "apps.memory.cli", "reindex"], cwd=ROOT,
+                                   env=env, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+    progress = re.search(r"reindex \[#+\] (\d+)/\1 100\.0%", done.stderr)
+    assert progress and int(progress.group(1)) >= len(fresh), done.stderr[-2000:]
+    for item in fresh:
+        assert (await memory_runtime.store.get(item, memory_runtime.embedder.model)).indexed_chunks == 1  # type: ignore[union-attr]
+    status = await asyncio.to_thread(subprocess.run, [sys.executable, "-m", "apps.memory.cli", "status"], cwd=ROOT,
+                                     env=env, capture_output=True, text=True, timeout=60)
+    assert status.returncode == 0, status.stderr[-2000:]
+    assert f"{memory_runtime.embedder.model}: " in status.stdout and "indexing queue" in status.stdout
+
+
+@pytest.fixture
+def served_with_worker(database_url: str, minilm: MiniLMEmbedder) -> Iterator[httpx.Client]:
+    settings = memory_settings(indexing={"enabled": True, "workers": 1})
+    with serve_in_thread(create_app(settings, embedder=minilm)) as base, httpx.Client(base_url=base) as client:
+        yield client
+
+
+def test_the_service_indexes_in_the_background_and_reports_the_backlog_in_metrics(
+    served_with_worker: httpx.Client,
+) -> None:
+    response = served_with_worker.post("/internal/agent-memory/store", json={
+        "agent_id": "sofia", "microdao_id": unique("bg"), "content": {"text": "The rooftop garden needs watering"}})
+    memory_id = response.json()["id"]
+    wait_until(lambda: served_with_worker.get(f"/internal/agent-memory/{memory_id}").json()["indexed_chunks"] == 1,
+               timeout=30)
+    wait_until(lambda: "memory_indexed_items_total" in _metric_lines(served_with_worker), timeout=10)
+    metrics = _metric_lines(served_with_worker)
+    assert any(line.startswith("memory_index_backlog{model=") for line in metrics.splitlines())
+    assert any(line.startswith("memory_index_backlog_age_seconds{model=") for line in metrics.splitlines())
+
+
+def _metric_lines(client: httpx.Client) -> str:
+    return "\n".join(line for line in client.get("/metrics").text.splitlines()
+                     if line.startswith("memory_") and not line.startswith("memory_indexed_items_created"))

@@ -1,0 +1,54 @@
+"""compose.yaml runs the same stack as `daarion up`: read, parsed and checked against apps/services.py."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from apps.services import SERVICES
+
+COMPOSE = yaml.safe_load((Path(__file__).resolve().parents[2] / "compose.yaml").read_text())
+SERVICES_IN_COMPOSE: dict[str, Any] = COMPOSE["services"]
+APP_SERVICES = {name: s for name, s in SERVICES_IN_COMPOSE.items() if s.get("command", [])[1:2] == ["serve"]}
+
+
+def test_compose_runs_exactly_the_services_of_daarion_up_each_in_its_own_container() -> None:
+    assert set(APP_SERVICES) == set(SERVICES)
+    for name, service in APP_SERVICES.items():
+        assert service["command"] == ["daarion", "serve", name]
+        assert service["build"]["context"] == "." and service["image"] == "daarion:local"
+
+
+@pytest.mark.parametrize("name", sorted(SERVICES))
+def test_each_service_publishes_its_port_and_is_health_checked_on_it(name: str) -> None:
+    service, port = APP_SERVICES[name], SERVICES[name].port
+    assert service["ports"] == [f"{port}:{port}"]
+    assert f"http://127.0.0.1:{port}/readyz" in " ".join(service["healthcheck"]["test"])
+    assert service["environment"]["DAARION_HOST"] == "0.0.0.0"
+    assert service["depends_on"]["migrate"] == {"condition": "service_completed_successfully"}
+
+
+def test_the_ports_are_7006_to_7010() -> None:
+    assert sorted(spec.port for spec in SERVICES.values()) == [7006, 7007, 7008, 7009, 7010]
+
+
+def test_postgres_has_pgvector_ollama_runs_and_a_job_migrates_before_the_services_start() -> None:
+    assert SERVICES_IN_COMPOSE["postgres"]["image"].startswith("pgvector/pgvector:")
+    assert "healthcheck" in SERVICES_IN_COMPOSE["postgres"]
+    assert SERVICES_IN_COMPOSE["ollama"]["image"].startswith("ollama/ollama")
+    migrate = SERVICES_IN_COMPOSE["migrate"]
+    assert migrate["command"] == ["daarion", "db", "upgrade"] and migrate["restart"] == "no"
+    assert migrate["depends_on"]["postgres"] == {"condition": "service_healthy"}
+
+
+def test_the_services_find_each_other_by_their_compose_names() -> None:
+    environment = APP_SERVICES["agent-runtime"]["environment"]
+    for variable, name in [("DAARION_LLM_PROXY_URL", "llm-proxy"), ("DAARION_MEMORY_URL", "memory"),
+                           ("DAARION_TOOLCORE_URL", "toolcore"), ("DAARION_PROJECTS_URL", "projects")]:
+        assert environment[variable] == f"http://{name}:{SERVICES[name].port}"
+    assert environment["DATABASE_URL"].startswith("postgresql://") and "@postgres:5432/" in environment["DATABASE_URL"]
+    runtime_needs = APP_SERVICES["agent-runtime"]["depends_on"]
+    assert {"llm-proxy", "memory", "toolcore"} <= set(runtime_needs)

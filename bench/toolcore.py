@@ -77,6 +77,19 @@ def start(service: str, core: int, env: dict[str, str]) -> subprocess.Popen[byte
     return process
 
 
+def stop(process: subprocess.Popen[bytes]) -> None:
+    started = time.monotonic()
+    process.terminate()
+    try:
+        process.wait(60)
+    except subprocess.TimeoutExpired:
+        print(f"pid {process.pid} ignored SIGTERM for 60 s; killing it", flush=True)
+        process.kill()
+        process.wait(10)
+    if time.monotonic() - started > 5:
+        print(f"pid {process.pid} took {time.monotonic() - started:.1f} s to stop", flush=True)
+
+
 def median_of(results: list[Result]) -> Result:
     """Rounds are interleaved (direct, through, direct, ...) so drift on a shared machine hits both sides."""
     return Result(sum(r.requests for r in results), sum(r.errors for r in results), sum(r.seconds for r in results),
@@ -136,16 +149,13 @@ def main() -> int:
         print("cpu ms = Toolcore's own CPU per call")
         print(f"ledger entry committed just after the response (default)\n{header}")
         rows = asyncio.run(measure(levels, seconds, 3, children[-1].pid))
-        previous = children.pop()
-        previous.terminate()
-        previous.wait(30)
+        stop(children.pop())
         children.append(start("toolcore", 0, {**env, "DAARION_TOOLCORE_LEDGER_WAIT": "1"}))
         print(f"\nresponse waits for the ledger commit (DAARION_TOOLCORE_LEDGER_WAIT=1)\n{header}")
         asyncio.run(measure(levels[:2], seconds, 3, children[-1].pid))
     finally:
         for child in children:
-            child.terminate()
-            child.wait(30)
+            stop(child)
     _, direct, through = rows[0]
     added = through.p50_ms - direct.p50_ms
     print(f"\nload average after: {os.getloadavg()[0]:.2f}")

@@ -6,13 +6,13 @@ from collections.abc import AsyncIterator
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-import httpx
+import aiohttp
 import msgspec
 
 from domain.agent_types import LlmCall, LlmReply, TurnContext
 from domain.errors import UpstreamFailed
 from domain.llm import Usage
-from infra.service_http import ServiceEndpoint, headers_for, status_error, transport_error
+from infra.service_http import ServiceEndpoint, ServiceHttp, status_error, transport_error
 
 SERVICE = "LLM proxy"
 PATH = "/internal/llm/proxy"
@@ -20,39 +20,35 @@ _decode = msgspec.json.Decoder()
 
 
 class LlmProxyClient:
-    def __init__(self, http: httpx.AsyncClient, endpoint: ServiceEndpoint) -> None:
+    def __init__(self, http: ServiceHttp, endpoint: ServiceEndpoint) -> None:
         self._http = http
         self._endpoint = endpoint
-        self._url = endpoint.url(PATH)
 
     async def complete(self, context: TurnContext, call: LlmCall) -> LlmReply:
+        reply = await self._http.call(SERVICE, self._endpoint, "POST", PATH, context.request_id,
+                                      _body(context, call, False))
+        if reply.status != 200:
+            raise status_error(SERVICE, reply.status, reply.headers, reply.content)
         try:
-            response = await self._http.post(self._url, content=_body(context, call, False),
-                                             headers=headers_for(context.request_id), timeout=self._endpoint.timeout())
-        except httpx.HTTPError as exc:
-            raise transport_error(SERVICE, self._endpoint, exc) from None
-        if response.status_code != 200:
-            raise status_error(SERVICE, response)
-        try:
-            body = _decode.decode(response.content)
+            body = reply.json()
             message = body["choices"][0]["message"]
             usage = body.get("usage") or {}
         except (msgspec.DecodeError, KeyError, IndexError, TypeError):
             raise UpstreamFailed("the LLM proxy sent an unreadable completion") from None
         return LlmReply(message.get("content"), message.get("tool_calls") or None, _usage(usage),
-                        _cost(response.headers.get("x-daarion-cost-usd")), response.headers.get("x-daarion-provider", ""))
+                        _cost(reply.headers.get("x-daarion-cost-usd")), reply.headers.get("x-daarion-provider", ""))
 
     async def stream(self, context: TurnContext, call: LlmCall) -> AsyncIterator[str | LlmReply]:
         assembled = _Assembly()
-        try:
-            async with self._http.stream("POST", self._url, content=_body(context, call, True),
-                                         headers=headers_for(context.request_id),
-                                         timeout=self._endpoint.timeout()) as response:
-                if response.status_code != 200:
-                    await response.aread()
-                    raise status_error(SERVICE, response)
-                assembled.provider = response.headers.get("x-daarion-provider", "")
-                async for line in response.aiter_lines():
+        async with self._http.stream(SERVICE, self._endpoint, PATH, context.request_id,
+                                     _body(context, call, True)) as response:
+            if response.status != 200:
+                headers = {name.lower(): value for name, value in response.headers.items()}
+                raise status_error(SERVICE, response.status, headers, await response.read())
+            assembled.provider = response.headers.get("x-daarion-provider", "")
+            try:
+                async for raw in response.content:
+                    line = raw.decode("utf-8").strip()
                     if not line.startswith("data:"):
                         continue
                     data = line[5:].strip()
@@ -62,10 +58,10 @@ class LlmProxyClient:
                     text = assembled.add(_decode.decode(data))
                     if text:
                         yield text
-        except httpx.HTTPError as exc:
-            raise transport_error(SERVICE, self._endpoint, exc) from None
-        except msgspec.DecodeError:
-            raise UpstreamFailed("the LLM proxy sent an unreadable stream chunk") from None
+            except (TimeoutError, aiohttp.ClientError) as exc:
+                raise transport_error(SERVICE, self._endpoint, exc) from None
+            except (msgspec.DecodeError, UnicodeDecodeError):
+                raise UpstreamFailed("the LLM proxy sent an unreadable stream chunk") from None
         raise UpstreamFailed("the LLM proxy closed the stream before it was complete")
 
 
@@ -106,7 +102,7 @@ class _Assembly:
         return LlmReply("".join(self.text) or None, calls, self.usage, self.cost, self.provider)
 
 
-def _body(context: TurnContext, call: LlmCall, stream: bool) -> bytes:
+def _body(context: TurnContext, call: LlmCall, stream: bool) -> dict[str, Any]:
     body: dict[str, Any] = {
         "model": call.model, "messages": call.messages, "stream": stream,
         "metadata": {"agent_id": context.agent_id, "microdao_id": context.microdao_id},
@@ -115,7 +111,7 @@ def _body(context: TurnContext, call: LlmCall, stream: bool) -> bytes:
         value = getattr(call, field)
         if value is not None:
             body[field] = value
-    return msgspec.json.encode(body)
+    return body
 
 
 def _usage(raw: dict[str, Any]) -> Usage:

@@ -6,12 +6,11 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import TypeVar
 
-import httpx
 import msgspec
 
 from domain.agent_types import Recall, RecalledMemory, RecalledTurn, TurnContext
 from domain.errors import UpstreamFailed
-from infra.service_http import ServiceEndpoint, headers_for, status_error, transport_error
+from infra.service_http import ServiceEndpoint, ServiceHttp, status_error
 
 SERVICE = "memory"
 T = TypeVar("T")
@@ -37,7 +36,7 @@ class _Stored(msgspec.Struct):
 
 
 class MemoryClient:
-    def __init__(self, http: httpx.AsyncClient, endpoint: ServiceEndpoint) -> None:
+    def __init__(self, http: ServiceHttp, endpoint: ServiceEndpoint) -> None:
         self._http = http
         self._endpoint = endpoint
 
@@ -69,14 +68,10 @@ class MemoryClient:
         return stored.ids or [stored.id]
 
     async def _post(self, path: str, request_id: str, body: object, shape: type[T]) -> T:
+        reply = await self._http.call(SERVICE, self._endpoint, "POST", path, request_id, body)
+        if reply.status not in (200, 201):
+            raise status_error(SERVICE, reply.status, reply.headers, reply.content)
         try:
-            response = await self._http.post(self._endpoint.url(path), content=msgspec.json.encode(body),
-                                             headers=headers_for(request_id), timeout=self._endpoint.timeout())
-        except httpx.HTTPError as exc:
-            raise transport_error(SERVICE, self._endpoint, exc) from None
-        if response.status_code not in (200, 201):
-            raise status_error(SERVICE, response)
-        try:
-            return msgspec.json.decode(response.content, type=shape)
+            return msgspec.json.decode(reply.content, type=shape)
         except msgspec.ValidationError as exc:
             raise UpstreamFailed(f"the memory service sent an unexpected body ({exc})") from None

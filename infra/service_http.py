@@ -1,19 +1,25 @@
-"""What the agent runtime's HTTP clients share: headers, and turning transport or error responses into
-the domain's exceptions (so the domain decides what degrades and what fails, without knowing httpx).
+"""What the agent runtime's HTTP clients share: one aiohttp session, the turn's headers, and turning
+transport failures or error responses into the domain's exceptions (so the domain decides what degrades
+and what fails, without knowing the HTTP library).
 
     unreachable (connect/protocol error)  -> UpstreamFailed   (502)
     no answer in time                     -> UpstreamTimeout  (504)
     429 / 402 from the service            -> RateLimited / BudgetExhausted (passed on as they are)
     504                                   -> UpstreamTimeout
     any other non-2xx                     -> UpstreamFailed, with the service's own error message
+
+aiohttp rather than httpx: a turn makes about eight calls, and httpx costs ~1.7 ms of CPU per request
+here against aiohttp's ~0.1 ms (measured for the proxy's providers, see infra/providers/openai_compatible.py).
 """
 
 from __future__ import annotations
 
 import os
+from collections.abc import AsyncIterator, Mapping
+from contextlib import asynccontextmanager
 from typing import Any
 
-import httpx
+import aiohttp
 import msgspec
 
 from domain.errors import BudgetExhausted, DaarionError, RateLimited, UpstreamFailed, UpstreamTimeout
@@ -28,13 +34,62 @@ class ServiceEndpoint(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     def url(self, path: str) -> str:
         return self.base_url.rstrip("/") + path
 
-    def timeout(self) -> httpx.Timeout:
-        return httpx.Timeout(self.timeout_s, connect=min(self.timeout_s, 3.0))
+    def timeout(self) -> aiohttp.ClientTimeout:
+        return aiohttp.ClientTimeout(total=self.timeout_s, connect=min(self.timeout_s, 3.0))
 
 
-def shared_client() -> httpx.AsyncClient:
-    """One pooled client for all of the runtime's downstream calls (keep-alive matters for latency)."""
-    return httpx.AsyncClient(limits=httpx.Limits(max_connections=200, max_keepalive_connections=50))
+class Reply(msgspec.Struct, frozen=True):
+    """A whole response; header names lower-cased."""
+
+    status: int
+    headers: Mapping[str, str]
+    content: bytes
+
+    def json(self) -> Any:
+        return _decode.decode(self.content)
+
+
+class ServiceHttp:
+    """One pooled session for all of a runtime's downstream calls (keep-alive matters for latency)."""
+
+    def __init__(self) -> None:
+        self._session: aiohttp.ClientSession | None = None
+
+    @property
+    def session(self) -> aiohttp.ClientSession:
+        """Created on first use, inside the running loop (aiohttp binds a session to its loop)."""
+        if self._session is None or self._session.closed:
+            self._session = aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=200), trust_env=False)
+        return self._session
+
+    async def call(
+        self, service: str, endpoint: ServiceEndpoint, method: str, path: str, request_id: str,
+        body: object = None, params: Mapping[str, str] | None = None,
+    ) -> Reply:
+        data = None if body is None else msgspec.json.encode(body)
+        try:
+            async with self.session.request(method, endpoint.url(path), data=data, params=params,
+                                            headers=headers_for(request_id), timeout=endpoint.timeout()) as response:
+                headers = {name.lower(): value for name, value in response.headers.items()}
+                return Reply(response.status, headers, await response.read())
+        except (TimeoutError, aiohttp.ClientError) as exc:
+            raise transport_error(service, endpoint, exc) from None
+
+    @asynccontextmanager
+    async def stream(
+        self, service: str, endpoint: ServiceEndpoint, path: str, request_id: str, body: object,
+    ) -> AsyncIterator[aiohttp.ClientResponse]:
+        """The open response of a POST; errors while opening it are the domain's, like `call`'s."""
+        try:
+            async with self.session.post(endpoint.url(path), data=msgspec.json.encode(body),
+                                         headers=headers_for(request_id), timeout=endpoint.timeout()) as response:
+                yield response
+        except (TimeoutError, aiohttp.ClientError) as exc:
+            raise transport_error(service, endpoint, exc) from None
+
+    async def aclose(self) -> None:
+        if self._session is not None:
+            await self._session.close()
 
 
 def headers_for(request_id: str) -> dict[str, str]:
@@ -46,8 +101,8 @@ def headers_for(request_id: str) -> dict[str, str]:
     return headers
 
 
-def transport_error(service: str, endpoint: ServiceEndpoint, exc: httpx.HTTPError) -> DaarionError:
-    if isinstance(exc, httpx.TimeoutException):
+def transport_error(service: str, endpoint: ServiceEndpoint, exc: BaseException) -> DaarionError:
+    if isinstance(exc, TimeoutError):
         return UpstreamTimeout(f"the {service} service did not answer within {endpoint.timeout_s:g}s")
     return UpstreamFailed(f"cannot reach the {service} service at {endpoint.base_url} ({type(exc).__name__})")
 
@@ -64,14 +119,14 @@ def error_body(content: bytes) -> dict[str, Any]:
     return {"type": "http_error", "message": str(body)[:300]}
 
 
-def status_error(service: str, response: httpx.Response) -> DaarionError:
-    error = error_body(response.content)
-    message = f"the {service} service answered {response.status_code}: {error.get('message', '')}"
-    if response.status_code == 429:
-        retry_after = response.headers.get("retry-after", "1")
+def status_error(service: str, status: int, headers: Mapping[str, str], content: bytes) -> DaarionError:
+    error = error_body(content)
+    message = f"the {service} service answered {status}: {error.get('message', '')}"
+    if status == 429:
+        retry_after = headers.get("retry-after", "1")
         return RateLimited(message, int(retry_after) if retry_after.isdigit() else 1)
-    if response.status_code == 402:
+    if status == 402:
         return BudgetExhausted(message)
-    if response.status_code == 504:
+    if status == 504:
         return UpstreamTimeout(message)
     return UpstreamFailed(message)

@@ -9,7 +9,6 @@ from __future__ import annotations
 import time
 from typing import Any
 
-import httpx
 import msgspec
 
 from domain.agent_types import (
@@ -21,30 +20,26 @@ from domain.agent_types import (
     ToolResult,
     TurnContext,
 )
-from domain.errors import UpstreamFailed
-from infra.service_http import ServiceEndpoint, error_body, headers_for, status_error, transport_error
+from domain.errors import DaarionError, UpstreamFailed
+from infra.service_http import ServiceEndpoint, ServiceHttp, error_body, status_error
 
 SERVICE = "toolcore"
 _STATUS_OF_REFUSAL = {403: TOOL_DENIED, 400: TOOL_INVALID, 404: TOOL_INVALID, 422: TOOL_INVALID}
-_decode = msgspec.json.Decoder()
 
 
 class ToolcoreClient:
-    def __init__(self, http: httpx.AsyncClient, endpoint: ServiceEndpoint) -> None:
+    def __init__(self, http: ServiceHttp, endpoint: ServiceEndpoint) -> None:
         self._http = http
         self._endpoint = endpoint
 
     async def available(self, context: TurnContext) -> list[dict[str, Any]]:
         params = {"agent_id": context.agent_id, "microdao_id": context.microdao_id, "format": "openai"}
+        reply = await self._http.call(SERVICE, self._endpoint, "GET", "/internal/tools", context.request_id,
+                                      params=params)
+        if reply.status != 200:
+            raise status_error(SERVICE, reply.status, reply.headers, reply.content)
         try:
-            response = await self._http.get(self._endpoint.url("/internal/tools"), params=params,
-                                            headers=headers_for(context.request_id), timeout=self._endpoint.timeout())
-        except httpx.HTTPError as exc:
-            raise transport_error(SERVICE, self._endpoint, exc) from None
-        if response.status_code != 200:
-            raise status_error(SERVICE, response)
-        try:
-            tools = _decode.decode(response.content)["tools"]
+            tools = reply.json()["tools"]
         except (msgspec.DecodeError, KeyError, TypeError):
             raise UpstreamFailed("toolcore sent an unreadable tool list") from None
         return [tool for tool in tools if isinstance(tool, dict)]
@@ -53,17 +48,15 @@ class ToolcoreClient:
         body = {"tool_id": tool_id, "agent_id": context.agent_id, "microdao_id": context.microdao_id, "args": args}
         started = time.perf_counter()
         try:
-            response = await self._http.post(self._endpoint.url("/internal/tools/call"),
-                                             content=msgspec.json.encode(body),
-                                             headers=headers_for(context.request_id), timeout=self._endpoint.timeout())
-        except httpx.HTTPError as exc:
-            error = transport_error(SERVICE, self._endpoint, exc)
-            return ToolResult(TOOL_UNAVAILABLE, _ms(started), error={"type": error.type, "message": error.message})
-        if response.status_code != 200:
-            status = _STATUS_OF_REFUSAL.get(response.status_code, TOOL_FAILED)
-            return ToolResult(status, _ms(started), error=error_body(response.content))
+            reply = await self._http.call(SERVICE, self._endpoint, "POST", "/internal/tools/call",
+                                          context.request_id, body)
+        except DaarionError as exc:  # unreachable or too slow: the model reads that, the turn goes on
+            return ToolResult(TOOL_UNAVAILABLE, _ms(started), error={"type": exc.type, "message": exc.message})
+        if reply.status != 200:
+            status = _STATUS_OF_REFUSAL.get(reply.status, TOOL_FAILED)
+            return ToolResult(status, _ms(started), error=error_body(reply.content))
         try:
-            outcome = _decode.decode(response.content)
+            outcome = reply.json()
         except msgspec.DecodeError:
             return ToolResult(TOOL_FAILED, _ms(started), error={"type": "invalid_result",
                                                                "message": "toolcore sent an unreadable result"})
@@ -71,7 +64,6 @@ class ToolcoreClient:
         if outcome.get("ok"):
             return ToolResult(TOOL_OK, latency, outcome.get("result"))
         return ToolResult(TOOL_FAILED, latency, error=outcome.get("error") or {"type": "tool_error", "message": ""})
-
 
 def _ms(started: float) -> float:
     return round((time.perf_counter() - started) * 1000, 3)

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from typing import Any, TypeVar
+from urllib.parse import urlsplit, urlunsplit
 
 import msgspec
 import pytest
@@ -44,10 +45,59 @@ def minilm_fixture() -> MiniLMEmbedder:
     return embedder
 
 
+class LabelledEmbedder:
+    """MiniLM under another model label, optionally refusing texts that contain a marker.
+
+    Indexing jobs are claimed per model, so a session-unique label keeps these tests' jobs away from any
+    other worker on the shared test database (the e2e stack runs one for the whole session).
+    """
+
+    def __init__(self, inner: MiniLMEmbedder, model: str, refuse: str | None = None) -> None:
+        self._inner, self._model, self._refuse = inner, model, refuse
+
+    @property
+    def model(self) -> str:
+        return self._model
+
+    @property
+    def dimensions(self) -> int:
+        return self._inner.dimensions
+
+    async def embed(self, texts: Sequence[str]) -> list[list[float]]:
+        if self._refuse and any(self._refuse in text for text in texts):
+            raise RuntimeError(f"refusing {self._refuse}")
+        return await self._inner.embed(texts)
+
+    async def aclose(self) -> None:
+        return None
+
+
+@pytest.fixture(scope="session", name="test_embedder")
+def test_embedder_fixture(minilm: MiniLMEmbedder) -> LabelledEmbedder:
+    return LabelledEmbedder(minilm, unique("test/all-MiniLM-L6-v2"))
+
+
 @pytest.fixture(scope="session", name="memory_runtime")
-async def memory_runtime_fixture(database_url: str, minilm: MiniLMEmbedder) -> AsyncIterator[MemoryRuntime]:
-    async with open_memory(memory_settings(), minilm) as runtime:
+async def memory_runtime_fixture(database_url: str, test_embedder: LabelledEmbedder) -> AsyncIterator[MemoryRuntime]:
+    async with open_memory(memory_settings(), test_embedder) as runtime:
         yield runtime
+
+
+@pytest.fixture(name="isolated_database")
+def isolated_database_fixture(database_url: str) -> str:
+    """A fresh, migrated database on the session's server, for tests whose worker processes must have the
+    queue to themselves."""
+    import psycopg
+
+    from infra import migrations
+
+    name = unique("memory_isolated").replace("-", "_")
+    with psycopg.connect(database_url, autocommit=True) as connection:
+        connection.execute(f'CREATE DATABASE "{name}"')
+    parts = urlsplit(database_url)
+    url = urlunsplit((parts.scheme, parts.netloc, f"/{name}", parts.query, parts.fragment))
+    migrations.upgrade(url)
+    return url
 
 
 async def index_everything(runtime: MemoryRuntime, embedder: Embedder | None = None) -> int:

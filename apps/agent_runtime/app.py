@@ -20,7 +20,7 @@ from infra.agent_metrics import AgentMetrics
 from infra.clock import SystemClock
 from infra.llm_proxy_client import LlmProxyClient
 from infra.memory_client import MemoryClient
-from infra.service_http import shared_client
+from infra.service_http import ServiceHttp
 from infra.toolcore_client import ToolcoreClient
 
 DEFAULT_PORT = 7006
@@ -33,7 +33,8 @@ def create_app(config: RuntimeConfig | None = None) -> Litestar:
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
         services = config.services
-        async with open_core(config.ledger_mode, pool_size=2) as core, shared_client() as http:
+        http = ServiceHttp()
+        async with open_core(config.ledger_mode, pool_size=2) as core:
             memory = MemoryClient(http, services.memory)
             app.state.runtime = AgentRuntime(
                 memory, ToolcoreClient(http, services.toolcore), LlmProxyClient(http, services.llm_proxy),
@@ -48,6 +49,7 @@ def create_app(config: RuntimeConfig | None = None) -> Litestar:
                     seeding.cancel()
                     with contextlib.suppress(asyncio.CancelledError):
                         await seeding
+                await http.aclose()
 
     return build_app("agent-runtime", ROUTES, lifespan, registry,
                      state={"config": config, "metrics": AgentMetrics(registry)})

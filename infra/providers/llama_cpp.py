@@ -1,9 +1,12 @@
 """A local GGUF model through llama.cpp, in-process: the stack's real LLM when no key or Ollama is set.
 
-In-process rather than `llama_cpp.server` behind the OpenAI-compatible adapter: no second process to
-start and supervise, no HTTP hop, and the tool step (see llama_cpp_tools) needs the grammar API that
-the server's chat endpoint does not expose per request. Without llama-cpp-python or the weights, every
-call raises ProviderError("not_configured"), so routing falls through to the next target.
+In-process rather than `llama_cpp.server` behind the OpenAI-compatible adapter (measured on 2 cores with
+SmolLM2-135M, same llama.cpp build, 2 threads each: the same generation speed within noise; first token
+~10-20 ms sooner in-process; the server is one more process to start (~3 s) and supervise with ~570 MiB
+RSS, while loading the model in-process takes ~0.2 s). In-process also gives token-level control: exact
+usage on streams, generation stopped at the next token when the client leaves, and the grammar-constrained
+tool decision (llama_cpp_tools) on the model's own chat template. Without llama-cpp-python or the
+weights, every call raises ProviderError("not_configured"), so routing falls through to the next target.
 """
 
 from __future__ import annotations

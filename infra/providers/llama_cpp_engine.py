@@ -11,6 +11,7 @@ import asyncio
 import codecs
 import importlib.util
 import json
+import os
 import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -73,7 +74,9 @@ class LlamaEngine:
         from llama_cpp import Llama
         from llama_cpp.llama_chat_format import Jinja2ChatFormatter
 
-        llama = Llama(model_path=str(self.path), n_ctx=self.context_tokens, n_threads=self._threads, verbose=False)
+        # llama-cpp-python's own default is half the cores; the model is most of a turn's time, so take them all.
+        threads = self._threads or os.cpu_count() or 1
+        llama = Llama(model_path=str(self.path), n_ctx=self.context_tokens, n_threads=threads, verbose=False)
         template = llama.metadata.get("tokenizer.chat_template")
         if not template:
             raise ValueError(f"{self.path.name} has no chat template")

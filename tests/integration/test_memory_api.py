@@ -16,21 +16,22 @@ import pytest
 from apps.memory.app import create_app
 from apps.memory.runtime import MemoryRuntime
 from domain.ledger import MemoryForgotten, MemoryStored
-from infra.embedders.minilm import MiniLMEmbedder
 from tests.memory_support import (  # noqa: F401 - fixtures
+    LabelledEmbedder,
     index_everything,
     ledger_events,
     memory_runtime_fixture,
     memory_settings,
     minilm_fixture,
+    test_embedder_fixture,
     unique,
 )
 from tests.support import serve_in_thread
 
 
 @pytest.fixture(scope="module")
-def api(database_url: str, minilm: MiniLMEmbedder) -> Iterator[httpx.Client]:
-    with serve_in_thread(create_app(memory_settings(), embedder=minilm)) as base, \
+def api(database_url: str, test_embedder: LabelledEmbedder) -> Iterator[httpx.Client]:
+    with serve_in_thread(create_app(memory_settings(), embedder=test_embedder)) as base, \
             httpx.Client(base_url=base + "/internal", timeout=30) as client:
         yield client
 

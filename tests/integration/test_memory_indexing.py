@@ -13,6 +13,7 @@ import threading
 import time
 from collections.abc import Iterator, Sequence
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -20,47 +21,32 @@ import pytest
 from apps.memory.app import create_app
 from apps.memory.runtime import MemoryRuntime
 from domain.ledger import MemoryIndexed
-from domain.memory import MemoryContent
-from domain.memory_commands import QueryMemory, StoreMemory
+from domain.memory import MemoryContent, MemoryLimits
+from domain.memory_chunking import ChunkingPolicy
+from domain.memory_commands import QueryMemory, StoreMemory, to_memory
 from domain.memory_queue import IndexingPolicy
 from domain.memory_service import MemoryPolicies, MemoryService
 from infra.clock import SystemClock
 from infra.embedders.minilm import MiniLMEmbedder
+from infra.ledger_store import open_ledger
+from infra.pg_memory_pool import open_memory_pool
 from infra.pg_memory_status import memory_status
+from infra.pg_memory_store import PgMemoryStore
 from tests.memory_support import (  # noqa: F401 - fixtures
+    LabelledEmbedder,
     index_everything,
+    isolated_database_fixture,
     ledger_events,
     memory_runtime_fixture,
     memory_settings,
     minilm_fixture,
+    test_embedder_fixture,
     unique,
 )
 from tests.support import serve_in_thread, wait_until
 
 ROOT = Path(__file__).resolve().parents[2]
-
-
-class RenamedEmbedder:
-    """MiniLM under another model name, optionally refusing texts that contain a marker."""
-
-    def __init__(self, inner: MiniLMEmbedder, model: str, refuse: str | None = None) -> None:
-        self._inner, self._model, self._refuse = inner, model, refuse
-
-    @property
-    def model(self) -> str:
-        return self._model
-
-    @property
-    def dimensions(self) -> int:
-        return self._inner.dimensions
-
-    async def embed(self, texts: Sequence[str]) -> list[list[float]]:
-        if self._refuse and any(self._refuse in text for text in texts):
-            raise RuntimeError(f"refusing {self._refuse}")
-        return await self._inner.embed(texts)
-
-    async def aclose(self) -> None:
-        return None
+MINILM = "sentence-transformers/all-MiniLM-L6-v2"  # what worker processes on the shipped config embed with
 
 
 async def store_facts(runtime: MemoryRuntime, microdao: str, texts: Sequence[str]) -> list[str]:
@@ -68,11 +54,20 @@ async def store_facts(runtime: MemoryRuntime, microdao: str, texts: Sequence[str
                                                              kind="fact"))).id for text in texts]
 
 
+async def store_directly(pool: Any, texts: Sequence[str]) -> list[str]:
+    """Memories queued for the configured (real) model, in a database no test runtime is attached to."""
+    store = PgMemoryStore(pool, 384)
+    commands = [StoreMemory("sofia", MemoryContent(text=text), microdao_id="m", kind="fact") for text in texts]
+    return [(await store.add_memory(to_memory(command, MemoryLimits(), ChunkingPolicy()), MINILM)).id
+            for command in commands]
+
+
 class WorkerProcess:
     """`python -m apps.memory.cli worker --verbose` with its log lines collected as they come."""
 
-    def __init__(self, config: Path) -> None:
-        env = {**os.environ, "DAARION_MEMORY_CONFIG": str(config), "PYTHONUNBUFFERED": "1"}
+    def __init__(self, config: Path, database_url: str) -> None:
+        env = {**os.environ, "DAARION_MEMORY_CONFIG": str(config), "PYTHONUNBUFFERED": "1",
+               "DATABASE_URL": database_url}
         self.process = subprocess.Popen([sys.executable, "-m", "apps.memory.cli", "worker", "--verbose"], cwd=ROOT,
                                         env=env, stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True)
         self.lines: queue.Queue[str] = queue.Queue()
@@ -117,50 +112,43 @@ def worker_config(tmp_path: Path) -> Path:
 
 
 async def test_worker_processes_killed_mid_batch_lose_nothing_and_index_every_memory_exactly_once(
-    memory_runtime: MemoryRuntime, worker_config: Path,
+    isolated_database: str, worker_config: Path,
 ) -> None:
-    microdao = unique("crash")
     # Long texts (about 600 characters) so a batch takes long enough to be killed inside it.
     filler = " ".join(f"clause {j} of the agreement covers delivery, payment and liability terms." for j in range(8))
-    items = await store_facts(memory_runtime, microdao, [f"Contract {i}: {filler}" for i in range(96)])
-    first, second = WorkerProcess(worker_config), WorkerProcess(worker_config)
-    restarted: WorkerProcess | None = None
+    pool = await open_memory_pool(isolated_database, size=2)
+    ledger = open_ledger(isolated_database)
     try:
-        first.wait_for(r"claimed \d+ jobs")  # its first batch, completed below
-        victim = first.wait_for(r"worker (\S+) claimed \d+ jobs", timeout=60).group(1)
-        first.process.send_signal(signal.SIGKILL)  # in the middle of embedding its second batch
-        first.process.wait(timeout=10)
-        held = await memory_runtime.pool.fetchval(
-            "SELECT count(*) FROM memory_index_jobs WHERE locked_by = $1", victim)
-        assert held > 0, "the worker was killed holding a claimed batch"
-        restarted = WorkerProcess(worker_config)
-
-        async def all_indexed() -> bool:
-            done = await memory_runtime.pool.fetchval(
-                "SELECT count(DISTINCT c.item_id) FROM memory_chunks c JOIN memory_embeddings e ON e.chunk_id = c.id "
-                "WHERE c.microdao_id = $1", microdao)
-            return bool(done == len(items))
-
-        deadline = time.monotonic() + 150
-        while not await all_indexed():
-            assert time.monotonic() < deadline, "indexing did not finish"
-            await asyncio.sleep(0.5)
+        items = await store_directly(pool, [f"Contract {i}: {filler}" for i in range(96)])
+        first, second = WorkerProcess(worker_config, isolated_database), WorkerProcess(worker_config, isolated_database)
+        restarted: WorkerProcess | None = None
+        try:
+            first.wait_for(r"claimed \d+ jobs")  # its first batch, completed below
+            victim = first.wait_for(r"worker (\S+) claimed \d+ jobs", timeout=60).group(1)
+            first.process.send_signal(signal.SIGKILL)  # in the middle of embedding its second batch
+            first.process.wait(timeout=10)
+            held = await pool.fetchval("SELECT count(*) FROM memory_index_jobs WHERE locked_by = $1", victim)
+            assert held > 0, "the worker was killed holding a claimed batch"
+            restarted = WorkerProcess(worker_config, isolated_database)
+            deadline = time.monotonic() + 150
+            while await pool.fetchval("SELECT count(*) FROM memory_index_jobs"):
+                assert time.monotonic() < deadline, "indexing did not finish"
+                await asyncio.sleep(0.5)
+        finally:
+            for process in (first, second, restarted):
+                if process is not None:
+                    process.stop()
+        assert restarted is not None
+        mine = [worker.indexed_ids() for worker in (first, second, restarted)]
+        assert sum(len(ids) for ids in mine) == len(items), "no memory was embedded by two workers"
+        assert set().union(*mine) == set(items)
+        assert sum(bool(ids) for ids in mine) >= 2, "the work was shared between processes"
+        assert await pool.fetchval("SELECT count(*) FROM memory_embeddings") == len(items)
+        indexed_events = await asyncio.to_thread(ledger_events, ledger, MemoryIndexed)
+        assert sorted(e.memory_id for e in indexed_events) == sorted(items), "one MemoryIndexed per memory"
     finally:
-        for process in (first, second, restarted):
-            if process is not None:
-                process.stop()
-    assert restarted is not None
-    by_worker = [first.indexed_ids(), second.indexed_ids(), restarted.indexed_ids()]
-    mine = [ids & set(items) for ids in by_worker]
-    assert sum(len(ids) for ids in mine) == len(items), "no memory was embedded by two workers"
-    assert set().union(*mine) == set(items)
-    assert sum(bool(ids) for ids in mine) >= 2, "the work was shared between processes"
-    indexed_events = [e for e in ledger_events(memory_runtime.core.ledger, MemoryIndexed) if e.microdao_id == microdao]
-    assert sorted(e.memory_id for e in indexed_events) == sorted(items), "one MemoryIndexed per memory"
-    left = await memory_runtime.pool.fetchval(
-        "SELECT count(*) FROM memory_index_jobs j JOIN memory_items i ON i.id = j.item_id WHERE i.microdao_id = $1",
-        microdao)
-    assert left == 0
+        ledger.close()
+        await pool.close()
 
 
 async def test_a_failing_memory_is_retried_with_backoff_then_dead_lettered_while_the_others_are_indexed(
@@ -170,7 +158,7 @@ async def test_a_failing_memory_is_retried_with_backoff_then_dead_lettered_while
     good = await store_facts(memory_runtime, microdao, ["The boiler service is booked for Tuesday",
                                                         "The spare key is with the neighbour"])
     [bad] = await store_facts(memory_runtime, microdao, ["POISON this text breaks the embedder"])
-    poisoned = RenamedEmbedder(minilm, minilm.model, refuse="POISON")
+    poisoned = LabelledEmbedder(minilm, memory_runtime.embedder.model, refuse="POISON")
     policy = IndexingPolicy(max_attempts=3, backoff_base_seconds=0.05, backoff_max_seconds=0.1)
     worker = memory_runtime.worker(policy, embedder=poisoned)
     attempts_seen = []
@@ -186,14 +174,14 @@ async def test_a_failing_memory_is_retried_with_backoff_then_dead_lettered_while
     assert row["dead_at"] is not None and row["attempts"] == 3 and "POISON" in row["last_error"]
     assert sorted(set(attempts_seen)) == [1, 2, 3], "retried after each backoff"
     for item in good:
-        assert (await memory_runtime.store.get(item, minilm.model)).indexed_chunks == 1  # type: ignore[union-attr]
+        assert (await memory_runtime.store.get(item, poisoned.model)).indexed_chunks == 1  # type: ignore[union-attr]
     status = await memory_status(memory_runtime.pool)
     assert any(letter.item_id == bad and "POISON" in (letter.error or "") for letter in status.dead_letters)
     result = await memory_runtime.service.query(QueryMemory("sofia", microdao, "POISON embedder"))
     assert bad in [hit.id for hit in result.memories], "a dead letter is still found by full text"
-    assert await memory_runtime.queue.enqueue_all(minilm.model, force=False) >= 1, "reindex revives dead letters"
+    assert await memory_runtime.queue.enqueue_all(poisoned.model, force=False) >= 1, "reindex revives dead letters"
     assert await index_everything(memory_runtime) >= 1
-    assert (await memory_runtime.store.get(bad, minilm.model)).indexed_chunks == 1  # type: ignore[union-attr]
+    assert (await memory_runtime.store.get(bad, poisoned.model)).indexed_chunks == 1  # type: ignore[union-attr]
 
 
 async def test_reindexing_with_a_new_model_writes_beside_the_old_vectors_while_queries_keep_working(
@@ -205,7 +193,7 @@ async def test_reindexing_with_a_new_model_writes_beside_the_old_vectors_while_q
         "Lunch orders go to the chat channel before eleven"])
     await index_everything(memory_runtime)
     question = QueryMemory("sofia", microdao, "who handles our tax paperwork?", limit=3)
-    new_model = RenamedEmbedder(minilm, unique("test/minilm-next"))
+    new_model = LabelledEmbedder(minilm, unique("test/minilm-next"))
     queued = await memory_runtime.queue.enqueue_all(new_model.model, force=False)
     assert queued >= 3
     worker = memory_runtime.worker(embedder=new_model)
@@ -214,7 +202,7 @@ async def test_reindexing_with_a_new_model_writes_beside_the_old_vectors_while_q
     models = {row["model"] for row in await memory_runtime.pool.fetch(
         "SELECT e.model FROM memory_embeddings e JOIN memory_chunks c ON c.id = e.chunk_id WHERE c.item_id = $1",
         answer)}
-    assert models == {minilm.model, new_model.model}
+    assert models == {memory_runtime.embedder.model, new_model.model}
     switched = MemoryService(memory_runtime.store, new_model, memory_runtime.core.recorder, SystemClock(),
                              MemoryPolicies())
     assert (await switched.query(question)).memories[0].id == answer
@@ -223,27 +211,30 @@ async def test_reindexing_with_a_new_model_writes_beside_the_old_vectors_while_q
 
 
 async def test_the_reindex_command_shows_progress_and_leaves_every_item_embedded(
-    memory_runtime: MemoryRuntime, worker_config: Path,
+    isolated_database: str, worker_config: Path,
 ) -> None:
-    fresh = await store_facts(memory_runtime, unique("cli"), [f"note {i} for the reindex command" for i in range(5)])
-    env = {**os.environ, "DAARION_MEMORY_CONFIG": str(worker_config)}
-    done = await asyncio.to_thread(subprocess.run, [sys.executable, "-m", "apps.memory.cli", "reindex"], cwd=ROOT,
-                                   env=env, capture_output=True, text=True, timeout=300)
-    assert done.returncode == 0, done.stderr[-2000:]
-    progress = re.search(r"reindex \[#+\] (\d+)/\1 100\.0%", done.stderr)
-    assert progress and int(progress.group(1)) >= len(fresh), done.stderr[-2000:]
-    for item in fresh:
-        assert (await memory_runtime.store.get(item, memory_runtime.embedder.model)).indexed_chunks == 1  # type: ignore[union-attr]
-    status = await asyncio.to_thread(subprocess.run, [sys.executable, "-m", "apps.memory.cli", "status"], cwd=ROOT,
-                                     env=env, capture_output=True, text=True, timeout=60)
-    assert status.returncode == 0, status.stderr[-2000:]
-    assert f"{memory_runtime.embedder.model}: " in status.stdout and "indexing queue" in status.stdout
+    pool = await open_memory_pool(isolated_database, size=2)
+    try:
+        fresh = await store_directly(pool, [f"note {i} for the reindex command" for i in range(5)])
+        env = {**os.environ, "DAARION_MEMORY_CONFIG": str(worker_config), "DATABASE_URL": isolated_database}
+        done = await asyncio.to_thread(subprocess.run, [sys.executable, "-m", "apps.memory.cli", "reindex"],
+                                       cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
+        assert done.returncode == 0, done.stderr[-2000:]
+        assert re.search(r"reindex \[#+\] 5/5 100\.0%", done.stderr), done.stderr[-2000:]
+        embedded = await pool.fetchval("SELECT count(*) FROM memory_embeddings WHERE model = $1", MINILM)
+        assert embedded == len(fresh)
+        status = await asyncio.to_thread(subprocess.run, [sys.executable, "-m", "apps.memory.cli", "status"],
+                                         cwd=ROOT, env=env, capture_output=True, text=True, timeout=60)
+        assert status.returncode == 0, status.stderr[-2000:]
+        assert "items: mid 5 (5 chunks)" in status.stdout and f"{MINILM}: 5" in status.stdout
+    finally:
+        await pool.close()
 
 
 @pytest.fixture
-def served_with_worker(database_url: str, minilm: MiniLMEmbedder) -> Iterator[httpx.Client]:
+def served_with_worker(database_url: str, test_embedder: LabelledEmbedder) -> Iterator[httpx.Client]:
     settings = memory_settings(indexing={"enabled": True, "workers": 1})
-    with serve_in_thread(create_app(settings, embedder=minilm)) as base, httpx.Client(base_url=base) as client:
+    with serve_in_thread(create_app(settings, embedder=test_embedder)) as base, httpx.Client(base_url=base) as client:
         yield client
 
 

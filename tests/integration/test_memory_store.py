@@ -9,7 +9,7 @@ from apps.memory.runtime import MemoryRuntime
 from domain.memory import MemoryContent, MemoryLimits, NewMemory, Scope, content_hash, new_id
 from domain.memory_chunking import ChunkingPolicy
 from domain.memory_commands import PostDocument, QueryMemory, to_document, to_search
-from domain.memory_queue import IndexedJob
+from domain.memory_queue import IndexedJob, JobFailure
 from infra.pg_memory_search import vector_leg_sql
 from tests.memory_support import memory_runtime_fixture, minilm_fixture, unique  # noqa: F401 - fixtures
 
@@ -61,8 +61,10 @@ async def test_a_document_replaced_while_its_chunks_are_embedded_gets_no_stale_v
     old = to_document(PostDocument(microdao, "Policy", text="Old rule: meetings on Monday.", source_uri="kb://p"),
                       limits, chunking)
     document_id = (await memory_runtime.store.put_document(old, model)).id
-    claimed = [job for job in await memory_runtime.queue.claim("slow-worker", model, 1000, 60, 5)
-               if job.item_id == document_id]
+    everything = await memory_runtime.queue.claim("slow-worker", model, 1000, 60, 5)
+    claimed = [job for job in everything if job.item_id == document_id]
+    others = [JobFailure(job.job_id, "released by the test", 0, False) for job in everything if job not in claimed]
+    await memory_runtime.queue.fail("slow-worker", others)  # give back other tests' jobs at once
     new = to_document(PostDocument(microdao, "Policy", text="New rule: meetings on Friday.", source_uri="kb://p"),
                       limits, chunking)
     assert (await memory_runtime.store.put_document(new, model)).replaced

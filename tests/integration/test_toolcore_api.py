@@ -145,7 +145,9 @@ def test_secrets_never_reach_the_ledger_logs_or_responses(stack: Stack, caplog: 
 
 
 def test_tool_calls_appear_in_the_usage_projection_per_tool_and_agent(stack: Stack) -> None:
-    call(stack, {"tool_id": "time.now", "args": {"timezone": "Europe/Kyiv"}, **SOFIA})
+    request_id = rid()
+    call(stack, {"tool_id": "time.now", "args": {"timezone": "Europe/Kyiv"}, **SOFIA}, request_id)
+    stack.tool_events(request_id)  # committed just after the response: wait for it
     ledger = open_ledger(stack.database_url)
     try:
         UsageProjector(ledger).catch_up()

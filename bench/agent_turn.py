@@ -126,7 +126,8 @@ def main() -> int:
     parser.add_argument("--quick", action="store_true")
     args = parser.parse_args()
     turns = 60 if args.quick else 300
-    os.environ.setdefault("DAARION_DATA_DIR", str(ROOT / ".daarion" / "bench-pgdata"))
+    # Its own database: other benches load 10k+ memories into theirs.
+    os.environ.setdefault("DAARION_DATA_DIR", str(ROOT / ".daarion" / "bench-agent-pgdata"))
     database = db.database_url()
     migrations.upgrade(database)
     children: list[subprocess.Popen[bytes]] = []

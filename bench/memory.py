@@ -70,6 +70,7 @@ async def run(args: argparse.Namespace) -> int:
     from apps.memory.settings import MemorySettings
     from domain.memory import MemoryContent
     from domain.memory_commands import QueryMemory, StoreMemory, to_search
+    from domain.memory_queue import BatchReport
     from infra import db, migrations
     from infra.pg_memory_search import vector_leg_sql
 
@@ -115,12 +116,15 @@ async def run(args: argparse.Namespace) -> int:
         print(file=sys.stderr)
         print(f"store           {store_rate:9.1f} memories/s (durable + ledger, {args.concurrency} concurrent)")
 
-        worker = runtime.worker()
         started, indexed = time.perf_counter(), 0
-        while (report := await worker.run_once()).claimed:
+
+        def advance(report: BatchReport) -> None:
+            nonlocal indexed
             indexed += report.indexed
-            if indexed % 2048 < args.batch_items:
+            if indexed % 2048 < report.indexed:
                 _progress("indexed", indexed, args.n, started)
+
+        await runtime.worker(on_batch=advance).drain()  # the service's worker loop, pipelined
         index_rate = indexed / (time.perf_counter() - started)
         ratio = index_rate / raw_rate
         print(file=sys.stderr)

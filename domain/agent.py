@@ -97,7 +97,9 @@ class AgentRuntime:
                 turn.llm(answer, self._clock.monotonic() - started)
                 if not answer.tool_calls or not tools or last:
                     if answer.tool_calls:
-                        turn.warnings.append(f"the model still asked for tools after {step} tool steps; stopped there")
+                        turn.warnings.append(
+                            f"the model still asked for tools after {step} tool steps; stopped there" if tools
+                            else "the model asked for tools, but none were offered; not run")
                     reply = answer.content or ""
                     break
                 messages.append(assistant_tool_message(answer.content, answer.tool_calls))

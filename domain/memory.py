@@ -147,6 +147,17 @@ class MemoryRecord(msgspec.Struct, frozen=True):
     source_uri: str | None = None
 
 
+class ShortTermTurn(msgspec.Struct, frozen=True, omit_defaults=True):
+    """One recent turn of a channel, as the short-term tier returns it (oldest first)."""
+
+    id: str
+    occurred_at: datetime
+    user_message: str = ""
+    agent_reply: str = ""
+    text: str = ""
+    user_id: str | None = None
+
+
 class Forgotten(msgspec.Struct, frozen=True):
     id: str
     tier: str
@@ -185,11 +196,3 @@ def check_metadata(metadata: Metadata, limits: MemoryLimits) -> Metadata:
         raise InvalidRequest(f"metadata has {len(metadata)} keys; the limit is {limits.max_metadata_keys}")
     return metadata
 
-
-class ShortTermTurn(msgspec.Struct, frozen=True, omit_defaults=True):
-    id: str
-    occurred_at: datetime
-    user_message: str = ""
-    agent_reply: str = ""
-    text: str = ""
-    user_id: str | None = None

@@ -15,6 +15,8 @@ import logging
 import time
 from collections.abc import AsyncIterator, Callable
 
+import msgspec
+
 from domain.ledger import LedgerEntry, MemoryIndexed
 from domain.memory_queue import BatchReport, IndexedJob, IndexingPolicy, IndexJob, JobFailure, backoff_seconds
 from domain.ports import Embedder, IndexingQueue, LedgerLookup, UsageRecorder
@@ -29,6 +31,13 @@ def indexed_entry(job: IndexJob, model: str, dims: int) -> LedgerEntry:
         microdao_id=job.microdao_id, tier=job.tier, chunks=len(job.chunks), embedding_model=model,
         dimensions=dims,
     )
+
+
+class _Embedded(msgspec.Struct):
+    jobs: list[IndexJob]
+    done: list[IndexedJob]
+    failures: list[JobFailure]
+    started: float
 
 
 class IndexingWorker:
@@ -49,8 +58,7 @@ class IndexingWorker:
         wake = wake or asyncio.Event()
         while not stop.is_set():
             try:
-                if (await self.run_once()).claimed:
-                    continue
+                await self.drain(stop)
                 pause = self._policy.poll_seconds
             except Exception:
                 log.exception("indexing worker %s: batch failed; retrying after a pause", self.worker_id)
@@ -61,26 +69,59 @@ class IndexingWorker:
             for waiter in waiters:
                 waiter.cancel()
 
+    async def drain(self, stop: asyncio.Event | None = None) -> int:
+        """Works batches until none is ready; returns the items indexed.
+
+        Pipelined: a batch's writes (vectors, job removal, ledger; a few commits) run while the next batch
+        is being embedded, so the model is rarely idle waiting on the database.
+        """
+        indexed = 0
+        finishing: asyncio.Task[BatchReport] | None = None
+        try:
+            while stop is None or not stop.is_set():
+                embedded = await self._claim_and_embed()
+                if finishing is not None:
+                    indexed += (await finishing).indexed
+                    finishing = None
+                if embedded is None:
+                    break
+                finishing = asyncio.create_task(self._finish(embedded))
+        finally:
+            if finishing is not None:
+                indexed += (await finishing).indexed
+        return indexed
+
     async def run_once(self) -> BatchReport:
+        """One batch, start to finish (no pipelining)."""
+        embedded = await self._claim_and_embed()
+        if embedded is None:
+            return BatchReport(0, 0, 0, 0, 0, 0.0)
+        return await self._finish(embedded)
+
+    async def _claim_and_embed(self) -> _Embedded | None:
         started = time.perf_counter()
         policy = self._policy
         jobs = await self._queue.claim(self.worker_id, self._embedder.model, policy.batch_items,
                                        policy.lease_seconds, policy.max_attempts)
         if not jobs:
-            return BatchReport(0, 0, 0, 0, 0, time.perf_counter() - started)
+            return None
         log.info("worker %s claimed %d jobs", self.worker_id, len(jobs))
         async with self._lease_kept([job.job_id for job in jobs]):
             done, failures = await self._embed(jobs)
+        return _Embedded(jobs, done, failures, started)
+
+    async def _finish(self, embedded: _Embedded) -> BatchReport:
         indexed: list[IndexJob] = []
-        if done:
+        if embedded.done:
             indexed = await self._queue.complete(self.worker_id, self._embedder.model, self._embedder.dimensions,
-                                                 done, self._record)
-        if failures:
-            await self._queue.fail(self.worker_id, failures)
+                                                 embedded.done, self._record)
+        if embedded.failures:
+            await self._queue.fail(self.worker_id, embedded.failures)
+        failures = embedded.failures
         report = BatchReport(
-            claimed=len(jobs), indexed=len(indexed), failed=len(failures),
+            claimed=len(embedded.jobs), indexed=len(indexed), failed=len(failures),
             dead=sum(failure.dead for failure in failures), chunks=sum(len(job.chunks) for job in indexed),
-            seconds=time.perf_counter() - started, item_ids=[job.item_id for job in indexed],
+            seconds=time.perf_counter() - embedded.started, item_ids=[job.item_id for job in indexed],
         )
         log.debug("worker %s indexed %s", self.worker_id, " ".join(report.item_ids))
         if self._on_batch is not None:

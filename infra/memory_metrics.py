@@ -37,7 +37,9 @@ class MemoryMetrics:
             self.index_failures.labels(model).inc(report.failed)
             self.batch_seconds.observe(report.seconds)
 
-    def queue_seen(self, stats: list[QueueStats]) -> None:
+    def queue_seen(self, stats: list[QueueStats], serving_model: str) -> None:
+        """The serving model always has its gauges (0 when its queue is empty), other models while they have jobs."""
+        self._models.add(serving_model)
         seen = {entry.model for entry in stats}
         for model in self._models - seen:  # a model whose queue drained completely reads 0, not stale
             for gauge in (self.backlog, self.backlog_age, self.in_flight, self.dead_letters):

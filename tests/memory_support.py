@@ -102,11 +102,7 @@ def isolated_database_fixture(database_url: str) -> str:
 
 async def index_everything(runtime: MemoryRuntime, embedder: Embedder | None = None) -> int:
     """Works the queue of the runtime's model (or `embedder`'s) until nothing is ready; returns items indexed."""
-    worker = runtime.worker(embedder=embedder)
-    indexed = 0
-    while (report := await worker.run_once()).claimed:
-        indexed += report.indexed
-    return indexed
+    return await runtime.worker(embedder=embedder).drain()
 
 
 def ledger_events(ledger: UsageLedger, kind: type[T]) -> list[T]:

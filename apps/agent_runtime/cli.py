@@ -1,4 +1,5 @@
-"""`daarion chat agent:sofia ["message"]`: one answer, or an interactive chat (Ctrl-D or /quit ends it)."""
+"""`daarion chat agent:sofia ["message"] [--channel ...]`: one answer, or an interactive chat (Ctrl-D or /quit
+ends it). Options go after the message (argparse cannot take them between the two positionals)."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from typing import Any
 
 from apps.agent_runtime.chat import ChatClient, ChatError, Printer
 from apps.agent_runtime.config import load_runtime_config
+from domain.errors import DaarionError
 from infra.config import ConfigError
 
 DEFAULT_URL = "http://127.0.0.1:7006"
@@ -31,7 +33,7 @@ def run_chat(args: argparse.Namespace) -> int:
     try:
         profile = load_runtime_config().agent(args.agent)
         microdao, name = microdao or profile.microdao_id, profile.display_name
-    except (ConfigError, Exception) as exc:  # noqa: BLE001 - the runtime may have agents this checkout lacks
+    except (ConfigError, DaarionError) as exc:  # the runtime may know agents this checkout's config lacks
         if microdao is None:
             print(f"cannot tell the agent's microDAO ({exc}); pass --microdao", file=sys.stderr)
             return 2

@@ -76,7 +76,7 @@ async def _refresh_queue_gauges(runtime: MemoryRuntime, metrics: MemoryMetrics, 
     """/metrics is served synchronously, so the backlog figures are read here, every few seconds."""
     while not stop.is_set():
         try:
-            metrics.queue_seen(await runtime.queue.stats())
+            metrics.queue_seen(await runtime.queue.stats(), runtime.embedder.model)
         except Exception as exc:  # noqa: BLE001 - a database blip must not end the refresher (/readyz reports it)
             log.warning("could not read the indexing queue's figures: %s", exc)
         with contextlib.suppress(TimeoutError):

@@ -14,6 +14,7 @@ import msgspec
 from apps.memory.progress import ProgressBar
 from apps.memory.runtime import MemoryRuntime, open_memory
 from apps.memory.settings import load_memory_settings
+from domain.memory_queue import BatchReport
 from infra.pg_memory_pool import open_memory_pool
 from infra.pg_memory_status import MemoryStatus, memory_status
 
@@ -80,14 +81,19 @@ async def _reindex(args: argparse.Namespace) -> int:
         print(f"reindex with {model} ({runtime.embedder.dimensions} dimensions): {queued} items queued, "
               f"{total} to embed", file=sys.stderr)
         bar = ProgressBar(total, sys.stderr, "reindex ")
-        worker = runtime.worker()
-        pending = total
-        while pending:
-            report = await worker.run_once()
-            pending = await _pending(runtime)
-            bar.update(total - pending)
-            if not report.claimed and pending:  # the rest is held by other workers or waiting out a backoff
+        finished = 0
+
+        def advance(report: BatchReport) -> None:
+            nonlocal finished
+            finished += report.indexed + report.dead
+            bar.update(finished)
+
+        worker = runtime.worker(on_batch=advance)
+        while pending := await _pending(runtime):
+            bar.update(total - pending)  # counts what other workers did too
+            if not await worker.drain():  # the rest is held by other workers or waiting out a backoff
                 await asyncio.sleep(runtime.settings.indexing.poll_seconds)
+        bar.update(total)
         bar.close()
         if args.drop_other_models:
             status = await runtime.pool.execute("DELETE FROM memory_embeddings WHERE model <> $1", model)

@@ -15,9 +15,11 @@ class ProgressBar:
         self._started = time.monotonic()
         self._tty = stream.isatty()
         self._last_line_at = -1.0
+        self._done = 0
 
     def update(self, done: int) -> None:
-        done = min(max(done, 0), self._total)
+        """Never moves backwards: callers may report from two counts that lag each other."""
+        done = self._done = min(max(done, self._done), self._total)
         elapsed = max(time.monotonic() - self._started, 1e-9)
         rate = done / elapsed
         fraction = done / self._total if self._total else 1.0

@@ -1,0 +1,1 @@
+"""Tool executors: HTTP (SSRF-guarded) and Python (registered functions only)."""

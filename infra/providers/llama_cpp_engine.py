@@ -54,6 +54,17 @@ def locate_weights(model_path: str | None) -> Path | None:
     return None
 
 
+def repeats_a_line(text: str, min_chars: int = 16, same_start: int = 32) -> bool:
+    """Whether the last finished line repeats an earlier one (the same first `same_start` characters): a
+    small model that starts repeating itself never stops on its own (SmolLM2-135M loops, with small
+    variations, until max_tokens), so generation ends there."""
+    lines = [line.strip() for line in text.split("\n")[:-1]]
+    if len(lines) < 2 or len(lines[-1]) < min_chars:
+        return False
+    start = lines[-1][:same_start]
+    return any(line[:same_start] == start for line in lines[:-1])
+
+
 class LlamaEngine:
     def __init__(self, path: Path, context_tokens: int, threads: int | None) -> None:
         self.path = path
@@ -118,6 +129,9 @@ class LlamaEngine:
                 pieces.append(piece)
                 if emit is not None:
                     emit(piece)
+                if "\n" in piece and repeats_a_line("".join(pieces)):
+                    finish = "stop"
+                    break
             if len(produced) >= max_tokens or (cancelled is not None and cancelled.is_set()):
                 break
         tail = decoder.decode(b"", final=True)

@@ -15,6 +15,7 @@ from tests.memory_support import (  # noqa: F401 - fixtures
     index_everything,
     memory_runtime_fixture,
     minilm_fixture,
+    test_embedder_fixture,
     unique,
 )
 

@@ -11,7 +11,12 @@ from domain.memory_chunking import ChunkingPolicy
 from domain.memory_commands import PostDocument, QueryMemory, to_document, to_search
 from domain.memory_queue import IndexedJob, JobFailure
 from infra.pg_memory_search import vector_leg_sql
-from tests.memory_support import memory_runtime_fixture, minilm_fixture, unique  # noqa: F401 - fixtures
+from tests.memory_support import (  # noqa: F401 - fixtures
+    memory_runtime_fixture,
+    minilm_fixture,
+    test_embedder_fixture,
+    unique,
+)
 
 
 def memory(microdao: str, text: str, key: str | None = None) -> NewMemory:

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from infra.providers.llama_cpp_engine import locate_weights
+from infra.providers.llama_cpp_engine import locate_weights, repeats_a_line
 from infra.providers.llama_cpp_tools import (
     decision_schema,
     fit,
@@ -107,3 +107,11 @@ def test_a_long_prompt_loses_its_oldest_history_first_then_long_messages_are_cut
 
 def test_weights_that_are_not_there_are_reported_as_missing(tmp_path: Any) -> None:
     assert locate_weights(str(tmp_path / "absent.gguf")) is None
+
+
+def test_a_model_repeating_a_line_is_noticed_when_the_line_ends() -> None:
+    assert repeats_a_line("Project X is new.\nIt has tasks.\nProject X is new.\n")
+    assert not repeats_a_line("Project X is new.\nIt has tasks.\nProject X is new")  # line not finished
+    assert not repeats_a_line("ok\nok\n")  # too short to call it a loop
+    almost = "Then: the Project X rules for 2023 with your new model.\n"
+    assert repeats_a_line(almost + "Other.\n" + almost.replace("model", "models"))  # loops drift a little

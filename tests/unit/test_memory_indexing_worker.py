@@ -9,7 +9,7 @@ import pytest
 
 from domain.ledger import MemoryIndexed
 from domain.memory_indexing import IndexingWorker
-from domain.memory_queue import IndexingPolicy, backoff_seconds
+from domain.memory_queue import BatchReport, IndexingPolicy, backoff_seconds
 from tests.fakes.memory import FakeEmbedder, InMemoryQueue, RecordingRecorder, SetLookup
 
 POLICY = IndexingPolicy(batch_items=10, max_attempts=3, backoff_base_seconds=2, backoff_max_seconds=5)
@@ -31,6 +31,17 @@ async def test_a_batch_of_jobs_is_embedded_in_one_call_and_recorded_once_per_mem
     events = recorder.events(MemoryIndexed)
     assert sorted(e.memory_id for e in events) == [f"item-{i}" for i in range(4)]
     assert {(e.chunks, e.embedding_model, e.dimensions) for e in events} == {(2, "fake-bow", 64)}
+
+
+async def test_draining_works_every_batch_overlapping_each_batch_s_writes_with_the_next_embedding() -> None:
+    queue, embedder, recorder = InMemoryQueue(), FakeEmbedder(), RecordingRecorder()
+    for i in range(25):
+        queue.add(f"item-{i}", [f"text {i}"])
+    reports: list[BatchReport] = []
+    drained = await IndexingWorker(queue, embedder, recorder, SetLookup(), POLICY, "w", reports.append).drain()
+    assert drained == 25 and not queue.jobs
+    assert [r.indexed for r in reports] == [10, 10, 5]
+    assert len(recorder.events(MemoryIndexed)) == 25
 
 
 async def test_one_bad_input_fails_alone_while_the_rest_of_its_batch_is_indexed() -> None:

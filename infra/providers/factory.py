@@ -22,7 +22,9 @@ def build_provider(name: str, config: Any) -> Any:
     if config.kind == "deepseek":
         return DeepSeekProvider(name, config.base_url or DEEPSEEK_BASE_URL, config.api_key_env or "DEEPSEEK_API_KEY")
     if config.kind == "ollama":
-        return OllamaProvider(name, config.host or "http://127.0.0.1:11434")
+        # DAARION_OLLAMA_HOST wins over the file, as the DAARION_*_URL variables do (compose: http://ollama:11434).
+        host = os.environ.get("DAARION_OLLAMA_HOST") or config.host or "http://127.0.0.1:11434"
+        return OllamaProvider(name, host)
     if config.kind == "llama_cpp":
         # Loads lazily; without llama-cpp-python or the weights each call is `not_configured` (falls back).
         return LlamaCppProvider(name, config.model_path, config.context_tokens, config.threads)

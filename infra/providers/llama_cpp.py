@@ -106,6 +106,8 @@ class LlamaCppProvider:
                         self._unusable = "llama-cpp-python is not installed: pip install 'daarion[local-llm]'"
                     except (ValueError, RuntimeError) as exc:
                         self._unusable = f"cannot load {path.name}: {exc}"
+                    if self._engine is None:
+                        await asyncio.to_thread(engine.close)
             if self._engine is None:
                 raise ProviderError("not_configured", f"{self.name}: {self._unusable}")
             return self._engine

@@ -55,14 +55,17 @@ def locate_weights(model_path: str | None) -> Path | None:
 
 
 def repeats_a_line(text: str, min_chars: int = 16, same_start: int = 32) -> bool:
-    """Whether the last finished line repeats an earlier one (the same first `same_start` characters): a
-    small model that starts repeating itself never stops on its own (SmolLM2-135M loops, with small
-    variations, until max_tokens), so generation ends there."""
-    lines = [line.strip() for line in text.split("\n")[:-1]]
-    if len(lines) < 2 or len(lines[-1]) < min_chars:
+    """Whether the text has started to say a line again: the line being written begins with the same
+    `same_start` characters as an earlier one (or, finished, equals one). A small model that starts
+    repeating itself never stops on its own (SmolLM2-135M loops, with small variations, until
+    max_tokens), so generation ends there, with at most `same_start` characters of the repeat said."""
+    lines = [line.strip() for line in text.split("\n")]
+    finished = text.endswith("\n")
+    current, earlier = (lines[-2], lines[:-2]) if finished else (lines[-1], lines[:-1])
+    if len(current) < (min_chars if finished else same_start):
         return False
-    start = lines[-1][:same_start]
-    return any(line[:same_start] == start for line in lines[:-1])
+    start = current[:same_start]
+    return any(line[:same_start] == start for line in earlier)
 
 
 class LlamaEngine:
@@ -129,7 +132,7 @@ class LlamaEngine:
                 pieces.append(piece)
                 if emit is not None:
                     emit(piece)
-                if "\n" in piece and repeats_a_line("".join(pieces)):
+                if repeats_a_line("".join(pieces)):
                     finish = "stop"
                     break
             if len(produced) >= max_tokens or (cancelled is not None and cancelled.is_set()):

@@ -49,6 +49,7 @@ def test_the_services_find_each_other_by_their_compose_names() -> None:
     for variable, name in [("DAARION_LLM_PROXY_URL", "llm-proxy"), ("DAARION_MEMORY_URL", "memory"),
                            ("DAARION_TOOLCORE_URL", "toolcore"), ("DAARION_PROJECTS_URL", "projects")]:
         assert environment[variable] == f"http://{name}:{SERVICES[name].port}"
+    assert environment["DAARION_OLLAMA_HOST"] == "http://ollama:11434"
     assert environment["DATABASE_URL"].startswith("postgresql://") and "@postgres:5432/" in environment["DATABASE_URL"]
     runtime_needs = APP_SERVICES["agent-runtime"]["depends_on"]
     assert {"llm-proxy", "memory", "toolcore"} <= set(runtime_needs)

@@ -109,9 +109,11 @@ def test_weights_that_are_not_there_are_reported_as_missing(tmp_path: Any) -> No
     assert locate_weights(str(tmp_path / "absent.gguf")) is None
 
 
-def test_a_model_repeating_a_line_is_noticed_when_the_line_ends() -> None:
+def test_a_model_starting_to_repeat_a_line_is_noticed() -> None:
     assert repeats_a_line("Project X is new.\nIt has tasks.\nProject X is new.\n")
     assert not repeats_a_line("Project X is new.\nIt has tasks.\nProject X is new")  # line not finished
     assert not repeats_a_line("ok\nok\n")  # too short to call it a loop
     almost = "Then: the Project X rules for 2023 with your new model.\n"
     assert repeats_a_line(almost + "Other.\n" + almost.replace("model", "models"))  # loops drift a little
+    assert repeats_a_line(almost + "Other.\n" + almost[:33])  # caught 32 characters into the repeat
+    assert not repeats_a_line(almost + "Other.\n" + almost[:31])

@@ -18,6 +18,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import socket
 import statistics
 import subprocess
 import sys
@@ -36,7 +37,7 @@ from infra import db, migrations
 
 ROOT = Path(__file__).resolve().parent.parent
 TARGET_P50_MS = 50.0
-PORTS = {"projects": 17930, "toolcore": 17931, "memory": 17932, "llm-proxy": 17933, "agent-runtime": 17934}
+PORTS = {"projects": 18461, "toolcore": 18462, "memory": 18463, "llm-proxy": 18464, "agent-runtime": 18465}
 QUESTION = "Sofia, що нового в проєкті X?"
 PHASES = ("memory_query", "tool_list", "llm", "tools", "memory_store", "ledger", "total")
 
@@ -65,6 +66,10 @@ def write_configs(folder: Path) -> dict[str, str]:
 
 
 def start_stack(env: dict[str, str]) -> list[subprocess.Popen[bytes]]:
+    for service, port in PORTS.items():
+        with socket.socket() as probe:
+            if probe.connect_ex(("127.0.0.1", port)) == 0:
+                raise SystemExit(f"port {port} (for {service}) is taken by another process; free it and rerun")
     children = []
     for service in ("projects", "toolcore", "memory", "llm-proxy", "agent-runtime"):
         command = [sys.executable, "-m", "apps.cli", "serve", service, "--port", str(PORTS[service]),

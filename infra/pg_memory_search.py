@@ -2,9 +2,9 @@
 
 Both legs apply the same scope (domain.memory.visible) and filters, and run as separate statements so
 the service can run the full-text leg while the query is still being embedded; the fusion itself is
-domain code (domain.memory_ranking). The full-text leg ORs the query's words, so a paraphrase sharing
-a few words with the answer still finds it; ts_rank with normalization 1 (divided by 1 + log(length))
-keeps long chunks from winning on word count alone.
+domain code (domain.memory_ranking). The full-text leg ORs the query's informative words (see
+text_leg_sql), so a paraphrase sharing a few words with the answer still finds it; ts_rank with
+normalization 1 (divided by 1 + log(length)) keeps long chunks from winning on word count alone.
 """
 
 from __future__ import annotations
@@ -81,17 +81,29 @@ def vector_leg_sql(
     return sql, params.values
 
 
-def text_leg_sql(search: Search, per_leg: int) -> tuple[str, list[Any]] | None:
-    """None when the query has no words to search for."""
+def text_leg_sql(search: Search, per_leg: int, common: Sequence[str] = ()) -> tuple[str, list[Any]] | None:
+    """None when the query has no words to search for.
+
+    Rows are selected by the query's informative lexemes, OR-ed: those not in `common` (lexemes found in
+    a large share of all chunks). A common lexeme adds little to the ranking and, OR-ed, would make every
+    query rank thousands of rows; when a query has nothing but common lexemes, they are AND-ed instead.
+    The ranking itself weighs every lexeme of the query.
+    """
     if not search.terms:
         return None
     params = Params()
-    query = f"to_tsquery('{TEXT_SEARCH_CONFIG}', {params.add(' | '.join(search.terms))})"
-    where = " AND ".join(["c.tsv @@ q.query", scope_sql("c", search, params), *filters_sql(search, params)])
+    words, common_lexemes = params.add(" ".join(search.terms)), params.add(list(common))
+    where = " AND ".join(["c.tsv @@ q.matching", scope_sql("c", search, params), *filters_sql(search, params)])
     sql = f"""
         WITH leg AS MATERIALIZED (
-            SELECT c.id AS chunk_id, ts_rank(c.tsv, q.query, 1) AS relevance
-            FROM memory_chunks c, {query} AS q(query)
+            SELECT c.id AS chunk_id, ts_rank(c.tsv, q.ranking, 1) AS relevance
+            FROM memory_chunks c, (
+                SELECT coalesce(string_agg(quote_literal(lexeme), ' | ')
+                                    FILTER (WHERE lexeme <> ALL({common_lexemes}::text[])),
+                                string_agg(quote_literal(lexeme), ' & '))::tsquery AS matching,
+                       string_agg(quote_literal(lexeme), ' | ')::tsquery AS ranking
+                FROM unnest(to_tsvector('{TEXT_SEARCH_CONFIG}', {words}))
+            ) q
             WHERE {where} ORDER BY relevance DESC, c.id LIMIT {params.add(per_leg)})
     """ + _DETAILS.format(order="relevance DESC")
     return sql, params.values

@@ -24,6 +24,7 @@ from domain.memory_ranking import Candidate
 from infra.pg_documents import put_document
 from infra.pg_memory_search import candidate_of, text_leg_sql, vector_leg_sql
 from infra.pg_memory_sql import CHUNKS_AND_JOB, named
+from infra.pg_term_stats import CommonLexemes
 
 # Dimensions with an HNSW index (alembic 0002_memory creates one partial index per entry).
 INDEXED_DIMENSIONS = (384, 768, 1024, 1536)
@@ -60,9 +61,10 @@ _INSERT_MEMORY_SQL = named(_INSERT_MEMORY, _MEMORY_ARGS)
 
 
 class PgMemoryStore:
-    def __init__(self, pool: Any, dims: int) -> None:
+    def __init__(self, pool: Any, dims: int, common_lexemes: CommonLexemes | None = None) -> None:
         self._pool = pool
         self._dims = dims
+        self._common = common_lexemes
 
     async def add_memory(self, memory: NewMemory, index_model: str) -> StoreResult:
         scope = memory.scope
@@ -123,7 +125,7 @@ class PgMemoryStore:
         return [candidate_of(row, "vector") for row in await self._pool.fetch(sql, *args)]
 
     async def text_search(self, search: Search, per_leg: int) -> list[Candidate]:
-        statement = text_leg_sql(search, per_leg)
+        statement = text_leg_sql(search, per_leg, await self._common.get() if self._common else ())
         if statement is None:
             return []
         sql, args = statement

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from pathlib import Path
 from collections.abc import Iterator
 from typing import Any
 
@@ -70,7 +71,7 @@ def proxy_config(openai_url: str, ollama_url: str, **overrides: Any) -> ProxyCon
         "budget_cache_s": 0.0,
     }
     raw.update(overrides)
-    return validate(msgspec.convert(raw, ProxyConfig, strict=False), "test")  # type: ignore[arg-type]
+    return validate(msgspec.convert(raw, ProxyConfig, strict=False), Path("test-config"))
 
 
 @pytest.fixture(scope="session")
@@ -103,7 +104,7 @@ def ledger(database_url: str) -> Iterator[UsageLedger]:
 
 
 def events_of(ledger: UsageLedger, request_id: str) -> list[Any]:
-    found = []
+    found: list[Any] = []
     position = 1
     while True:
         batch = ledger.recorder.select_notifications(start=position, limit=1000)

@@ -90,7 +90,9 @@ def upgrade() -> None:
         )
         """
     )
-    op.execute("CREATE INDEX ix_memory_chunks_tsv ON memory_chunks USING gin (tsv)")
+    # fastupdate off: with a pending list every search scans up to 4 MB of unmerged entries (several ms
+    # under steady writes); merging at insert costs a fraction of a millisecond instead.
+    op.execute("CREATE INDEX ix_memory_chunks_tsv ON memory_chunks USING gin (tsv) WITH (fastupdate = off)")
     op.execute("CREATE INDEX ix_memory_chunks_scope ON memory_chunks (microdao_id, tier, agent_id)")
     op.execute(
         """

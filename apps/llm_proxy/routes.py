@@ -153,10 +153,10 @@ async def _stream(
 
     async def events() -> AsyncIterator[bytes]:
         try:
-            yield _sse(envelope, first)
+            yield _sse(envelope, first, summary)
             async for chunk in chunks:
                 if chunk.usage is None or include_usage:
-                    yield _sse(envelope, chunk)
+                    yield _sse(envelope, chunk, summary)
             yield b"data: [DONE]\n\n"
         except DaarionError as exc:
             yield _sse_error(exc.type, exc.message, call.request_id)
@@ -177,11 +177,13 @@ def _sse_error(type_: str, message: str, request_id: str) -> bytes:
     return b"data: " + _encode(ErrorBody(ErrorDetail(type_, message, request_id))) + b"\n\n"
 
 
-def _sse(envelope: dict[str, Any], chunk: ChatChunk) -> bytes:
+def _sse(envelope: dict[str, Any], chunk: ChatChunk, summary: StreamSummary) -> bytes:
     if chunk.usage is not None:
         usage = chunk.usage
-        payload = {**envelope, "choices": [], "usage": {"prompt_tokens": usage.prompt_tokens,
-                   "completion_tokens": usage.completion_tokens, "total_tokens": usage.total_tokens}}
+        cost = None if summary.cost_usd is None else f"{summary.cost_usd.normalize():f}"
+        payload = {**envelope, "choices": [], "usage": {
+            "prompt_tokens": usage.prompt_tokens, "completion_tokens": usage.completion_tokens,
+            "total_tokens": usage.total_tokens, "cost_usd": cost}}
     else:
         payload = {**envelope, "choices": [{"index": 0, "delta": chunk.delta, "finish_reason": chunk.finish_reason}]}
     return b"data: " + _encode(payload) + b"\n\n"

@@ -23,6 +23,7 @@ from infra.indexing_queue import PgIndexingQueue
 from infra.ledger_lookup import LedgerRepositoryLookup
 from infra.pg_memory_pool import open_memory_pool
 from infra.pg_memory_store import PgMemoryStore
+from infra.pg_term_stats import CommonLexemes
 
 
 @dataclass
@@ -58,7 +59,8 @@ async def open_memory(settings: MemorySettings, embedder: Embedder | None = None
         async with open_core(settings.database.ledger_mode, pool_size=2) as core:
             pool = await open_memory_pool(core.url, settings.database.pool_size, settings.search.hnsw_ef_search)
             try:
-                store = PgMemoryStore(pool, embedder.dimensions)
+                store = PgMemoryStore(pool, embedder.dimensions,
+                                      CommonLexemes(pool, settings.search.common_lexeme_share))
                 wake = asyncio.Event()
                 policies = MemoryPolicies(settings.limits, settings.chunking, settings.ranking)
                 service = MemoryService(store, embedder, core.recorder, SystemClock(), policies, wake.set)

@@ -40,10 +40,13 @@ class EmbedderSettings(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
 
 class SearchSettings(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     hnsw_ef_search: int = 100
+    common_lexeme_share: float = 0.02
 
     def __post_init__(self) -> None:
         if not 1 <= self.hnsw_ef_search <= 1000:
             raise ValueError("hnsw_ef_search must be between 1 and 1000")
+        if not 0 < self.common_lexeme_share <= 1:
+            raise ValueError("common_lexeme_share must be in (0, 1]; 1 turns the rule off")
 
 
 class DatabaseSettings(msgspec.Struct, frozen=True, forbid_unknown_fields=True):

@@ -33,6 +33,7 @@ class ToolcoreSettings(msgspec.Struct, frozen=True):
     ledger_mode: str = "group_commit"
     # True: a call's response waits for its ledger commit (see domain/tool_records.py for the trade).
     ledger_wait: bool = False
+    ledger_linger_s: float = 0.025  # how long outcome entries gather before they go to the writer together
     pool_size: int = 10
     # Host headers /mcp answers (DNS-rebinding protection); extend with DAARION_MCP_ALLOWED_HOSTS.
     mcp_allowed_hosts: tuple[str, ...] = LOCAL_MCP_HOSTS
@@ -42,6 +43,7 @@ class ToolcoreSettings(msgspec.Struct, frozen=True):
         extra = tuple(h.strip() for h in os.environ.get("DAARION_MCP_ALLOWED_HOSTS", "").split(",") if h.strip())
         return cls(ledger_mode=os.environ.get("DAARION_LEDGER_MODE", "group_commit"),
                    ledger_wait=os.environ.get("DAARION_TOOLCORE_LEDGER_WAIT") == "1",
+                   ledger_linger_s=float(os.environ.get("DAARION_TOOLCORE_LEDGER_LINGER_MS", "25")) / 1000,
                    mcp_allowed_hosts=LOCAL_MCP_HOSTS + extra)
 
 
@@ -62,7 +64,7 @@ async def open_toolcore(settings: ToolcoreSettings, metrics: ToolMetrics) -> Asy
             service = ToolService(
                 catalog.registry, PermissionPolicy(catalog.grants), JsonSchemaValidator(tools),
                 {"http": HttpToolExecutor(catalog.http_targets, clients), "python": python},
-                PgIdempotencyStore(core.pool), CallRecords(core.recorder, metrics, settings.ledger_wait),
+                PgIdempotencyStore(core.pool), CallRecords(core.recorder, metrics, settings.ledger_wait, settings.ledger_linger_s),
                 SystemClock(),
             )
             try:

@@ -27,6 +27,8 @@ def test_a_streamed_call_records_the_usage_of_the_final_chunk_before_done(proxy:
     events = sse_events(response.text)
     assert events[-1] == "[DONE]"
     usage = json.loads(events[-2])["usage"]
+    assert usage["cost_usd"] == response.headers.get("x-daarion-cost-usd", usage["cost_usd"])
+    assert float(usage["cost_usd"]) > 0
     [event] = events_of(ledger, response.headers["x-request-id"])
     assert isinstance(event, LlmCallCompleted) and event.stream
     assert (event.prompt_tokens, event.completion_tokens) == (usage["prompt_tokens"], usage["completion_tokens"])

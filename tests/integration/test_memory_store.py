@@ -11,6 +11,8 @@ from domain.memory_chunking import ChunkingPolicy
 from domain.memory_commands import PostDocument, QueryMemory, to_document, to_search
 from domain.memory_queue import IndexedJob, JobFailure
 from infra.pg_memory_search import vector_leg_sql
+from infra.pg_memory_store import PgMemoryStore
+from infra.pg_term_stats import CommonLexemes
 from tests.memory_support import (  # noqa: F401 - fixtures
     memory_runtime_fixture,
     minilm_fixture,
@@ -86,3 +88,32 @@ async def test_a_document_replaced_while_its_chunks_are_embedded_gets_no_stale_v
 
 async def _nothing(_: object) -> None:
     return None
+
+
+class FixedCommonLexemes(CommonLexemes):
+    def __init__(self, lexemes: list[str]) -> None:
+        super().__init__(None, 1.0)
+        self.lexemes = lexemes
+
+    async def get(self) -> list[str]:
+        return self.lexemes
+
+
+async def test_common_words_select_no_rows_alone_but_still_weigh_in_the_ranking(memory_runtime: MemoryRuntime) -> None:
+    microdao = unique("common")
+    texts = {"both": "the budget report for the vet clinic", "budget": "the budget of the hackathon",
+             "report": "the weekly report", "vet": "the vet appointment on Friday",
+             "budget+report": "budget report approved"}
+    ids = {name: (await memory_runtime.store.add_memory(memory(microdao, text), "m")).id for name, text in texts.items()}
+    store = PgMemoryStore(memory_runtime.pool, 384, FixedCommonLexemes(["budget", "report"]))
+
+    async def found(query: str) -> list[str]:
+        search = to_search(QueryMemory("sofia", microdao, query), MemoryLimits())
+        by_id = {value: key for key, value in ids.items()}
+        return [by_id[c.item_id] for c in await store.text_search(search, 10)]
+
+    assert await found("budget vet") == ["both", "vet"], "rows selected by the informative word, ranked by all"
+    assert sorted(await found("budget report")) == ["both", "budget+report"], "only common words: all must match"
+    everything = PgMemoryStore(memory_runtime.pool, 384)
+    search = to_search(QueryMemory("sofia", microdao, "budget vet"), MemoryLimits())
+    assert len(await everything.text_search(search, 10)) == 4, "without statistics every word selects rows"

@@ -19,11 +19,12 @@ def bearer_token(connection: ASGIConnection[Any, Any, Any, Any]) -> str | None:
 
 
 def internal_guard() -> Guard:
-    """The guard for internal routes; the expected token is read from app state at each request."""
+    """The guard for internal routes; the expected token is read from app state at each request.
+    A coroutine on purpose: Litestar runs synchronous guards in a worker thread."""
     return _check_internal_token
 
 
-def _check_internal_token(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
+async def _check_internal_token(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
     expected: str | None = connection.app.state.get("internal_token")
     if expected is None:
         return

@@ -21,18 +21,11 @@ Status = Annotated[Literal["todo", "in_progress", "done"] | None, QueryParameter
 IdempotencyKey = Annotated[str | None, HeaderParameter(name="idempotency-key", max_length=300, required=False)]
 
 
-_INTERNAL = internal_guard()
-
-
-async def internal_only(connection: ASGIConnection[Any, Any, Any, Any], handler: BaseRouteHandler) -> None:
-    """internal_guard() as a coroutine: Litestar runs sync guards in a worker thread, a costly hop for a
-    header comparison. (Drop this once apps/common/auth.py's guard is async.)"""
-    _INTERNAL(connection, handler)
 
 
 class ProjectsController(Controller):
     path = "/microdaos/{microdao_id:str}/projects"
-    guards = (internal_only,)
+    guards = (internal_guard(),)
 
     @get("/")
     async def list_projects(self, microdao_id: FromPath[str], store: Store) -> ProjectList:

@@ -13,10 +13,11 @@ from mcp.server.streamable_http_manager import StreamableHTTPSessionManager
 from mcp.server.transport_security import TransportSecuritySettings
 from prometheus_client import CollectorRegistry
 
+from apps.common.auth import internal_guard
 from apps.common.core import database_ready
 from apps.common.service import build_app
 from apps.toolcore.mcp_server import build_mcp_server, identity_from_headers
-from apps.toolcore.routes import ToolsController, internal_only
+from apps.toolcore.routes import ToolsController
 from apps.toolcore.runtime import ToolcoreSettings, open_toolcore
 from domain.tool_service import ToolService
 from infra.tool_metrics import ToolcoreMetrics
@@ -45,7 +46,7 @@ def create_app(settings: ToolcoreSettings | None = None) -> Litestar:
             app.state.readiness["database"] = lambda: database_ready(toolcore.core)
             yield
 
-    @asgi("/mcp", is_mount=True, copy_scope=True, guards=[internal_only])
+    @asgi("/mcp", is_mount=True, copy_scope=True, guards=[internal_guard()])
     async def mcp_endpoint(scope: Scope, receive: Receive, send: Send) -> None:
         await sessions.handle_request(scope, receive, send)  # type: ignore[arg-type]
 

@@ -22,18 +22,11 @@ OptionalSubject = Annotated[str | None, QueryParameter(pattern=r"^[A-Za-z0-9._:-
 Format = Annotated[Literal["native", "openai"], QueryParameter(name="format", required=False)]
 
 
-_INTERNAL = internal_guard()
-
-
-async def internal_only(connection: ASGIConnection[Any, Any, Any, Any], handler: BaseRouteHandler) -> None:
-    """internal_guard() as a coroutine: Litestar runs sync guards in a worker thread, a costly hop for a
-    header comparison. (Drop this once apps/common/auth.py's guard is async.)"""
-    _INTERNAL(connection, handler)
 
 
 class ToolsController(Controller):
     path = "/internal/tools"
-    guards = (internal_only,)
+    guards = (internal_guard(),)
 
     @get("/")
     async def list_tools(

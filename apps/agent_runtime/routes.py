@@ -13,9 +13,10 @@ from litestar.params import FromPath, FromQuery, JSONBody
 from litestar.response import Stream
 
 from apps.agent_runtime.config import RuntimeConfig
-from apps.agent_runtime.schemas import MessageIn, response_body, server_timing, sse, sse_error
+from apps.agent_runtime.schemas import MessageIn, response_body, server_timing, sse
 from apps.common.requests import request_id_of
 from apps.common.service import internal_guard
+from apps.common.sse import sse_error
 from domain.agent import AgentRuntime
 from domain.agent_types import MemoriesRecalled, TurnContext, TurnDone, TurnEvent, TurnResult
 from domain.errors import DaarionError, PermissionDenied
@@ -74,10 +75,11 @@ async def _stream(
                 _note_done(event, metrics, context.agent_id, started)
         except DaarionError as exc:
             metrics.turn_finished(context.agent_id, "failed", time.perf_counter() - started, [], False)
-            yield sse_error(exc.type, exc.message, context.request_id)
+            yield sse_error(exc.type, exc.message, context.request_id, event="error")
         except Exception:
             log.exception("turn %s failed mid-stream", context.request_id)
-            yield sse_error("internal_error", "the turn failed inside the agent runtime", context.request_id)
+            yield sse_error("internal_error", "the turn failed inside the agent runtime", context.request_id,
+                            event="error")
         finally:
             await events.aclose()
 

@@ -53,7 +53,3 @@ def sse(event: TurnEvent) -> bytes:
         name, data = "memories", {"ids": event.ids}
     return f"event: {name}\ndata: ".encode() + msgspec.json.encode(data) + b"\n\n"
 
-
-def sse_error(type_: str, message: str, request_id: str) -> bytes:
-    body = {"error": {"type": type_, "message": message, "request_id": request_id}}
-    return b"event: error\ndata: " + msgspec.json.encode(body) + b"\n\n"

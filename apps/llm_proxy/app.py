@@ -36,11 +36,11 @@ def create_app(config: ProxyConfig | None = None, providers: Mapping[str, ChatPr
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
         built: dict[str, Any] = {name: build_provider(name, cfg) for name, cfg in config.providers.items()}
         built.update(providers or {})
-        async with open_core(config.ledger.mode, pool_size=20) as core:
+        async with open_core(config.ledger.mode, pool_size=10) as core:
             clock = SystemClock()
             # Rate counters are not worth a WAL flush per admission (it serialises every call of one
             # agent on its row lock); the ledger keeps full durability through its own connections.
-            limiter_pool = await create_pool(core.url, max_size=20, durable=False)
+            limiter_pool = await create_pool(core.url, max_size=10, durable=False)
             limiter = PgRateLimiter(limiter_pool, clock)
             projector = UsageProjector(core.ledger)
             projector_thread = ProjectorThread(projector)

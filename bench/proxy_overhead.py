@@ -85,15 +85,26 @@ def row(label: str, c: int, direct: Result, proxied: Result) -> str:
             f"{proxied.rps / direct.rps:5.2f}  {proxied.errors:>4}")
 
 
-async def measure(upstream: str, proxy: str, levels: list[int], seconds: float, streams: list[bool]) -> dict[tuple[bool, int], tuple[Result, Result]]:
+def cpu_seconds(process: psutil.Process) -> float:
+    times = process.cpu_times()
+    return times.user + times.system
+
+
+async def measure(upstream: str, proxy: str, proxy_pid: int, levels: list[int], seconds: float,
+                  streams: list[bool]) -> dict[tuple[bool, int], tuple[Result, Result]]:
+    """Also prints the proxy's CPU per request: unlike req/s, it does not depend on what else the
+    machine is running, so it gives the proxy's capacity on one core (1000 / cpu ms)."""
     results = {}
+    process = psutil.Process(proxy_pid)
     for stream in streams:
         direct_body, proxy_body = bodies(stream)
         for c in levels:
             direct = await run_load(upstream + "/v1/chat/completions", direct_body, c, seconds)
-            proxied = await run_load(proxy + "/internal/llm/proxy", proxy_body, c, seconds)
+            before = cpu_seconds(process)
+            proxied = await run_load(proxy + "/internal/llm/proxy", proxy_body, c, seconds, warmup=0)
+            cpu_ms = (cpu_seconds(process) - before) / max(proxied.requests, 1) * 1000
             results[(stream, c)] = (direct, proxied)
-            print(row("stream" if stream else "json", c, direct, proxied), flush=True)
+            print(row("stream" if stream else "json", c, direct, proxied) + f"  {cpu_ms:6.3f}", flush=True)
     return results
 
 
@@ -121,15 +132,17 @@ def main() -> int:
             process, start_s = start_proxy(ports["proxy"], upstream, "group_commit", Path(tmp), env)
             children.append(process)
             print(f"proxy ready in {start_s:.2f} s; pinned to core 0, durable group-commit ledger, exact limits")
-            print("           c   direct p50     p99    req/s   proxy p50     p99    req/s   +p50 ms +p99 ms  ratio  errs")
-            results = asyncio.run(measure(upstream, proxy, levels, seconds, [False, True]))
+            print("           c   direct p50     p99    req/s   proxy p50     p99    req/s   +p50 ms +p99 ms  ratio  errs"
+                  "  cpu ms/req")
+            results = asyncio.run(measure(upstream, proxy, process.pid, levels, seconds, [False, True]))
             rss = psutil.Process(process.pid).memory_info().rss / 2**20
             process.terminate()
             process.wait(30)
             process, _ = start_proxy(ports["proxy"], upstream, "per_request", Path(tmp), env)
             children.append(process)
             print("\nsame, with one ledger transaction per request (no group commit):")
-            per_request = asyncio.run(measure(upstream, proxy, [MODERATE_CONCURRENCY, levels[-1]], seconds, [False]))
+            per_request = asyncio.run(measure(upstream, proxy, process.pid, [MODERATE_CONCURRENCY, levels[-1]],
+                                              seconds, [False]))
         finally:
             for child in children:
                 if child.poll() is None:

@@ -1,7 +1,7 @@
 """Memory Orchestrator benchmark: indexing vs raw model throughput, query latency, HNSW recall@10.
 
     python bench/memory.py                        # 10k memories
-    python bench/memory.py --n 100000 --ef-search 100,200 --data-dir .daarion/bench100k
+    python bench/memory.py --n 100000 --ef-search 80,200 --data-dir .daarion/bench100k
     python bench/memory.py --n 100000 --data-dir .daarion/bench100k --skip-load   # queries again
 
 Runs on a fresh embedded PostgreSQL (or DATABASE_URL) with the real MiniLM model, through the real
@@ -267,7 +267,7 @@ def main() -> int:
     parser.add_argument("--n", type=int, default=10_000, help="memories to load (default 10000)")
     parser.add_argument("--queries", type=int, default=200)
     parser.add_argument("--batch-items", type=int, default=32, help="worker batch = model batch (default 32)")
-    parser.add_argument("--ef-search", type=lambda raw: [int(x) for x in raw.split(",")], default=[100],
+    parser.add_argument("--ef-search", type=lambda raw: [int(x) for x in raw.split(",")], default=[80],
                         help="HNSW ef_search; several (100,200) give recall for each, the first serves queries")
     parser.add_argument("--concurrency", type=int, default=16, help="concurrent stores while loading")
     parser.add_argument("--raw-sample", type=int, default=2048, help="texts embedded for the raw baseline")

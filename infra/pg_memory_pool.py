@@ -11,7 +11,7 @@ from pgvector.asyncpg import register_vector
 from infra.db import asyncpg_dsn
 
 
-async def open_memory_pool(url: str, size: int = 10, ef_search: int = 100) -> Any:
+async def open_memory_pool(url: str, size: int = 10, ef_search: int = 80) -> Any:
     async def init(connection: Any) -> None:
         await register_vector(connection)
         await connection.set_type_codec(

@@ -38,14 +38,13 @@ WHERE w.agent_id = d.agent_id AND w.window_start = d.window_start
 
 
 class PgRateLimiter:
-    def __init__(self, pool: Any, clock: Clock, window_s: int = 60, flush_interval_s: float = 0.005) -> None:
+    def __init__(self, pool: Any, clock: Clock, window_s: int = 60, flush_interval_s: float = 0.05) -> None:
         self._pool = pool
         self._clock = clock
         self._window_s = window_s
         self._flush_interval_s = flush_interval_s
         self._deltas: dict[tuple[str, int], int] = {}
         self._flusher: asyncio.Task[None] | None = None
-        self._wakeup = asyncio.Event()
 
     async def admit(self, agent_id: str, limit: RateLimit, tokens: int) -> Admission:
         now = self._clock.now().timestamp()

@@ -37,7 +37,7 @@ class UsageProjector:
     def __init__(self, ledger: UsageLedger, batch_size: int = 2000) -> None:
         self._ledger = ledger
         self._datastore = ledger.recorder.datastore  # type: ignore[attr-defined]
-        self._batch_size = batch_size
+        self.batch_size = batch_size
 
     def project_batch(self) -> int:
         """Projects the next batch; returns how many events it consumed (0: caught up or busy elsewhere)."""
@@ -55,7 +55,7 @@ class UsageProjector:
                 return 0
             position = int(row["notification_id"])
             notifications = self._ledger.recorder.select_notifications(
-                start=position + 1, limit=self._batch_size
+                start=position + 1, limit=self.batch_size
             )
             if not notifications:
                 return 0
@@ -108,9 +108,9 @@ class UsageProjector:
 class ProjectorThread:
     """Keeps the projection current in the background of a service process."""
 
-    def __init__(self, projector: UsageProjector, idle_sleep_s: float = 0.05) -> None:
+    def __init__(self, projector: UsageProjector, interval_s: float = 0.25) -> None:
         self._projector = projector
-        self._idle_sleep_s = idle_sleep_s
+        self._interval_s = interval_s
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="usage-projector", daemon=True)
 
@@ -129,5 +129,8 @@ class ProjectorThread:
                 log.exception("usage projection batch failed; retrying")
                 consumed = 0
                 self._stop.wait(1.0)
-            if not consumed:
-                self._stop.wait(self._idle_sleep_s)
+            if consumed < self._projector.batch_size:
+                # A pause between partial batches lets events accumulate: one transaction then
+                # projects hundreds of them instead of one each, which is most of its cost.
+                # Readers that need the latest figures call UsageProjector.wait_for.
+                self._stop.wait(self._interval_s)

@@ -113,11 +113,14 @@ def upgrade() -> None:
         """
     )
     op.execute("CREATE INDEX ix_memory_embeddings_scope ON memory_embeddings (microdao_id, tier, agent_id, model)")
+    # ef_construction 40, not pgvector's 64: measured on 100k MiniLM vectors, recall@10 is the same
+    # (0.987 at ef_search 100) and each insert costs 1.5 ms instead of 2.35 ms of the indexing
+    # worker's CPU (bench/memory.py).
     for dims in INDEXED_DIMENSIONS:
         op.execute(
             f"CREATE INDEX ix_memory_embeddings_hnsw_{dims} ON memory_embeddings "
             f"USING hnsw ((embedding::vector({dims})) vector_cosine_ops) "
-            f"WITH (m = 16, ef_construction = 64) WHERE dims = {dims}"
+            f"WITH (m = 16, ef_construction = 40) WHERE dims = {dims}"
         )
     op.execute(
         """

@@ -39,7 +39,7 @@ class EmbedderSettings(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
 
 
 class SearchSettings(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
-    hnsw_ef_search: int = 100
+    hnsw_ef_search: int = 80
     common_lexeme_share: float = 0.02
 
     def __post_init__(self) -> None:

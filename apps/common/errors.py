@@ -62,9 +62,17 @@ def on_domain_error(request: Request[Any, Any, Any], exc: errors.DaarionError) -
 
 def on_validation_error(request: Request[Any, Any, Any], exc: ValidationException) -> Response[bytes]:
     details = exc.extra if isinstance(exc.extra, list) else []
-    messages = [str(d.get("message", d)) if isinstance(d, dict) else str(d) for d in details]
+    messages = [_describe(d) for d in details]
     text = "; ".join(messages) or exc.detail
     return error_response(request, 400, "invalid_request", f"malformed request: {text}")
+
+
+def _describe(detail: Any) -> str:
+    if not isinstance(detail, dict):
+        return str(detail)
+    message = str(detail.get("message", detail))
+    key = detail.get("key")
+    return f"{message} (at {key})" if key and str(key) not in message else message
 
 
 def on_http_error(request: Request[Any, Any, Any], exc: HTTPException) -> Response[bytes]:

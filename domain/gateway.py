@@ -55,9 +55,7 @@ class StreamSummary(msgspec.Struct):
 
     provider: str = ""
     physical_model: str = ""
-    usage: Usage | None = None
     cost_usd: Decimal | None = None
-    upstream_ms: float = 0.0
     first_chunk_wait_ms: float = 0.0
 
 
@@ -176,9 +174,7 @@ class LlmGateway:
                 self._background.add(task)
                 task.add_done_callback(self._background.discard)
         final_usage = usage or Usage(prompt_estimate, (streamed_chars + 3) // 4)
-        summary.usage = final_usage
         summary.cost_usd = self._prices.cost(target.model, final_usage)
-        summary.upstream_ms = (self._clock.monotonic() - started) * 1000
         await self._settle(
             LlmCallCompleted, call, target, final_usage, summary.cost_usd, started, admission,
             stream=True, status="completed", error_type=None, fallbacks=len(failures),

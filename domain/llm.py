@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import Any
+from typing import Annotated, Any
 
 import msgspec
 
@@ -81,8 +81,8 @@ class Price(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
 
 
 class RateLimit(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
-    requests_per_minute: int = 600
-    tokens_per_minute: int = 1_000_000
+    requests_per_minute: Annotated[int, msgspec.Meta(ge=1)] = 600
+    tokens_per_minute: Annotated[int, msgspec.Meta(ge=1)] = 1_000_000
 
 
 class Router:

@@ -99,9 +99,6 @@ def validate(config: ProxyConfig, path: Path) -> ProxyConfig:
         if entry.key_sha256 and len(entry.key_sha256) != 64:
             raise ConfigError(f"config file {path}: key_sha256 must be 64 hex characters - at "
                               f"`$.api_keys[{index}].key_sha256`")
-    for name, limit in {"default": config.limits.default, **config.limits.agents}.items():
-        if limit.requests_per_minute < 1 or limit.tokens_per_minute < 1:
-            raise ConfigError(f"config file {path}: limits must be at least 1 - at `$.limits.{name}`")
     return config
 
 

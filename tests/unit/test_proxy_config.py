@@ -27,6 +27,8 @@ def test_the_shipped_config_is_valid_and_routes_stub_to_the_stub_provider() -> N
     ("providers: {s: {kind: warp}}\nmodels: {}", "$.providers.s.kind"),
     ("providers: {s: {kind: stub}}\nmodels: {m: {targets: []}}", "$.models.m.targets"),
     ("providers: {s: {kind: stub}}\nmodels: {}\nlimits: {default: {requests_per_minute: 0}}", "$.limits.default"),
+    ("providers: {s: {kind: stub}}\nmodels: {}\nlimits: {agents: {'agent:x': {tokens_per_minute: 0}}}",
+     "$.limits.agents['agent:x'].tokens_per_minute"),
     ("providers: {s: {kind: stub}}\nmodels: {}\nprices: {m: {input_per_1m: 1}}", "$.prices.m"),
     ("providers: {s: {kind: stub, colour: red}}\nmodels: {}", "$.providers.s"),
     ("providers: {s: {kind: stub}}\nmodels: {}\napi_keys: [{agent_id: a, microdao_id: m}]", "$.api_keys[0]"),

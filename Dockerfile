@@ -17,7 +17,7 @@ COPY alembic alembic
 COPY apps apps
 COPY domain domain
 COPY infra infra
-# Editable, so the code stays at /app beside alembic/ and config/ (infra/migrations.py finds them there).
+# Editable, so the code stays at /app beside alembic/ and config/ (infra/platform/migrations.py finds them there).
 RUN python -m venv /venv && /venv/bin/pip install --upgrade pip && /venv/bin/pip install -e ".[${EXTRAS}]"
 
 FROM ${PYTHON}

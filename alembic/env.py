@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlalchemy import create_engine, pool
 
 from alembic import context
-from infra.db import database_url, sqlalchemy_url
+from infra.platform.db import database_url, sqlalchemy_url
 
 config = context.config
 url = config.get_main_option("sqlalchemy.url") or sqlalchemy_url(database_url())

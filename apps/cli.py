@@ -69,7 +69,7 @@ def main(argv: list[str] | None = None) -> int:
 
 def prepare_database() -> str:
     """Resolves the database (starting the embedded one if DATABASE_URL is unset) and migrates it."""
-    from infra import db, migrations
+    from infra.platform import db, migrations
 
     url = db.database_url()
     if db.is_embedded() or os.environ.get("DAARION_MIGRATE_ON_START") == "1":
@@ -138,7 +138,7 @@ def _wait_healthy(url: str, child: subprocess.Popen[bytes], name: str, timeout: 
 
 
 def _db(args: argparse.Namespace) -> int:
-    from infra import db, migrations
+    from infra.platform import db, migrations
 
     url = db.database_url()
     if args.action == "upgrade":
@@ -164,10 +164,10 @@ def parse_since(text: str, today: date) -> date:
 def _usage(args: argparse.Namespace) -> int:
     import msgspec
 
-    from infra.db import create_pool, database_url
-    from infra.ledger_store import open_ledger
-    from infra.usage_projection import UsageProjector
-    from infra.usage_reports import usage_report
+    from infra.ledger.event_store import open_ledger
+    from infra.ledger.pg_usage_reports import usage_report
+    from infra.ledger.usage_projection import UsageProjector
+    from infra.platform.db import create_pool, database_url
 
     url = prepare_database()
     ledger = open_ledger(url)

@@ -33,7 +33,7 @@ import yaml
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.proxy_overhead import wait_ready
-from infra import db, migrations
+from infra.platform import db, migrations
 
 ROOT = Path(__file__).resolve().parent.parent
 TARGET_P50_MS = 50.0

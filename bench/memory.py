@@ -99,7 +99,7 @@ async def run(args: argparse.Namespace) -> int:
 
     from apps.memory.runtime import open_memory
     from apps.memory.settings import MemorySettings
-    from infra import db, migrations
+    from infra.platform import db, migrations
 
     migrations.upgrade(db.database_url())
     defaults = MemorySettings()
@@ -145,7 +145,7 @@ class Bench:
         self.runtime, self.microdao, self.questions = runtime, microdao, questions
 
     def query(self, text: str, limit: int = 10) -> Any:
-        from domain.memory_commands import QueryMemory
+        from domain.memory.commands import QueryMemory
 
         return QueryMemory("agent:bench", self.microdao, text, limit=limit)
 
@@ -158,8 +158,8 @@ class Bench:
         return rate
 
     async def load(self, texts: list[str], concurrency: int) -> None:
-        from domain.memory import MemoryContent
-        from domain.memory_commands import StoreMemory
+        from domain.memory.commands import StoreMemory
+        from domain.memory.model import MemoryContent
 
         started, semaphore = time.perf_counter(), asyncio.Semaphore(concurrency)
 
@@ -203,7 +203,7 @@ class Bench:
 
     async def legs(self) -> None:
         """Where a query's time goes; the service runs the full-text leg beside the embedding."""
-        from domain.memory_commands import to_search
+        from domain.memory.commands import to_search
 
         runtime = self.runtime
         times: dict[str, list[float]] = {"query embedding": [], "vector leg": [], "full-text leg": []}
@@ -224,8 +224,8 @@ class Bench:
 
     async def recall(self, ef_search: int) -> float:
         """HNSW top-10 of the vector leg against exact top-10 by brute force over every stored vector."""
-        from domain.memory_commands import to_search
-        from infra.pg_memory_search import vector_leg_sql
+        from domain.memory.commands import to_search
+        from infra.memory.pg_search_sql import vector_leg_sql
 
         runtime, model = self.runtime, self.runtime.embedder.model
         vectors = await runtime.embedder.embed(self.questions)

@@ -29,7 +29,7 @@ import yaml
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.loadgen import Result, run_load
-from infra import db, migrations
+from infra.platform import db, migrations
 
 ROOT = Path(__file__).resolve().parent.parent
 TARGET_ADDED_P50_MS = 2.0

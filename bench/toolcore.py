@@ -29,7 +29,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.loadgen import Result, _read_response
 from bench.proxy_overhead import pinned, wait_ready
-from infra import db, migrations
+from infra.platform import db, migrations
 
 ROOT = Path(__file__).resolve().parent.parent
 TARGET_ADDED_P50_MS = 1.0

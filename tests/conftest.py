@@ -16,7 +16,7 @@ os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 @pytest.fixture(scope="session")
 def database_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """A fresh embedded server per test session (or the DATABASE_URL you point the tests at)."""
-    from infra import db, migrations
+    from infra.platform import db, migrations
 
     if not os.environ.get("DAARION_TEST_DATABASE_URL"):
         os.environ.pop("DATABASE_URL", None)

@@ -6,7 +6,7 @@ import importlib.util
 
 import pytest
 
-from infra.providers.llama_cpp_engine import locate_weights
+from infra.llm.providers.llama_cpp_engine import locate_weights
 
 AVAILABLE = importlib.util.find_spec("llama_cpp") is not None and locate_weights(None) is not None
 needs_local_llm = [

@@ -12,9 +12,9 @@ import pytest
 
 from apps.memory.runtime import MemoryRuntime, open_memory
 from apps.memory.settings import MemorySettings
-from domain.ledger import UsageLedger
-from domain.ports import Embedder
-from infra.embedders.minilm import MiniLMEmbedder
+from domain.ledger.application import UsageLedger
+from domain.memory.ports import Embedder
+from infra.memory.embedders.minilm import MiniLMEmbedder
 
 T = TypeVar("T")
 
@@ -89,7 +89,7 @@ def isolated_database_fixture(database_url: str) -> str:
     queue to themselves."""
     import psycopg
 
-    from infra import migrations
+    from infra.platform import migrations
 
     name = unique("memory_isolated").replace("-", "_")
     with psycopg.connect(database_url, autocommit=True) as connection:

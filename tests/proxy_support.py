@@ -11,9 +11,9 @@ import msgspec
 import pytest
 
 from apps.llm_proxy.app import create_app
-from apps.llm_proxy.config import ProxyConfig, validate
-from domain.ledger import UsageLedger
-from infra.ledger_store import open_ledger
+from apps.llm_proxy.settings import ProxyConfig, validate
+from domain.ledger.application import UsageLedger
+from infra.ledger.event_store import open_ledger
 from tests.fakes.llm_servers import FakeOllama, FakeOpenAI
 from tests.support import serve_in_thread
 

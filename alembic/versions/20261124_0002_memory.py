@@ -25,7 +25,7 @@ down_revision = "0001_core"
 branch_labels = None
 depends_on = None
 
-# Dimensions with an HNSW index; infra.pg_memory_store.INDEXED_DIMENSIONS must list the same.
+# Dimensions with an HNSW index; infra.memory.pg_memory_store.INDEXED_DIMENSIONS must list the same.
 INDEXED_DIMENSIONS = (384, 768, 1024, 1536)
 
 

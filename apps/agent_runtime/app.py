@@ -10,18 +10,18 @@ from contextlib import asynccontextmanager
 from litestar import Litestar
 from prometheus_client import CollectorRegistry
 
-from apps.agent_runtime.config import RuntimeConfig, load_runtime_config
 from apps.agent_runtime.routes import ROUTES
 from apps.agent_runtime.seed import seed_memories
+from apps.agent_runtime.settings import RuntimeConfig, load_runtime_config
 from apps.common.core import database_ready, open_core
 from apps.common.service import build_app
-from domain.agent import AgentRuntime
-from infra.agent_metrics import AgentMetrics
-from infra.clock import SystemClock
-from infra.llm_proxy_client import LlmProxyClient
-from infra.memory_client import MemoryClient
-from infra.service_http import ServiceHttp
-from infra.toolcore_client import ToolcoreClient
+from domain.agents.turn import AgentRuntime
+from infra.agents.llm_proxy_client import LlmProxyClient
+from infra.agents.memory_client import MemoryClient
+from infra.agents.prometheus_metrics import AgentMetrics
+from infra.agents.service_http import ServiceHttp
+from infra.agents.toolcore_client import ToolcoreClient
+from infra.platform.clock import SystemClock
 
 DEFAULT_PORT = 7006
 

@@ -10,9 +10,9 @@ import sys
 from typing import Any
 
 from apps.agent_runtime.chat import ChatClient, ChatError, Printer
-from apps.agent_runtime.config import load_runtime_config
-from domain.errors import DaarionError
-from infra.config import ConfigError
+from apps.agent_runtime.settings import load_runtime_config
+from domain.kernel.errors import DaarionError
+from infra.platform.config_files import ConfigError
 
 DEFAULT_URL = "http://127.0.0.1:7006"
 

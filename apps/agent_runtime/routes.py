@@ -12,15 +12,16 @@ from litestar.datastructures import State
 from litestar.params import FromPath, FromQuery, JSONBody
 from litestar.response import Stream
 
-from apps.agent_runtime.config import RuntimeConfig
 from apps.agent_runtime.schemas import MessageIn, response_body, server_timing, sse
+from apps.agent_runtime.settings import RuntimeConfig
 from apps.common.requests import request_id_of
 from apps.common.service import internal_guard
 from apps.common.sse import sse_error
-from domain.agent import AgentRuntime
-from domain.agent_types import MemoriesRecalled, TurnContext, TurnDone, TurnEvent, TurnResult
-from domain.errors import DaarionError, PermissionDenied
-from infra.agent_metrics import AgentMetrics
+from domain.agents.model import MemoriesRecalled, TurnContext, TurnDone, TurnEvent, TurnResult
+from domain.agents.turn import AgentRuntime
+from domain.kernel.errors import DaarionError
+from domain.kernel.tenancy import check_microdao_claim
+from infra.agents.prometheus_metrics import AgentMetrics
 
 log = logging.getLogger(__name__)
 
@@ -32,8 +33,7 @@ async def post_message(
 ) -> Response[Any]:
     config: RuntimeConfig = state.config
     profile = config.agent(agent_id)
-    if data.microdao_id != profile.microdao_id:
-        raise PermissionDenied(f"agent '{agent_id}' belongs to '{profile.microdao_id}', not '{data.microdao_id}'")
+    check_microdao_claim(agent_id, data.microdao_id, profile.microdao_id)
     request_id = request_id_of(request)
     context = TurnContext(request_id, profile.id, profile.microdao_id, data.channel_id, data.user_id)
     runtime: AgentRuntime = state.runtime

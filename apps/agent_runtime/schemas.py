@@ -7,10 +7,8 @@ from typing import Annotated, Any
 import msgspec
 from msgspec import Meta
 
-from apps.agent_runtime.config import ChannelId
 from apps.common.structs import StrictStruct
-from domain.agent_types import (
-    AGENT_ID,
+from domain.agents.model import (
     MemoriesRecalled,
     ReplyDelta,
     ToolCalled,
@@ -18,14 +16,13 @@ from domain.agent_types import (
     TurnEvent,
     TurnResult,
 )
-
-Subject = Annotated[str, Meta(pattern=AGENT_ID)]
+from domain.kernel.ids import ExternalId, SubjectId
 
 
 class MessageIn(StrictStruct):
-    microdao_id: Subject
-    channel_id: ChannelId
-    user_id: Subject
+    microdao_id: SubjectId
+    channel_id: ExternalId
+    user_id: SubjectId
     text: Annotated[str, Meta(min_length=1, max_length=16_000)]
 
 

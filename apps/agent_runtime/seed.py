@@ -11,10 +11,10 @@ import hashlib
 import logging
 from datetime import UTC, datetime, timedelta
 
-from apps.agent_runtime.config import RuntimeConfig, SeedConversation
-from domain.agent_types import TurnContext
-from domain.errors import DaarionError
-from infra.memory_client import MemoryClient
+from apps.agent_runtime.settings import RuntimeConfig, SeedConversation
+from domain.agents.model import TurnContext
+from domain.kernel.errors import DaarionError
+from infra.agents.memory_client import MemoryClient
 
 log = logging.getLogger("daarion.agent_runtime.seed")
 

@@ -9,7 +9,7 @@ from litestar.connection import ASGIConnection
 from litestar.handlers import BaseRouteHandler
 from litestar.types import Guard
 
-from domain.errors import Unauthenticated
+from domain.kernel.errors import Unauthenticated
 
 
 def bearer_token(connection: ASGIConnection[Any, Any, Any, Any]) -> str | None:

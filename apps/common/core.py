@@ -9,10 +9,10 @@ from typing import Any
 
 import msgspec
 
-from domain.ledger import UsageLedger
-from infra.db import create_pool, database_url
-from infra.ledger_store import ledger_recorder, open_ledger
-from infra.ledger_writer import GroupCommitRecorder, PerRequestRecorder
+from domain.ledger.application import UsageLedger
+from infra.ledger.event_store import ledger_recorder, open_ledger
+from infra.ledger.group_commit import GroupCommitRecorder, PerRequestRecorder
+from infra.platform.db import create_pool, database_url
 
 
 class Core(msgspec.Struct):

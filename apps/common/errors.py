@@ -12,7 +12,7 @@ from litestar.exceptions import HTTPException, NotAuthorizedException, Validatio
 
 from apps.common.requests import request_id_of
 from apps.common.structs import ErrorBody, ErrorDetail
-from domain import errors
+from domain.kernel import errors
 
 log = logging.getLogger("daarion.errors")
 

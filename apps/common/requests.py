@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import re
 import uuid
 from typing import Any
 
 from litestar.connection import ASGIConnection
 
-_VALID_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
+from domain.kernel.ids import SUBJECT_ID
 
 
 def request_id_of(connection: ASGIConnection[Any, Any, Any, Any]) -> str:
@@ -16,6 +15,6 @@ def request_id_of(connection: ASGIConnection[Any, Any, Any, Any]) -> str:
     request_id = state.get("request_id")
     if request_id is None:
         incoming = connection.headers.get("x-request-id", "")
-        request_id = incoming if _VALID_ID.match(incoming) else f"req_{uuid.uuid4().hex}"
+        request_id = incoming if SUBJECT_ID.match(incoming) else f"req_{uuid.uuid4().hex}"
         state["request_id"] = request_id
     return str(request_id)

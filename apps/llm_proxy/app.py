@@ -12,18 +12,18 @@ from prometheus_client import CollectorRegistry
 
 from apps.common.core import database_ready, open_core
 from apps.common.service import build_app
-from apps.llm_proxy.config import ProxyConfig, load_proxy_config
 from apps.llm_proxy.routes import ROUTES
-from domain.gateway import LlmGateway
-from domain.llm import BudgetPolicy, LimitPolicy, PriceTable, Router
-from domain.ports import ChatProvider
-from infra.clock import SystemClock
-from infra.db import create_pool
-from infra.pg_rate_limiter import PgRateLimiter
-from infra.providers.factory import build_provider
-from infra.proxy_metrics import ProxyMetrics
-from infra.usage_projection import ProjectorThread, UsageProjector
-from infra.usage_reports import PgSpendReader
+from apps.llm_proxy.settings import ProxyConfig, load_proxy_config
+from domain.llm.gateway import LlmGateway
+from domain.llm.policies import BudgetPolicy, LimitPolicy, PriceTable, Router
+from domain.llm.ports import ChatProvider
+from infra.ledger.pg_usage_reports import PgSpendReader
+from infra.ledger.usage_projection import ProjectorThread, UsageProjector
+from infra.llm.pg_rate_limiter import PgRateLimiter
+from infra.llm.prometheus_metrics import ProxyMetrics
+from infra.llm.providers.factory import build_provider
+from infra.platform.clock import SystemClock
+from infra.platform.db import create_pool
 
 
 def create_app(config: ProxyConfig | None = None, providers: Mapping[str, ChatProvider] | None = None) -> Litestar:

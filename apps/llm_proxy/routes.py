@@ -32,10 +32,11 @@ from apps.llm_proxy.schemas import (
     ResponseMessage,
     UsageBody,
 )
-from domain.errors import DaarionError, InvalidRequest, Unauthenticated
-from domain.gateway import CallContext, LlmGateway, StreamSummary
-from domain.llm import ChatChunk, ChatRequest
-from infra.usage_reports import GROUPINGS, usage_report
+from domain.kernel.errors import DaarionError, InvalidRequest, Unauthenticated
+from domain.kernel.tenancy import check_microdao_claim
+from domain.llm.gateway import CallContext, LlmGateway, StreamSummary
+from domain.llm.policies import ChatChunk, ChatRequest
+from infra.ledger.pg_usage_reports import GROUPINGS, usage_report
 
 _PASS_THROUGH = ("presence_penalty", "frequency_penalty", "parallel_tool_calls", "user")
 _encode = msgspec.json.encode
@@ -49,8 +50,8 @@ async def proxy_chat(request: Request[Any, Any, Any], data: JSONBody[ProxyReques
     microdao_id = data.metadata.microdao_id or known
     if microdao_id is None:
         raise InvalidRequest(f"metadata.microdao_id is required: agent '{agent_id}' is not configured")
-    if known is not None and microdao_id != known:
-        raise InvalidRequest(f"agent '{agent_id}' belongs to '{known}', not '{microdao_id}'")
+    if known is not None:
+        check_microdao_claim(agent_id, microdao_id, known)
     return await _chat(request, data, agent_id, microdao_id, state, "internal")
 
 

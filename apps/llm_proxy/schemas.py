@@ -7,9 +7,9 @@ from typing import Annotated, Any, Literal
 import msgspec
 
 from apps.common.structs import StrictStruct
+from domain.kernel.ids import SubjectId
 
 ModelName = Annotated[str, msgspec.Meta(min_length=1, max_length=128)]
-AgentId = Annotated[str, msgspec.Meta(pattern=r"^[A-Za-z0-9_.:-]{1,128}$")]
 
 
 class ChatMessage(StrictStruct, omit_defaults=True):
@@ -46,8 +46,8 @@ class ChatParameters(StrictStruct, kw_only=True):
 
 
 class ProxyMetadata(StrictStruct):
-    agent_id: AgentId
-    microdao_id: AgentId | None = None
+    agent_id: SubjectId
+    microdao_id: SubjectId | None = None
 
 
 class ProxyRequest(ChatParameters, kw_only=True):

@@ -22,9 +22,9 @@ from apps.common.service import build_app
 from apps.memory.routes import internal_router
 from apps.memory.runtime import MemoryRuntime, open_memory
 from apps.memory.settings import MemorySettings, load_memory_settings
-from domain.memory_service import MemoryService
-from domain.ports import Embedder
-from infra.memory_metrics import MemoryMetrics
+from domain.memory.ports import Embedder
+from domain.memory.service import MemoryService
+from infra.memory.prometheus_metrics import MemoryMetrics
 
 DEFAULT_PORT = 7008
 log = logging.getLogger(__name__)

@@ -14,9 +14,9 @@ import msgspec
 from apps.memory.progress import ProgressBar
 from apps.memory.runtime import MemoryRuntime, open_memory
 from apps.memory.settings import load_memory_settings
-from domain.memory_queue import BatchReport
-from infra.pg_memory_pool import open_memory_pool
-from infra.pg_memory_status import MemoryStatus, memory_status
+from domain.memory.queue import BatchReport
+from infra.memory.pg_pool import open_memory_pool
+from infra.memory.pg_status import MemoryStatus, memory_status
 
 log = logging.getLogger("daarion.memory")
 
@@ -61,7 +61,7 @@ async def _worker(args: argparse.Namespace) -> int:
                                                ("lease_seconds", args.lease_seconds)) if value is not None}
     policy = msgspec.structs.replace(settings.indexing, **overrides)
     if args.verbose:
-        logging.getLogger("domain.memory_indexing").setLevel(logging.DEBUG)
+        logging.getLogger("domain.memory.indexing").setLevel(logging.DEBUG)
     async with open_memory(settings) as runtime:
         stop = asyncio.Event()
         for sig in (signal.SIGTERM, signal.SIGINT):
@@ -109,7 +109,7 @@ async def _pending(runtime: MemoryRuntime) -> int:
 
 
 async def _status(args: argparse.Namespace) -> int:
-    from infra.db import database_url
+    from infra.platform.db import database_url
 
     settings = load_memory_settings()
     pool = await open_memory_pool(database_url(), size=2, ef_search=settings.search.hnsw_ef_search)

@@ -5,10 +5,10 @@ from __future__ import annotations
 import os
 
 from apps.memory.settings import EmbedderSettings
-from domain.ports import Embedder
-from infra.embedders.minilm import MiniLMEmbedder
-from infra.embedders.ollama_embedder import OllamaEmbedder
-from infra.embedders.openai_embedder import OpenAIEmbedder
+from domain.memory.ports import Embedder
+from infra.memory.embedders.minilm import MiniLMEmbedder
+from infra.memory.embedders.ollama_embedder import OllamaEmbedder
+from infra.memory.embedders.openai_embedder import OpenAIEmbedder
 
 
 def build_embedder(settings: EmbedderSettings) -> Embedder:

@@ -21,8 +21,8 @@ from apps.memory.schemas import (
     StoreMemory,
     StoreResponse,
 )
-from domain.memory_service import MemoryService
-from infra.memory_metrics import MemoryMetrics
+from domain.memory.service import MemoryService
+from infra.memory.prometheus_metrics import MemoryMetrics
 
 AnyRequest = Request[Any, Any, Any]
 Memory = NamedDependency[SkipValidation[MemoryService]]

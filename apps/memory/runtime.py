@@ -14,16 +14,16 @@ from typing import Any
 from apps.common.core import Core, open_core
 from apps.memory.embedders import build_embedder
 from apps.memory.settings import MemorySettings
-from domain.memory_indexing import IndexingWorker
-from domain.memory_queue import BatchReport, IndexingPolicy
-from domain.memory_service import MemoryPolicies, MemoryService
-from domain.ports import Embedder
-from infra.clock import SystemClock
-from infra.indexing_queue import PgIndexingQueue
-from infra.ledger_lookup import LedgerRepositoryLookup
-from infra.pg_memory_pool import open_memory_pool
-from infra.pg_memory_store import PgMemoryStore
-from infra.pg_term_stats import CommonLexemes
+from domain.memory.indexing import IndexingWorker
+from domain.memory.ports import Embedder
+from domain.memory.queue import BatchReport, IndexingPolicy
+from domain.memory.service import MemoryPolicies, MemoryService
+from infra.ledger.repository_lookup import LedgerRepositoryLookup
+from infra.memory.pg_indexing_queue import PgIndexingQueue
+from infra.memory.pg_memory_store import PgMemoryStore
+from infra.memory.pg_pool import open_memory_pool
+from infra.memory.pg_term_stats import CommonLexemes
+from infra.platform.clock import SystemClock
 
 
 @dataclass

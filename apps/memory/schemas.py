@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import msgspec
 
-from domain.memory import MemoryRecord
-from domain.memory_commands import PostDocument, QueryMemory, StoreMemory
-from domain.memory_service import QueryResult
+from domain.memory.commands import PostDocument, QueryMemory, StoreMemory
+from domain.memory.model import MemoryRecord
+from domain.memory.service import QueryResult
 
 __all__ = ["DocumentResponse", "ForgetResponse", "MemoryRecord", "PostDocument", "QueryMemory", "QueryResult",
            "StoreMemory", "StoreResponse"]

@@ -7,12 +7,12 @@ from typing import Literal
 
 import msgspec
 
-from domain.memory import MemoryLimits
-from domain.memory_chunking import ChunkingPolicy
-from domain.memory_queue import IndexingPolicy
-from domain.memory_ranking import RankingPolicy
-from infra.config import config_path, load_config
-from infra.pg_memory_store import INDEXED_DIMENSIONS
+from domain.memory.chunking import ChunkingPolicy
+from domain.memory.model import MemoryLimits
+from domain.memory.queue import IndexingPolicy
+from domain.memory.ranking import RankingPolicy
+from infra.memory.pg_memory_store import INDEXED_DIMENSIONS
+from infra.platform.config_files import config_path, load_config
 
 
 class EmbedderSettings(msgspec.Struct, frozen=True, forbid_unknown_fields=True):

@@ -14,9 +14,9 @@ from prometheus_client import CollectorRegistry
 
 from apps.common.service import build_app
 from apps.projects.routes import ProjectsController
-from domain.ports import ProjectStore
-from infra.db import create_pool, database_url
-from infra.pg_projects_store import PgProjectStore
+from domain.projects.ports import ProjectStore
+from infra.platform.db import create_pool, database_url
+from infra.projects.pg_project_store import PgProjectStore
 
 DEFAULT_PORT = 7010
 

@@ -10,8 +10,8 @@ from litestar.params import FromPath, HeaderParameter, JSONBody, QueryParameter,
 
 from apps.common.auth import internal_guard
 from apps.projects.schemas import NewTask, ProjectList, ProjectView, TaskList, TaskView
-from domain.ports import ProjectStore
-from domain.projects import TaskDraft
+from domain.projects.model import TaskDraft
+from domain.projects.ports import ProjectStore
 
 Store = NamedDependency[SkipValidation[ProjectStore]]
 Limit = Annotated[int, QueryParameter(ge=1, le=50)]

@@ -9,16 +9,15 @@ import msgspec
 from msgspec import Meta
 
 from apps.common.structs import StrictStruct
-from domain.projects import Project, Task
-
-Subject = Annotated[str, Meta(pattern=r"^[A-Za-z0-9._:-]{1,128}$")]
+from domain.kernel.ids import SubjectId
+from domain.projects.model import Project, Task
 
 
 class NewTask(StrictStruct):
     title: Annotated[str, Meta(min_length=1, max_length=200)]
-    created_by: Subject
+    created_by: SubjectId
     description: Annotated[str, Meta(max_length=4000)] = ""
-    assignee: Subject | None = None
+    assignee: SubjectId | None = None
     status: Literal["todo", "in_progress", "done"] = "todo"
 
 

@@ -19,8 +19,8 @@ from apps.common.service import build_app
 from apps.toolcore.mcp_server import build_mcp_server, identity_from_headers
 from apps.toolcore.routes import ToolsController
 from apps.toolcore.runtime import ToolcoreSettings, open_toolcore
-from domain.tool_service import ToolService
-from infra.tool_metrics import ToolcoreMetrics
+from domain.tools.service import ToolService
+from infra.tools.prometheus_metrics import ToolcoreMetrics
 
 DEFAULT_PORT = 7009
 

@@ -19,7 +19,7 @@ from prometheus_client import CollectorRegistry
 
 from apps.toolcore.mcp_server import McpIdentity, build_mcp_server, fixed_identity
 from apps.toolcore.runtime import ToolcoreSettings, open_toolcore
-from infra.tool_metrics import ToolcoreMetrics
+from infra.tools.prometheus_metrics import ToolcoreMetrics
 
 
 def register(subparsers: Any) -> None:

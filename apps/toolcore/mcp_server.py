@@ -10,7 +10,6 @@ call; tools/call runs the same permission check, schema validation, executors an
 
 from __future__ import annotations
 
-import re
 import uuid
 from collections.abc import Callable
 from typing import Any
@@ -21,11 +20,10 @@ from mcp.server.context import ServerRequestContext
 from mcp.server.lowlevel import Server
 from mcp.shared.exceptions import MCPError
 
-from domain.errors import ArgumentsInvalid, DaarionError
-from domain.tool_service import ToolService
-from domain.tools import ToolCall, ToolDefinition
-
-_VALID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
+from domain.kernel.errors import ArgumentsInvalid, DaarionError
+from domain.kernel.ids import SUBJECT_ID
+from domain.tools.model import ToolCall, ToolDefinition
+from domain.tools.service import ToolService
 
 
 class McpIdentity(msgspec.Struct, frozen=True):
@@ -40,7 +38,7 @@ def identity_from_headers(ctx: ServerRequestContext[Any, Any]) -> McpIdentity:
     headers = getattr(ctx.request, "headers", None) or {}
     agent_id = headers.get("x-agent-id", "")
     microdao_id = headers.get("x-microdao-id") or None
-    if not _VALID.match(agent_id) or (microdao_id is not None and not _VALID.match(microdao_id)):
+    if not SUBJECT_ID.match(agent_id) or (microdao_id is not None and not SUBJECT_ID.match(microdao_id)):
         raise MCPError(types.INVALID_REQUEST, "name the calling agent with an X-Agent-Id header "
                                               "(and its microDAO with X-Microdao-Id)")
     return McpIdentity(agent_id, microdao_id)
@@ -92,4 +90,4 @@ def _result(body: dict[str, Any], is_error: bool) -> types.CallToolResult:
 def _request_id(ctx: ServerRequestContext[Any, Any]) -> str:
     headers = getattr(ctx.request, "headers", None) or {}
     incoming = headers.get("x-request-id", "")
-    return incoming if _VALID.match(incoming) else f"req_{uuid.uuid4().hex}"
+    return incoming if SUBJECT_ID.match(incoming) else f"req_{uuid.uuid4().hex}"

@@ -11,12 +11,13 @@ from litestar.params import JSONBody, QueryParameter, SkipValidation
 from apps.common.auth import internal_guard
 from apps.common.requests import request_id_of
 from apps.toolcore.schemas import OpenAIToolList, ToolCallRequest, ToolList, ToolView, call_response
-from domain.tool_service import ToolService
-from domain.tools import ToolCall, openai_tool
+from domain.kernel.ids import SUBJECT_ID_PATTERN
+from domain.tools.model import ToolCall, openai_tool
+from domain.tools.service import ToolService
 
 Service = NamedDependency[SkipValidation[ToolService]]
-Subject = Annotated[str, QueryParameter(pattern=r"^[A-Za-z0-9._:-]{1,128}$")]
-OptionalSubject = Annotated[str | None, QueryParameter(pattern=r"^[A-Za-z0-9._:-]{1,128}$", required=False)]
+Subject = Annotated[str, QueryParameter(pattern=SUBJECT_ID_PATTERN)]
+OptionalSubject = Annotated[str | None, QueryParameter(pattern=SUBJECT_ID_PATTERN, required=False)]
 Format = Annotated[Literal["native", "openai"], QueryParameter(name="format", required=False)]
 
 

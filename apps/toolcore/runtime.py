@@ -13,17 +13,17 @@ from pathlib import Path
 import msgspec
 
 from apps.common.core import Core, open_core
-from domain.ports import ToolMetrics
-from domain.tool_permissions import PermissionPolicy
-from domain.tool_records import CallRecords
-from domain.tool_service import ToolService
-from infra.clock import SystemClock
-from infra.executors.http_executor import HttpToolExecutor
-from infra.executors.python_executor import PythonToolExecutor
-from infra.json_schema import JsonSchemaValidator
-from infra.pg_idempotency_store import PgIdempotencyStore
-from infra.ssrf import OutboundClients
-from infra.tool_registry_yaml import load_tool_catalog
+from domain.tools.permissions import PermissionPolicy
+from domain.tools.ports import ToolMetrics
+from domain.tools.records import CallRecords
+from domain.tools.service import ToolService
+from infra.platform.clock import SystemClock
+from infra.tools.executors.http_executor import HttpToolExecutor
+from infra.tools.executors.python_executor import PythonToolExecutor
+from infra.tools.json_schema import JsonSchemaValidator
+from infra.tools.pg_idempotency_store import PgIdempotencyStore
+from infra.tools.ssrf import OutboundClients
+from infra.tools.yaml_registry import load_tool_catalog
 
 LOCAL_MCP_HOSTS = ("127.0.0.1:*", "localhost:*", "[::1]:*")
 
@@ -31,7 +31,7 @@ LOCAL_MCP_HOSTS = ("127.0.0.1:*", "localhost:*", "[::1]:*")
 class ToolcoreSettings(msgspec.Struct, frozen=True):
     tools_config: str | None = None  # default: $DAARION_TOOLS_CONFIG, else config/tools.yaml
     ledger_mode: str = "group_commit"
-    # True: a call's response waits for its ledger commit (see domain/tool_records.py for the trade).
+    # True: a call's response waits for its ledger commit (see domain/tools/records.py for the trade).
     ledger_wait: bool = False
     ledger_linger_s: float = 0.025  # how long outcome entries gather before they go to the writer together
     pool_size: int = 10

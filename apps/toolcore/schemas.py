@@ -8,18 +8,17 @@ import msgspec
 from msgspec import Meta
 
 from apps.common.structs import StrictStruct
-from domain.tools import TOOL_ID, ToolDefinition, ToolOutcome
-
-Subject = Annotated[str, Meta(pattern=r"^[A-Za-z0-9._:-]{1,128}$")]
-IdempotencyKey = Annotated[str, Meta(pattern=r"^[A-Za-z0-9._:-]{1,128}$")]
+from domain.kernel.ids import SubjectId
+from domain.kernel.tool_names import TOOL_ID
+from domain.tools.model import ToolDefinition, ToolOutcome
 
 
 class ToolCallRequest(StrictStruct):
     tool_id: Annotated[str, Meta(pattern=TOOL_ID.pattern)]
-    agent_id: Subject
+    agent_id: SubjectId
     args: dict[str, Any] = msgspec.field(default_factory=dict)
-    microdao_id: Subject | None = None
-    idempotency_key: IdempotencyKey | None = None
+    microdao_id: SubjectId | None = None
+    idempotency_key: SubjectId | None = None
 
 
 class ToolView(msgspec.Struct, frozen=True):

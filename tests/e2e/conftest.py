@@ -6,7 +6,6 @@ on), the LLM proxy (the stub, scripted as below and recorded) and the agent runt
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -15,23 +14,22 @@ import pytest
 import yaml
 
 from apps.agent_runtime.app import create_app as create_runtime
-from apps.agent_runtime.config import RuntimeConfig, SeedConfig, ServicesConfig, load_runtime_config
+from apps.agent_runtime.settings import RuntimeConfig, SeedConfig, ServicesConfig, load_runtime_config
 from apps.llm_proxy.app import create_app as create_proxy
-from apps.llm_proxy.config import ProxyConfig
+from apps.llm_proxy.settings import ProxyConfig
 from apps.memory.app import create_app as create_memory
 from apps.projects.app import create_app as create_projects
 from apps.toolcore.app import create_app as create_toolcore
 from apps.toolcore.runtime import ToolcoreSettings
-from domain.ledger import UsageLedger
-from infra.embedders.minilm import MiniLMEmbedder
-from infra.providers.stub import StubProvider, StubRule
-from infra.service_http import ServiceEndpoint
+from domain.ledger.application import UsageLedger
+from infra.agents.service_http import ServiceEndpoint
+from infra.llm.providers.stub import StubProvider, StubRule
+from infra.memory.embedders.minilm import MiniLMEmbedder
 from tests.fakes.agents import RecordingProvider
 from tests.memory_support import memory_settings, minilm_fixture  # noqa: F401 - the session's MiniLM
 from tests.proxy_support import events_of
-from tests.support import free_port, serve_in_thread, wait_until
+from tests.support import REPO, free_port, serve_in_thread, wait_until
 
-REPO = Path(__file__).resolve().parents[2]
 MODEL = "sofia-test"
 
 # How the stub plays the model: project questions list the projects, then the tasks of Project X;
@@ -139,7 +137,7 @@ def stack(database_url: str, minilm: MiniLMEmbedder, tmp_path_factory: pytest.Te
 
 @pytest.fixture(scope="session")
 def ledger_for_agents(database_url: str) -> Iterator[UsageLedger]:
-    from infra.ledger_store import open_ledger
+    from infra.ledger.event_store import open_ledger
 
     opened = open_ledger(database_url)
     yield opened

@@ -9,7 +9,7 @@ from typing import Any
 
 import httpx
 
-from domain.ledger import AgentTurnCompleted, LlmCallCompleted, MemoryStored, ToolInvoked
+from domain.ledger.events import AgentTurnCompleted, LlmCallCompleted, MemoryStored, ToolInvoked
 from tests.e2e.conftest import Stack
 
 QUESTION = "Sofia, що нового в проєкті X?"
@@ -42,7 +42,7 @@ def test_sofia_answers_whats_new_in_project_x_from_memory_tools_and_the_model(st
     assert body["request_id"] == request_id == response.headers["x-request-id"]
     assert body["warnings"] == []
     assert [(c["tool_id"], c["status"], c["arguments"]) for c in body["tool_calls"]] == [
-        ("projects.list", "ok", {}), ("tasks.list", "ok", {"project_id": "prj_project_x"})]
+        ("projects.list", "succeeded", {}), ("tasks.list", "succeeded", {"project_id": "prj_project_x"})]
     titles = project_x_titles(stack)
     assert len(titles) >= 3
     assert all(title in body["reply"] for title in titles), body["reply"]
@@ -97,7 +97,7 @@ def test_a_streamed_turn_sends_memories_then_tool_calls_then_the_reply_as_it_is_
     done = events[-1][1]
     assert "".join(data["text"] for name, data in events if name == "delta") == done["reply"]
     assert all(title in done["reply"] for title in project_x_titles(stack))
-    assert [c["status"] for c in done["tool_calls"]] == ["ok", "ok"]
+    assert [c["status"] for c in done["tool_calls"]] == ["succeeded", "succeeded"]
     assert done["usage"]["llm_calls"] == 3
 
 

@@ -10,14 +10,15 @@ import msgspec
 import pytest
 
 from apps.llm_proxy.app import create_app as create_proxy
-from apps.llm_proxy.config import ProxyConfig
-from domain.ledger import AgentTurnCompleted, LlmCallCompleted, MemoryStored
+from apps.llm_proxy.settings import ProxyConfig
+from domain.kernel.tool_calls import ToolCallStatus
+from domain.ledger.events import AgentTurnCompleted, LlmCallCompleted, MemoryStored
 from tests.e2e.conftest import MODEL, Stack
 from tests.local_llm import needs_local_llm
 from tests.support import serve_in_thread
 
 pytestmark = needs_local_llm
-STATUSES = {"ok", "failed", "denied", "invalid", "unavailable", "skipped"}
+STATUSES = set(ToolCallStatus)
 
 
 @pytest.fixture(scope="module")

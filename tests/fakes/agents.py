@@ -1,5 +1,5 @@
 """Fakes for the agent runtime: a provider that records what the LLM proxy asked of it, and one fake per
-port of the turn (memory, tools, LLM) for unit tests of domain/agent.py."""
+port of the turn (memory, tools, LLM) for unit tests of domain/agents/turn.py."""
 
 from __future__ import annotations
 
@@ -7,10 +7,12 @@ from collections.abc import AsyncGenerator, AsyncIterator, Sequence
 from decimal import Decimal
 from typing import Any
 
-from domain.agent_types import LlmCall, LlmReply, Recall, ToolResult, TurnContext
-from domain.errors import UpstreamFailed
-from domain.llm import ChatChunk, ChatRequest, ChatResult, Usage
-from domain.ports import ChatProvider
+from domain.agents.model import LlmCall, LlmReply, Recall, ToolResult, TurnContext
+from domain.kernel.errors import UpstreamFailed
+from domain.kernel.tool_calls import ToolCallStatus
+from domain.kernel.usage import Usage
+from domain.llm.policies import ChatChunk, ChatRequest, ChatResult
+from domain.llm.ports import ChatProvider
 
 
 class RecordingProvider:
@@ -65,7 +67,7 @@ class FakeTools:
 
     async def call(self, context: TurnContext, tool_id: str, args: dict[str, Any]) -> ToolResult:
         self.calls.append((tool_id, args))
-        return self.results.get(tool_id, ToolResult("ok", 1.0, {"ok": tool_id}))
+        return self.results.get(tool_id, ToolResult(ToolCallStatus.SUCCEEDED, 1.0, {"ok": tool_id}))
 
 
 class ScriptedLlm:

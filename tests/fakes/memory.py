@@ -11,9 +11,10 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
-from domain.errors import Conflict, UpstreamFailed
-from domain.ledger import LedgerEntry
-from domain.memory import (
+from domain.kernel.errors import Conflict, UpstreamFailed
+from domain.ledger.events import LedgerEntry
+from domain.memory.commands import Search
+from domain.memory.model import (
     DocumentResult,
     Forgotten,
     MemoryRecord,
@@ -24,9 +25,8 @@ from domain.memory import (
     StoreResult,
     visible,
 )
-from domain.memory_commands import Search
-from domain.memory_queue import ChunkText, IndexedJob, IndexJob, JobFailure, QueueStats
-from domain.memory_ranking import Candidate
+from domain.memory.queue import ChunkText, IndexedJob, IndexJob, JobFailure, QueueStats
+from domain.memory.ranking import Candidate
 
 T = TypeVar("T")
 
@@ -99,7 +99,7 @@ class FixedClock:
 
 
 class InMemoryMemoryStore:
-    """The MemoryStore twin: same scoping (domain.memory.visible); text leg = shared words; vector leg =
+    """The MemoryStore twin: same scoping (domain.memory.model.visible); text leg = shared words; vector leg =
     dot products with `vectorize(text)` (none without it)."""
 
     def __init__(self, vectorize: Callable[[str], list[float]] | None = None) -> None:

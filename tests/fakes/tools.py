@@ -5,9 +5,9 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from domain.errors import Conflict
-from domain.ledger import LedgerEntry
-from domain.tools import ToolCall, ToolDefinition, ToolOutcome
+from domain.kernel.errors import Conflict
+from domain.ledger.events import LedgerEntry
+from domain.tools.model import ToolCall, ToolDefinition, ToolOutcome
 
 
 class FakeRegistry:

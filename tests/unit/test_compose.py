@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
 
 from apps.services import SERVICES
+from tests.support import REPO
 
-COMPOSE = yaml.safe_load((Path(__file__).resolve().parents[2] / "compose.yaml").read_text())
+COMPOSE = yaml.safe_load((REPO / "compose.yaml").read_text())
 SERVICES_IN_COMPOSE: dict[str, Any] = COMPOSE["services"]
 APP_SERVICES = {name: s for name, s in SERVICES_IN_COMPOSE.items() if s.get("command", [])[1:2] == ["serve"]}
 

@@ -1,0 +1,107 @@
+"""config/llm_proxy.yaml: providers, logical model routes, prices, limits, budgets, API keys."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from decimal import Decimal
+from pathlib import Path
+from typing import Annotated, Literal
+
+import msgspec
+
+from domain.llm.policies import Price, RateLimit, Target
+from infra.llm.providers.stub import StubRule
+from infra.platform.config_files import ConfigError, config_path, load_config
+
+PositiveInt = Annotated[int, msgspec.Meta(ge=1)]
+
+
+class ProviderConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    kind: Literal["openai", "deepseek", "ollama", "openai_compatible", "stub", "llama_cpp"]
+    base_url: str | None = None
+    api_key_env: str | None = None
+    host: str | None = None
+    rules: list[StubRule] = []
+    latency_ms: float = 0.0
+    model_path: str | None = None
+    context_tokens: int = 2048
+    threads: int | None = None
+
+
+class ModelRoute(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    targets: Annotated[list[Target], msgspec.Meta(min_length=1)]
+    description: str = ""
+
+
+class LimitsConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    default: RateLimit = RateLimit()
+    agents: dict[str, RateLimit] = {}
+
+
+class BudgetsConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    agents: dict[str, Decimal] = {}
+    microdaos: dict[str, Decimal] = {}
+
+
+class ApiKeyConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    """A client key, stored as its SHA-256 (or read from an env var), mapped to one agent."""
+
+    agent_id: str
+    microdao_id: str
+    key_sha256: str | None = None
+    key_env: str | None = None
+
+
+class AgentConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    microdao_id: str
+
+
+class LedgerConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    mode: Literal["group_commit", "per_request"] = "group_commit"
+
+
+class ProxyConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    providers: dict[str, ProviderConfig]
+    models: dict[str, ModelRoute]
+    prices: dict[str, Price] = {}
+    limits: LimitsConfig = LimitsConfig()
+    budgets: BudgetsConfig = BudgetsConfig()
+    api_keys: list[ApiKeyConfig] = []
+    agents: dict[str, AgentConfig] = {}
+    ledger: LedgerConfig = LedgerConfig()
+    default_max_tokens: PositiveInt = 1024
+    budget_cache_s: float = 1.0
+
+    def key_index(self) -> dict[str, tuple[str, str]]:
+        """sha256(key) -> (agent_id, microdao_id); keys from env vars are hashed here and never kept."""
+        index = {}
+        for entry in self.api_keys:
+            digest = entry.key_sha256
+            if entry.key_env and os.environ.get(entry.key_env):
+                digest = hashlib.sha256(os.environ[entry.key_env].encode()).hexdigest()
+            if digest:
+                index[digest.lower()] = (entry.agent_id, entry.microdao_id)
+        return index
+
+
+def validate(config: ProxyConfig, path: Path) -> ProxyConfig:
+    for name, route in config.models.items():
+        for index, target in enumerate(route.targets):
+            if target.provider not in config.providers:
+                raise ConfigError(
+                    f"config file {path}: unknown provider '{target.provider}' - at `$.models.{name}"
+                    f".targets[{index}].provider` (known: {', '.join(sorted(config.providers))})"
+                )
+    for index, entry in enumerate(config.api_keys):
+        if not entry.key_sha256 and not entry.key_env:
+            raise ConfigError(f"config file {path}: an API key needs key_sha256 or key_env - at `$.api_keys[{index}]`")
+        if entry.key_sha256 and len(entry.key_sha256) != 64:
+            raise ConfigError(f"config file {path}: key_sha256 must be 64 hex characters - at "
+                              f"`$.api_keys[{index}].key_sha256`")
+    return config
+
+
+def load_proxy_config(path: Path | None = None) -> ProxyConfig:
+    path = path or config_path("llm_proxy.yaml", "DAARION_LLM_PROXY_CONFIG")
+    return validate(load_config(path, ProxyConfig), path)

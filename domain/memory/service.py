@@ -1,0 +1,158 @@
+"""The memory service layer: store, query, forget and the knowledge base, each write in the usage ledger."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+
+import msgspec
+
+from domain.kernel.clock import Clock
+from domain.kernel.errors import DaarionError, NotFound
+from domain.ledger.events import MemoryForgotten, MemoryStored, new_entry
+from domain.ledger.ports import UsageRecorder
+from domain.memory.chunking import ChunkingPolicy
+from domain.memory.commands import (
+    PostDocument,
+    QueryMemory,
+    Search,
+    StoreMemory,
+    to_document,
+    to_memory,
+    to_search,
+)
+from domain.memory.model import (
+    DOCUMENT_KIND,
+    DocumentResult,
+    Forgotten,
+    MemoryLimits,
+    MemoryRecord,
+    ShortTermTurn,
+    StoreResult,
+    parse_id,
+)
+from domain.memory.ports import Embedder, MemoryStore
+from domain.memory.ranking import Candidate, Hit, RankingPolicy, fuse, merge_legs
+
+log = logging.getLogger(__name__)
+
+
+class QueryResult(msgspec.Struct, frozen=True):
+    short_term: list[ShortTermTurn]
+    memories: list[Hit]
+
+
+class MemoryPolicies(msgspec.Struct, frozen=True):
+    limits: MemoryLimits = MemoryLimits()
+    chunking: ChunkingPolicy = ChunkingPolicy()
+    ranking: RankingPolicy = RankingPolicy()
+
+
+class MemoryService:
+    def __init__(
+        self, store: MemoryStore, embedder: Embedder, recorder: UsageRecorder, clock: Clock,
+        policies: MemoryPolicies, on_enqueued: Callable[[], None] | None = None,
+    ) -> None:
+        self._store = store
+        self._embedder = embedder
+        self._recorder = recorder
+        self._clock = clock
+        self._policies = policies
+        self._on_enqueued = on_enqueued or (lambda: None)
+
+    async def store(self, request_id: str, command: StoreMemory) -> StoreResult:
+        memory = to_memory(command, self._policies.limits, self._policies.chunking)
+        result = await self._store.add_memory(memory, self._embedder.model)
+        if result.created:
+            self._on_enqueued()
+            await self._recorder.record(new_entry(
+                MemoryStored, request_id=request_id, memory_id=result.id, agent_id=memory.scope.agent_id,
+                microdao_id=memory.scope.microdao_id, tier="mid", kind=memory.kind,
+                content_bytes=memory.content_bytes,
+            ))
+        return result
+
+    async def put_document(self, request_id: str, command: PostDocument) -> DocumentResult:
+        document = to_document(command, self._policies.limits, self._policies.chunking)
+        result = await self._store.put_document(document, self._embedder.model)
+        if not result.unchanged:
+            self._on_enqueued()
+            await self._recorder.record(new_entry(
+                MemoryStored, request_id=request_id, memory_id=result.id, agent_id=document.agent_id,
+                microdao_id=document.microdao_id, tier="long", kind=DOCUMENT_KIND,
+                content_bytes=document.content_bytes,
+            ))
+        return result
+
+    async def query(self, command: QueryMemory) -> QueryResult:
+        search = to_search(command, self._policies.limits)
+        short_term, memories = await asyncio.gather(self._short_term(search), self._relevant(search))
+        # The turns already in short-term context are not worth a second place in the ranking.
+        recent = {turn.id for turn in short_term}
+        return QueryResult(short_term, [hit for hit in memories if hit.id not in recent][: search.limit])
+
+    async def get(self, raw_id: str) -> MemoryRecord:
+        item_id = parse_id(raw_id)
+        record = await self._store.get(item_id, self._embedder.model)
+        if record is None:
+            raise NotFound(f"no memory {item_id}")
+        return record
+
+    async def get_document(self, raw_id: str) -> MemoryRecord:
+        record = await self.get(raw_id)
+        if record.tier != "long":
+            raise NotFound(f"no knowledge document {record.id}")
+        return record
+
+    async def forget(self, request_id: str, raw_id: str, tier: str = "mid") -> list[str]:
+        item_id = parse_id(raw_id, "document id" if tier == "long" else "memory id")
+        forgotten = await self._store.forget(item_id, tier)
+        if forgotten is None:
+            what = "knowledge document" if tier == "long" else "memory"
+            raise NotFound(f"no {what} {item_id}")
+        await self._record_forgotten(request_id, [forgotten])
+        return [forgotten.id]
+
+    async def forget_agent(self, request_id: str, agent_id: str, microdao_id: str | None) -> list[str]:
+        forgotten = await self._store.forget_agent(agent_id, microdao_id)
+        await self._record_forgotten(request_id, forgotten)
+        return [item.id for item in forgotten]
+
+    async def _short_term(self, search: Search) -> list[ShortTermTurn]:
+        if "short" not in search.tiers or search.channel_id is None:
+            return []
+        turns = self._policies.limits.short_term_turns
+        return await self._store.recent_turns(search.scope, search.channel_id, turns)
+
+    async def _relevant(self, search: Search) -> list[Hit]:
+        if not search.searches_stored_tiers:
+            return []
+        ranking = self._policies.ranking
+        # The full-text leg runs while the query is being embedded; the vector leg follows the embedding.
+        vector_hits, text_hits = await asyncio.gather(
+            self._vector_leg(search, ranking.candidates_per_leg),
+            self._store.text_search(search, ranking.candidates_per_leg),
+        )
+        # One spare slot per short-term turn, since those are dropped from the ranking afterwards.
+        limit = search.limit + (self._policies.limits.short_term_turns if search.channel_id else 0)
+        return fuse(merge_legs(vector_hits, text_hits), ranking, self._clock.now(), limit)
+
+    async def _vector_leg(self, search: Search, per_leg: int) -> list[Candidate]:
+        """An embedder outage degrades a query to full text instead of failing it."""
+        try:
+            [vector] = await self._embedder.embed([search.query])
+        except DaarionError as exc:
+            log.warning("query embedding failed (%s); answering from full text only", exc.message)
+            return []
+        return await self._store.vector_search(search, vector, self._embedder.model, per_leg)
+
+    async def _record_forgotten(self, request_id: str, forgotten: list[Forgotten]) -> None:
+        groups: dict[tuple[str, str, str], list[str]] = {}
+        for item in forgotten:
+            groups.setdefault((item.agent_id, item.microdao_id, item.tier), []).append(item.id)
+        for (agent_id, microdao_id, tier), ids in groups.items():
+            await self._recorder.record(new_entry(
+                MemoryForgotten, request_id=request_id, agent_id=agent_id, microdao_id=microdao_id,
+                memory_ids=ids, tier=tier,
+            ))

@@ -1,0 +1,132 @@
+"""What the agent runtime's HTTP clients share: one aiohttp session, the turn's headers, and turning
+transport failures or error responses into the domain's exceptions (so the domain decides what degrades
+and what fails, without knowing the HTTP library).
+
+    unreachable (connect/protocol error)  -> UpstreamFailed   (502)
+    no answer in time                     -> UpstreamTimeout  (504)
+    429 / 402 from the service            -> RateLimited / BudgetExhausted (passed on as they are)
+    504                                   -> UpstreamTimeout
+    any other non-2xx                     -> UpstreamFailed, with the service's own error message
+
+aiohttp rather than httpx: a turn makes about eight calls, and httpx costs ~1.7 ms of CPU per request
+here against aiohttp's ~0.1 ms (measured for the proxy's providers, see infra/llm/providers/openai_compatible.py).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import AsyncIterator, Mapping
+from contextlib import asynccontextmanager
+from typing import Any
+
+import aiohttp
+import msgspec
+
+from domain.kernel.errors import BudgetExhausted, DaarionError, RateLimited, UpstreamFailed, UpstreamTimeout
+
+_decode = msgspec.json.Decoder()
+
+
+class ServiceEndpoint(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    base_url: str
+    timeout_s: float = 30.0
+
+    def url(self, path: str) -> str:
+        return self.base_url.rstrip("/") + path
+
+    def timeout(self) -> aiohttp.ClientTimeout:
+        return aiohttp.ClientTimeout(total=self.timeout_s, connect=min(self.timeout_s, 3.0))
+
+
+class Reply(msgspec.Struct, frozen=True):
+    """A whole response; header names lower-cased."""
+
+    status: int
+    headers: Mapping[str, str]
+    content: bytes
+
+    def json(self) -> Any:
+        return _decode.decode(self.content)
+
+
+class ServiceHttp:
+    """One pooled session for all of a runtime's downstream calls (keep-alive matters for latency)."""
+
+    def __init__(self) -> None:
+        self._session: aiohttp.ClientSession | None = None
+
+    @property
+    def session(self) -> aiohttp.ClientSession:
+        """Created on first use, inside the running loop (aiohttp binds a session to its loop)."""
+        if self._session is None or self._session.closed:
+            self._session = aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=200), trust_env=False)
+        return self._session
+
+    async def call(
+        self, service: str, endpoint: ServiceEndpoint, method: str, path: str, request_id: str,
+        body: object = None, params: Mapping[str, str] | None = None,
+    ) -> Reply:
+        data = None if body is None else msgspec.json.encode(body)
+        try:
+            async with self.session.request(method, endpoint.url(path), data=data, params=params,
+                                            headers=headers_for(request_id), timeout=endpoint.timeout()) as response:
+                headers = {name.lower(): value for name, value in response.headers.items()}
+                return Reply(response.status, headers, await response.read())
+        except (TimeoutError, aiohttp.ClientError) as exc:
+            raise transport_error(service, endpoint, exc) from None
+
+    @asynccontextmanager
+    async def stream(
+        self, service: str, endpoint: ServiceEndpoint, path: str, request_id: str, body: object,
+    ) -> AsyncIterator[aiohttp.ClientResponse]:
+        """The open response of a POST; errors while opening it are the domain's, like `call`'s."""
+        try:
+            async with self.session.post(endpoint.url(path), data=msgspec.json.encode(body),
+                                         headers=headers_for(request_id), timeout=endpoint.timeout()) as response:
+                yield response
+        except (TimeoutError, aiohttp.ClientError) as exc:
+            raise transport_error(service, endpoint, exc) from None
+
+    async def aclose(self) -> None:
+        if self._session is not None:
+            await self._session.close()
+
+
+def headers_for(request_id: str) -> dict[str, str]:
+    """The turn's request id on every call; the internal token when the stack uses one."""
+    headers = {"x-request-id": request_id, "content-type": "application/json"}
+    token = os.environ.get("DAARION_INTERNAL_TOKEN")
+    if token:
+        headers["authorization"] = f"Bearer {token}"
+    return headers
+
+
+def transport_error(service: str, endpoint: ServiceEndpoint, exc: BaseException) -> DaarionError:
+    if isinstance(exc, TimeoutError):
+        return UpstreamTimeout(f"the {service} service did not answer within {endpoint.timeout_s:g}s")
+    return UpstreamFailed(f"cannot reach the {service} service at {endpoint.base_url} ({type(exc).__name__})")
+
+
+def error_body(content: bytes) -> dict[str, Any]:
+    """The stable error body `{"error": {"type", "message", ...}}`, or a stand-in built from the raw text."""
+    try:
+        body = _decode.decode(content)
+    except msgspec.DecodeError:
+        return {"type": "http_error", "message": content[:300].decode("utf-8", "replace")}
+    error = body.get("error") if isinstance(body, dict) else None
+    if isinstance(error, dict):
+        return {k: v for k, v in error.items() if k in ("type", "message", "errors")}
+    return {"type": "http_error", "message": str(body)[:300]}
+
+
+def status_error(service: str, status: int, headers: Mapping[str, str], content: bytes) -> DaarionError:
+    error = error_body(content)
+    message = f"the {service} service answered {status}: {error.get('message', '')}"
+    if status == 429:
+        retry_after = headers.get("retry-after", "1")
+        return RateLimited(message, int(retry_after) if retry_after.isdigit() else 1)
+    if status == 402:
+        return BudgetExhausted(message)
+    if status == 504:
+        return UpstreamTimeout(message)
+    return UpstreamFailed(message)

@@ -1,1 +1,0 @@
-"""Embedding adapters (domain.ports.Embedder): MiniLM in-process, Ollama and OpenAI over HTTP."""

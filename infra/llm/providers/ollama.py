@@ -1,0 +1,135 @@
+"""Ollama through the official `ollama` AsyncClient; OpenAI-shaped messages and tool calls both ways."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator
+from typing import Any
+
+import httpx
+import ollama
+
+from domain.kernel.usage import Usage
+from domain.llm.policies import ChatChunk, ChatRequest, ChatResult, ProviderError
+
+_FAILURES = (ollama.ResponseError, httpx.HTTPError, ConnectionError, TimeoutError)
+
+
+class OllamaProvider:
+    def __init__(self, name: str = "ollama", host: str = "http://127.0.0.1:11434") -> None:
+        self.name = name
+        self._client = ollama.AsyncClient(host=host)
+
+    async def complete(self, model: str, request: ChatRequest, timeout_s: float) -> ChatResult:
+        try:
+            async with asyncio.timeout(timeout_s):
+                response = await self._client.chat(model=model, stream=False, **_arguments(request))
+        except _FAILURES as exc:
+            raise self._classify(exc) from None
+        message = response.message
+        return ChatResult(
+            content=message.content or None,
+            tool_calls=_openai_tool_calls(message.tool_calls),
+            finish_reason="tool_calls" if message.tool_calls else _finish_reason(response.done_reason),
+            usage=Usage(response.prompt_eval_count or 0, response.eval_count or 0),
+        )
+
+    async def stream(self, model: str, request: ChatRequest, timeout_s: float) -> AsyncIterator[ChatChunk]:
+        try:
+            async with asyncio.timeout(timeout_s):
+                parts = await self._client.chat(model=model, stream=True, **_arguments(request))
+            while True:
+                try:
+                    async with asyncio.timeout(timeout_s):
+                        part = await anext(parts)
+                except StopAsyncIteration:
+                    return
+                delta: dict[str, Any] = {}
+                if part.message.content:
+                    delta["content"] = part.message.content
+                tool_calls = _openai_tool_calls(part.message.tool_calls)
+                if tool_calls:
+                    delta["tool_calls"] = [{"index": i, **call} for i, call in enumerate(tool_calls)]
+                if delta:
+                    yield ChatChunk(delta)
+                if part.done:
+                    reason = "tool_calls" if tool_calls else _finish_reason(part.done_reason)
+                    yield ChatChunk({}, reason)
+                    yield ChatChunk({}, None, Usage(part.prompt_eval_count or 0, part.eval_count or 0))
+                    return
+        except _FAILURES as exc:
+            raise self._classify(exc) from None
+
+    async def aclose(self) -> None:
+        await self._client.close()
+
+    def _classify(self, exc: Exception) -> ProviderError:
+        if isinstance(exc, TimeoutError | httpx.TimeoutException):
+            return ProviderError("timeout", f"{self.name} did not answer in time")
+        if isinstance(exc, ConnectionError | httpx.ConnectError):
+            return ProviderError("connect", f"cannot connect to {self.name}")
+        if isinstance(exc, ollama.ResponseError):
+            status = exc.status_code
+            if status in (400, 413, 422):
+                return ProviderError("rejected", exc.error[:500], status)
+            kind = "rate_limited" if status == 429 else "server_error"
+            return ProviderError(kind, f"{self.name} answered {status}: {exc.error[:300]}", status)
+        return ProviderError("connect", f"{self.name} connection failed: {type(exc).__name__}")
+
+
+def _arguments(request: ChatRequest) -> dict[str, Any]:
+    options: dict[str, Any] = {}
+    for ours, theirs in (("temperature", "temperature"), ("top_p", "top_p"), ("max_tokens", "num_predict"),
+                         ("seed", "seed")):
+        value = getattr(request, ours)
+        if value is not None:
+            options[theirs] = value
+    if request.stop is not None:
+        options["stop"] = [request.stop] if isinstance(request.stop, str) else request.stop
+    arguments: dict[str, Any] = {"messages": [_ollama_message(m) for m in request.messages], "options": options}
+    if request.tools:
+        arguments["tools"] = request.tools
+    return arguments
+
+
+def _ollama_message(message: dict[str, Any]) -> dict[str, Any]:
+    converted = {"role": message["role"], "content": _text_of(message.get("content"))}
+    if message.get("tool_calls"):
+        converted["tool_calls"] = [
+            {"function": {"name": call["function"]["name"], "arguments": _json_object(call["function"].get("arguments"))}}
+            for call in message["tool_calls"]
+        ]
+    if message["role"] == "tool" and message.get("name"):
+        converted["tool_name"] = message["name"]
+    return converted
+
+
+def _text_of(content: Any) -> str:
+    if isinstance(content, list):
+        return "".join(part.get("text", "") for part in content if isinstance(part, dict))
+    return content or ""
+
+
+def _json_object(arguments: Any) -> dict[str, Any]:
+    if isinstance(arguments, str):
+        try:
+            parsed = json.loads(arguments or "{}")
+        except json.JSONDecodeError:
+            return {}
+        return parsed if isinstance(parsed, dict) else {}
+    return dict(arguments or {})
+
+
+def _openai_tool_calls(calls: Any) -> list[dict[str, Any]] | None:
+    if not calls:
+        return None
+    return [
+        {"id": f"call_{index}_{call.function.name}", "type": "function",
+         "function": {"name": call.function.name, "arguments": json.dumps(dict(call.function.arguments or {}))}}
+        for index, call in enumerate(calls)
+    ]
+
+
+def _finish_reason(done_reason: str | None) -> str:
+    return "length" if done_reason == "length" else "stop"

@@ -1,0 +1,58 @@
+"""Knowledge documents: create, replace (same microDAO and source uri: new chunks, same id) or keep."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from domain.memory.model import DocumentResult, NewDocument
+from infra.memory.pg_sql import CHUNKS_AND_JOB, named
+
+_ARGS = ("id", "microdao", "agent", "title", "uri", "key", "content", "text", "hash", "bytes", "metadata",
+         "occurred", "chunks", "model")
+
+_INSERT = named("""
+    WITH item AS (
+        INSERT INTO memory_items (id, tier, kind, microdao_id, agent_id, title, source_uri, doc_key, content, text,
+                                  content_hash, content_bytes, metadata, occurred_at)
+        VALUES ($id, 'long', 'document', $microdao, $agent, $title, $uri, $key, $content::jsonb, $text, $hash,
+                $bytes, $metadata::jsonb, $occurred)
+        ON CONFLICT DO NOTHING
+        RETURNING id
+    ),""" + CHUNKS_AND_JOB.format(tier="'long'", kind="'document'"), _ARGS)
+
+_REPLACE = named("""
+    WITH item AS (
+        UPDATE memory_items SET agent_id = $agent, title = $title, source_uri = $uri, content = $content::jsonb,
+               text = $text, content_hash = $hash, content_bytes = $bytes, metadata = $metadata::jsonb,
+               occurred_at = $occurred, updated_at = now()
+        WHERE id = $id AND doc_key = $key
+        RETURNING id
+    ),""" + CHUNKS_AND_JOB.format(tier="'long'", kind="'document'"), _ARGS)
+
+_LOCK = ("SELECT id, content_hash, (SELECT count(*) FROM memory_chunks c WHERE c.item_id = i.id) AS chunks "
+         "FROM memory_items i WHERE tier = 'long' AND microdao_id = $1 AND doc_key = $2 FOR UPDATE")
+
+
+async def put_document(pool: Any, document: NewDocument, index_model: str) -> DocumentResult:
+    async with pool.acquire() as connection, connection.transaction():
+        existing = await connection.fetchrow(_LOCK, document.microdao_id, document.doc_key)
+        if existing is None:
+            if await connection.fetchval(_INSERT, *_args(document, document.id, index_model)) is not None:
+                return DocumentResult(document.id, True, False, False, len(document.chunks))
+            # A concurrent post of the same document won the insert: take its row and go on from there.
+            existing = await connection.fetchrow(_LOCK, document.microdao_id, document.doc_key)
+        item_id = str(existing["id"])
+        if existing["content_hash"] == document.content_hash:
+            return DocumentResult(item_id, False, False, True, existing["chunks"])
+        # Old chunks go (their vectors and any pending job with them, by cascade); a worker still
+        # embedding them finds its job gone and writes nothing.
+        await connection.execute("DELETE FROM memory_chunks WHERE item_id = $1", item_id)
+        await connection.execute("DELETE FROM memory_index_jobs WHERE item_id = $1", item_id)
+        await connection.fetchval(_REPLACE, *_args(document, item_id, index_model))
+        return DocumentResult(item_id, False, True, False, len(document.chunks))
+
+
+def _args(document: NewDocument, item_id: str, index_model: str) -> tuple[Any, ...]:
+    return (item_id, document.microdao_id, document.agent_id, document.title, document.source_uri, document.doc_key,
+            {"format": document.format}, document.text, document.content_hash, document.content_bytes,
+            document.metadata, document.occurred_at, document.chunks, index_model)

@@ -1,0 +1,151 @@
+"""PgIndexingQueue: the durable indexing queue in table memory_index_jobs (alembic 0002_memory).
+
+Claiming takes ready jobs with FOR UPDATE SKIP LOCKED (concurrent workers never take the same job),
+bumps `attempts` and sets a lease, and commits at once: a worker that dies keeps nothing locked, and
+its jobs are ready again when the lease runs out (a live worker renews it while it embeds). Completion deletes the jobs only where `locked_by`
+is still this worker, in the transaction that writes the vectors.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Any
+
+from pgvector import Vector
+
+from domain.memory.queue import ChunkText, IndexedJob, IndexJob, JobFailure, QueueStats
+
+_CLAIM = """
+    WITH ready AS (
+        SELECT id FROM memory_index_jobs
+        WHERE model = $1 AND dead_at IS NULL AND run_after <= now()
+          AND (locked_until IS NULL OR locked_until < now())
+        ORDER BY run_after, id
+        LIMIT $2
+        FOR UPDATE SKIP LOCKED
+    )
+    UPDATE memory_index_jobs j
+    SET attempts = j.attempts + 1, locked_by = $3, locked_until = now() + make_interval(secs => $4)
+    FROM ready WHERE j.id = ready.id
+    RETURNING j.id, j.item_id, j.attempts
+"""
+
+_CHUNKS = """
+    SELECT i.id AS item_id, i.tier, i.microdao_id, i.agent_id, c.id AS chunk_id, c.text
+    FROM memory_items i LEFT JOIN memory_chunks c ON c.item_id = i.id
+    WHERE i.id = ANY($1::uuid[]) ORDER BY i.id, c.seq
+"""
+
+_WRITE_VECTORS = """
+    INSERT INTO memory_embeddings (chunk_id, model, dims, tier, microdao_id, agent_id, embedding)
+    SELECT c.id, $3, $4, c.tier, c.microdao_id, c.agent_id, v.embedding
+    FROM unnest($1::bigint[], $2::vector[]) AS v(chunk_id, embedding) JOIN memory_chunks c ON c.id = v.chunk_id
+    ON CONFLICT (chunk_id, model) DO UPDATE
+    SET embedding = EXCLUDED.embedding, dims = EXCLUDED.dims, embedded_at = now()
+"""
+
+_FAIL = """
+    UPDATE memory_index_jobs j
+    SET locked_by = NULL, locked_until = NULL, last_error = f.error,
+        run_after = now() + make_interval(secs => f.retry_in),
+        dead_at = CASE WHEN f.dead THEN now() END
+    FROM unnest($1::bigint[], $2::text[], $3::float8[], $4::bool[]) AS f(id, error, retry_in, dead)
+    WHERE j.id = f.id AND j.locked_by = $5
+"""
+
+_ENQUEUE = """
+    INSERT INTO memory_index_jobs (item_id, model)
+    SELECT i.id, $1 FROM memory_items i
+    WHERE $2 OR EXISTS (
+        SELECT 1 FROM memory_chunks c WHERE c.item_id = i.id
+        AND NOT EXISTS (SELECT 1 FROM memory_embeddings e WHERE e.chunk_id = c.id AND e.model = $1))
+    ON CONFLICT (item_id, model) DO UPDATE
+    SET attempts = 0, dead_at = NULL, last_error = NULL, run_after = now(), created_at = now()
+    WHERE memory_index_jobs.dead_at IS NOT NULL OR memory_index_jobs.run_after > now()
+"""
+
+_STATS = """
+    SELECT model,
+           count(*) FILTER (WHERE dead_at IS NULL) AS pending,
+           count(*) FILTER (WHERE dead_at IS NULL AND locked_until > now()) AS in_flight,
+           count(*) FILTER (WHERE dead_at IS NOT NULL) AS dead,
+           coalesce(extract(epoch FROM now() - min(created_at) FILTER (WHERE dead_at IS NULL)), 0)::float8 AS age
+    FROM memory_index_jobs GROUP BY model ORDER BY model
+"""
+
+
+class PgIndexingQueue:
+    def __init__(self, pool: Any) -> None:
+        self._pool = pool
+
+    async def claim(
+        self, worker_id: str, model: str, max_jobs: int, lease_s: float, max_attempts: int,
+    ) -> list[IndexJob]:
+        claimed = await self._pool.fetch(_CLAIM, model, max_jobs, worker_id, float(lease_s))
+        if not claimed:
+            return []
+        # A job claimed more than max_attempts times lost its lease every time (its worker died on it,
+        # e.g. out of memory): dead-letter it rather than let it take down one worker after another.
+        lost = [row for row in claimed if row["attempts"] > max_attempts]
+        if lost:
+            await self.fail(worker_id, [
+                JobFailure(row["id"], f"lease expired {row['attempts'] - 1} times: the worker died on it", 0, True)
+                for row in lost
+            ])
+        live = {str(row["item_id"]): row for row in claimed if row["attempts"] <= max_attempts}
+        if not live:
+            return []
+        chunks: dict[str, list[ChunkText]] = {}
+        items: dict[str, Any] = {}
+        for row in await self._pool.fetch(_CHUNKS, list(live)):
+            item_id = str(row["item_id"])
+            items[item_id] = row
+            if row["chunk_id"] is not None:
+                chunks.setdefault(item_id, []).append(ChunkText(row["chunk_id"], row["text"]))
+        return [  # an item forgotten since the claim took its job with it: nothing to do
+            IndexJob(job["id"], item_id, job["attempts"], items[item_id]["tier"], items[item_id]["microdao_id"],
+                     items[item_id]["agent_id"], chunks.get(item_id, []))
+            for item_id, job in live.items() if item_id in items
+        ]
+
+    async def complete(
+        self, worker_id: str, model: str, dims: int, done: Sequence[IndexedJob],
+        before_commit: Callable[[list[IndexJob]], Awaitable[None]],
+    ) -> list[IndexJob]:
+        async with self._pool.acquire() as connection, connection.transaction():
+            rows = await connection.fetch(
+                "DELETE FROM memory_index_jobs WHERE id = ANY($1::bigint[]) AND locked_by = $2 RETURNING id",
+                [item.job.job_id for item in done], worker_id,
+            )
+            owned = {row["id"] for row in rows}
+            kept = [item for item in done if item.job.job_id in owned]
+            chunk_ids = [chunk.chunk_id for item in kept for chunk in item.job.chunks]
+            vectors = [Vector(vector) for item in kept for vector in item.vectors]
+            if chunk_ids:
+                await connection.execute(_WRITE_VECTORS, chunk_ids, vectors, model, dims)
+            jobs = [item.job for item in kept]
+            if jobs:
+                await before_commit(jobs)
+            return jobs
+
+    async def renew(self, worker_id: str, job_ids: Sequence[int], lease_s: float) -> None:
+        await self._pool.execute(
+            "UPDATE memory_index_jobs SET locked_until = now() + make_interval(secs => $3) "
+            "WHERE id = ANY($1::bigint[]) AND locked_by = $2", list(job_ids), worker_id, float(lease_s),
+        )
+
+    async def fail(self, worker_id: str, failures: Sequence[JobFailure]) -> None:
+        await self._pool.execute(
+            _FAIL, [f.job_id for f in failures], [f.error for f in failures],
+            [float(f.retry_in_seconds) for f in failures], [f.dead for f in failures], worker_id,
+        )
+
+    async def enqueue_all(self, model: str, force: bool) -> int:
+        status = await self._pool.execute(_ENQUEUE, model, force)
+        return int(status.split()[-1])
+
+    async def stats(self) -> list[QueueStats]:
+        return [
+            QueueStats(row["model"], row["pending"], row["in_flight"], row["dead"], row["age"])
+            for row in await self._pool.fetch(_STATS)
+        ]

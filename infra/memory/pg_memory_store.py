@@ -1,0 +1,147 @@
+"""PgMemoryStore: memories and knowledge documents in PostgreSQL (tables of alembic 0002_memory)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import msgspec
+
+from domain.kernel.errors import Conflict
+from domain.memory.commands import Search
+from domain.memory.model import (
+    DocumentResult,
+    Forgotten,
+    MemoryContent,
+    MemoryRecord,
+    NewDocument,
+    NewMemory,
+    Scope,
+    ShortTermTurn,
+    StoreResult,
+)
+from domain.memory.ranking import Candidate
+from infra.memory.pg_documents import put_document
+from infra.memory.pg_search_sql import candidate_of, text_leg_sql, vector_leg_sql
+from infra.memory.pg_sql import CHUNKS_AND_JOB, named
+from infra.memory.pg_term_stats import CommonLexemes
+
+# Dimensions with an HNSW index (alembic 0002_memory creates one partial index per entry).
+INDEXED_DIMENSIONS = (384, 768, 1024, 1536)
+
+_INSERT_MEMORY = """
+    WITH item AS (
+        INSERT INTO memory_items (id, tier, kind, microdao_id, agent_id, channel_id, user_id, content, text,
+                                  content_hash, content_bytes, idempotency_key, metadata, occurred_at)
+        VALUES ($id, 'mid', $kind, $microdao, $agent, $channel, $user, $content::jsonb, $text, $hash, $bytes,
+                $key, $metadata::jsonb, $occurred)
+        ON CONFLICT DO NOTHING
+        RETURNING id
+    ),""" + CHUNKS_AND_JOB.format(tier="'mid'", kind="$kind")
+
+_EXISTING_MEMORY = """
+    SELECT id, content_hash, idempotency_key IS NOT DISTINCT FROM $3 AS same_key,
+           (SELECT count(*) FROM memory_chunks c WHERE c.item_id = i.id) AS chunks
+    FROM memory_items i
+    WHERE tier = 'mid' AND microdao_id = $1 AND agent_id = $2 AND (idempotency_key = $3 OR content_hash = $4)
+    ORDER BY same_key DESC LIMIT 1
+"""
+
+_RECORD = """
+    SELECT i.*, (SELECT count(*) FROM memory_chunks c WHERE c.item_id = i.id) AS chunks,
+           (SELECT count(*) FROM memory_chunks c JOIN memory_embeddings e ON e.chunk_id = c.id AND e.model = $2
+            WHERE c.item_id = i.id) AS indexed_chunks
+    FROM memory_items i WHERE i.id = $1
+"""
+
+
+_MEMORY_ARGS = ("id", "kind", "microdao", "agent", "channel", "user", "content", "text", "hash", "bytes", "key",
+                "metadata", "occurred", "chunks", "model")
+_INSERT_MEMORY_SQL = named(_INSERT_MEMORY, _MEMORY_ARGS)
+
+
+class PgMemoryStore:
+    def __init__(self, pool: Any, dims: int, common_lexemes: CommonLexemes | None = None) -> None:
+        self._pool = pool
+        self._dims = dims
+        self._common = common_lexemes
+
+    async def add_memory(self, memory: NewMemory, index_model: str) -> StoreResult:
+        scope = memory.scope
+        # One statement: the item, its chunks and its indexing job commit together or not at all.
+        inserted = await self._pool.fetchval(
+            _INSERT_MEMORY_SQL, memory.id, memory.kind, scope.microdao_id, scope.agent_id, memory.channel_id,
+            memory.user_id, msgspec.to_builtins(memory.content), memory.text, memory.content_hash,
+            memory.content_bytes, memory.idempotency_key, memory.metadata, memory.occurred_at, memory.chunks,
+            index_model,
+        )
+        if inserted is not None:
+            return StoreResult(str(inserted), True, len(memory.chunks))
+        row = await self._pool.fetchrow(_EXISTING_MEMORY, scope.microdao_id, scope.agent_id,
+                                        memory.idempotency_key, memory.content_hash)
+        if row is None:  # the conflicting row was forgotten in between: store it afresh
+            return await self.add_memory(memory, index_model)
+        if row["same_key"] and memory.idempotency_key is not None and row["content_hash"] != memory.content_hash:
+            raise Conflict(f"idempotency key '{memory.idempotency_key}' was used for other content "
+                           f"(memory {row['id']})")
+        return StoreResult(str(row["id"]), False, row["chunks"])
+
+    async def put_document(self, document: NewDocument, index_model: str) -> DocumentResult:
+        return await put_document(self._pool, document, index_model)
+
+    async def get(self, item_id: str, model: str) -> MemoryRecord | None:
+        row = await self._pool.fetchrow(_RECORD, item_id, model)
+        return None if row is None else _record(row)
+
+    async def forget(self, item_id: str, tier: str) -> Forgotten | None:
+        row = await self._pool.fetchrow(
+            "DELETE FROM memory_items WHERE id = $1 AND tier = $2 RETURNING id, tier, microdao_id, agent_id",
+            item_id, tier,
+        )
+        return None if row is None else _forgotten(row)
+
+    async def forget_agent(self, agent_id: str, microdao_id: str | None) -> list[Forgotten]:
+        rows = await self._pool.fetch(
+            "DELETE FROM memory_items WHERE tier = 'mid' AND agent_id = $1 AND ($2::text IS NULL OR microdao_id = $2)"
+            " RETURNING id, tier, microdao_id, agent_id", agent_id, microdao_id,
+        )
+        return [_forgotten(row) for row in rows]
+
+    async def recent_turns(self, scope: Scope, channel_id: str, limit: int) -> list[ShortTermTurn]:
+        rows = await self._pool.fetch(
+            "SELECT id, occurred_at, content, user_id FROM memory_items WHERE tier = 'mid' AND microdao_id = $1 "
+            "AND agent_id = $2 AND channel_id = $3 AND kind = 'conversation' "
+            "ORDER BY occurred_at DESC, created_at DESC LIMIT $4", scope.microdao_id, scope.agent_id, channel_id, limit,
+        )
+        return [
+            ShortTermTurn(str(row["id"]), row["occurred_at"], user_id=row["user_id"], **row["content"])
+            for row in reversed(rows)
+        ]
+
+    async def vector_search(
+        self, search: Search, vector: Sequence[float], model: str, per_leg: int,
+    ) -> list[Candidate]:
+        sql, args = vector_leg_sql(search, vector, model, self._dims, per_leg)
+        return [candidate_of(row, "vector") for row in await self._pool.fetch(sql, *args)]
+
+    async def text_search(self, search: Search, per_leg: int) -> list[Candidate]:
+        statement = text_leg_sql(search, per_leg, await self._common.get() if self._common else ())
+        if statement is None:
+            return []
+        sql, args = statement
+        return [candidate_of(row, "text") for row in await self._pool.fetch(sql, *args)]
+
+
+def _forgotten(row: Any) -> Forgotten:
+    return Forgotten(str(row["id"]), row["tier"], row["microdao_id"], row["agent_id"])
+
+
+def _record(row: Any) -> MemoryRecord:
+    content = msgspec.convert(row["content"], MemoryContent) if row["tier"] == "mid" else None
+    return MemoryRecord(
+        id=str(row["id"]), tier=row["tier"], kind=row["kind"], microdao_id=row["microdao_id"],
+        agent_id=row["agent_id"], text=row["text"], metadata=row["metadata"], occurred_at=row["occurred_at"],
+        created_at=row["created_at"], updated_at=row["updated_at"], chunks=row["chunks"],
+        indexed_chunks=row["indexed_chunks"], content=content, channel_id=row["channel_id"],
+        user_id=row["user_id"], title=row["title"], source_uri=row["source_uri"],
+    )

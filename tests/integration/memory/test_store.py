@@ -1,0 +1,119 @@
+"""PgMemoryStore and PgIndexingQueue details that only PostgreSQL can show: races, indexes, leases."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime
+
+from apps.memory.runtime import MemoryRuntime
+from domain.memory.chunking import ChunkingPolicy
+from domain.memory.commands import PostDocument, QueryMemory, to_document, to_search
+from domain.memory.model import MemoryContent, MemoryLimits, NewMemory, Scope, content_hash, new_id
+from domain.memory.queue import IndexedJob, JobFailure
+from infra.memory.pg_memory_store import PgMemoryStore
+from infra.memory.pg_search_sql import vector_leg_sql
+from infra.memory.pg_term_stats import CommonLexemes
+from tests.memory_support import (  # noqa: F401 - fixtures
+    memory_runtime_fixture,
+    minilm_fixture,
+    test_embedder_fixture,
+    unique,
+)
+
+
+def memory(microdao: str, text: str, key: str | None = None) -> NewMemory:
+    content = MemoryContent(text=text)
+    return NewMemory(new_id(), Scope(microdao, "sofia"), "fact", content, text, [text], content_hash("", "", text),
+                     len(text), datetime.now(UTC), {}, idempotency_key=key)
+
+
+async def test_concurrent_stores_of_the_same_content_create_exactly_one_memory(memory_runtime: MemoryRuntime) -> None:
+    microdao = unique("race")
+    results = await asyncio.gather(*(memory_runtime.store.add_memory(memory(microdao, "same words"), "m")
+                                     for _ in range(8)))
+    assert len({result.id for result in results}) == 1
+    assert sum(result.created for result in results) == 1
+    count = await memory_runtime.pool.fetchval("SELECT count(*) FROM memory_items WHERE microdao_id = $1", microdao)
+    assert count == 1
+
+
+async def test_concurrent_posts_of_one_source_uri_make_one_document(memory_runtime: MemoryRuntime) -> None:
+    microdao = unique("docs")
+    posts = [to_document(PostDocument(microdao, "Guide", text=f"version {i}", source_uri="kb://guide"),
+                         MemoryLimits(), ChunkingPolicy()) for i in range(6)]
+    results = await asyncio.gather(*(memory_runtime.store.put_document(post, "m") for post in posts))
+    assert len({result.id for result in results}) == 1
+    assert sum(result.created for result in results) == 1
+    chunks = await memory_runtime.pool.fetchval(
+        "SELECT count(*) FROM memory_chunks WHERE microdao_id = $1", microdao)
+    assert chunks == 1, "each replacement removed the chunks before it"
+
+
+async def test_the_vector_leg_can_be_served_by_the_partial_hnsw_index(memory_runtime: MemoryRuntime) -> None:
+    search = to_search(QueryMemory("sofia", "m7", "anything at all"), MemoryLimits())
+    sql, args = vector_leg_sql(search, [0.0] * 383 + [1.0], "sentence-transformers/all-MiniLM-L6-v2", 384, 50)
+    async with memory_runtime.pool.acquire() as connection, connection.transaction():
+        # With sorting and sequential scans priced out, only the HNSW index can return rows by distance:
+        # the plan shows whether the query's expression and predicate match the index.
+        await connection.execute("SET LOCAL enable_sort = off; SET LOCAL enable_seqscan = off")
+        plan = "\n".join(row[0] for row in await connection.fetch("EXPLAIN " + sql, *args))
+    assert "ix_memory_embeddings_hnsw_384" in plan
+
+
+async def test_a_document_replaced_while_its_chunks_are_embedded_gets_no_stale_vectors(
+    memory_runtime: MemoryRuntime,
+) -> None:
+    microdao, model = unique("stale"), memory_runtime.embedder.model
+    limits, chunking = MemoryLimits(), ChunkingPolicy()
+    old = to_document(PostDocument(microdao, "Policy", text="Old rule: meetings on Monday.", source_uri="kb://p"),
+                      limits, chunking)
+    document_id = (await memory_runtime.store.put_document(old, model)).id
+    everything = await memory_runtime.queue.claim("slow-worker", model, 1000, 60, 5)
+    claimed = [job for job in everything if job.item_id == document_id]
+    others = [JobFailure(job.job_id, "released by the test", 0, False) for job in everything if job not in claimed]
+    await memory_runtime.queue.fail("slow-worker", others)  # give back other tests' jobs at once
+    new = to_document(PostDocument(microdao, "Policy", text="New rule: meetings on Friday.", source_uri="kb://p"),
+                      limits, chunking)
+    assert (await memory_runtime.store.put_document(new, model)).replaced
+    vectors = await memory_runtime.embedder.embed([chunk.text for job in claimed for chunk in job.chunks])
+    written = await memory_runtime.queue.complete("slow-worker", model, 384,
+                                                  [IndexedJob(claimed[0], vectors)], _nothing)
+    assert written == []
+    record = await memory_runtime.store.get(document_id, model)
+    assert record is not None and record.indexed_chunks == 0 and "Friday" in record.text
+    pending = await memory_runtime.pool.fetchval(
+        "SELECT count(*) FROM memory_index_jobs WHERE item_id = $1 AND locked_by IS NULL", document_id)
+    assert pending == 1, "the new chunks have a job of their own"
+
+
+async def _nothing(_: object) -> None:
+    return None
+
+
+class FixedCommonLexemes(CommonLexemes):
+    def __init__(self, lexemes: list[str]) -> None:
+        super().__init__(None, 1.0)
+        self.lexemes = lexemes
+
+    async def get(self) -> list[str]:
+        return self.lexemes
+
+
+async def test_common_words_select_no_rows_alone_but_still_weigh_in_the_ranking(memory_runtime: MemoryRuntime) -> None:
+    microdao = unique("common")
+    texts = {"both": "the budget report for the vet clinic", "budget": "the budget of the hackathon",
+             "report": "the weekly report", "vet": "the vet appointment on Friday",
+             "budget+report": "budget report approved"}
+    ids = {name: (await memory_runtime.store.add_memory(memory(microdao, text), "m")).id for name, text in texts.items()}
+    store = PgMemoryStore(memory_runtime.pool, 384, FixedCommonLexemes(["budget", "report"]))
+
+    async def found(query: str) -> list[str]:
+        search = to_search(QueryMemory("sofia", microdao, query), MemoryLimits())
+        by_id = {value: key for key, value in ids.items()}
+        return [by_id[c.item_id] for c in await store.text_search(search, 10)]
+
+    assert await found("budget vet") == ["both", "vet"], "rows selected by the informative word, ranked by all"
+    assert sorted(await found("budget report")) == ["both", "budget+report"], "only common words: all must match"
+    everything = PgMemoryStore(memory_runtime.pool, 384)
+    search = to_search(QueryMemory("sofia", microdao, "budget vet"), MemoryLimits())
+    assert len(await everything.text_search(search, 10)) == 4, "without statistics every word selects rows"

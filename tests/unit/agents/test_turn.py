@@ -1,0 +1,168 @@
+"""The turn orchestration of domain/agents/turn.py against fakes of memory, Toolcore and the LLM proxy."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import msgspec
+import pytest
+
+from domain.agents.model import (
+    AgentProfile,
+    MemorySettings,
+    Recall,
+    RecalledMemory,
+    RecalledTurn,
+    ReplyDelta,
+    ToolResult,
+    ToolSettings,
+    TurnContext,
+    TurnDone,
+)
+from domain.agents.prompt import build_messages, offered_tools
+from domain.agents.turn import AgentRuntime
+from domain.kernel.errors import UpstreamFailed
+from domain.kernel.tool_calls import ToolCallStatus
+from domain.ledger.events import AgentTurnCompleted
+from infra.platform.clock import SystemClock
+from tests.fakes.agents import (
+    FakeMemory,
+    FakeTools,
+    ListRecorder,
+    ScriptedLlm,
+    openai_tool,
+    text_reply,
+    tool_call_reply,
+)
+
+PROFILE = AgentProfile("agent:sofia", "microdao:7", "Sofia", "You are Sofia.", "m",
+                       tools=ToolSettings(max_steps=4, max_calls_per_step=2))
+CONTEXT = TurnContext("req-1", "agent:sofia", "microdao:7", "chan", "member:olena")
+TOOLS = [openai_tool("projects__list"), openai_tool("tasks__list")]
+
+
+def runtime(llm: ScriptedLlm, memory: FakeMemory | None = None, tools: FakeTools | None = None,
+            ) -> tuple[AgentRuntime, ListRecorder]:
+    recorder = ListRecorder()
+    return AgentRuntime(memory or FakeMemory(), tools or FakeTools(TOOLS), llm, recorder, SystemClock()), recorder
+
+
+async def test_a_model_that_keeps_asking_for_tools_is_stopped_after_max_steps_and_told_to_answer() -> None:
+    llm = ScriptedLlm([tool_call_reply("projects__list")])
+    agent, recorder = runtime(llm)
+
+    result = await agent.turn(PROFILE, CONTEXT, "loop forever")
+
+    assert len(llm.calls) == 5 and len(result.tool_calls) == 4
+    assert [c.tool_choice for c in llm.calls] == [None, None, None, None, "none"]
+    assert "still asked for tools after 4 tool steps" in result.warnings[0]
+    [entry] = recorder.entries
+    event = entry.pending_events[0]
+    assert isinstance(event, AgentTurnCompleted) and (event.steps, event.status) == (5, "completed")
+
+
+async def test_calls_beyond_the_per_step_limit_are_skipped_and_the_model_reads_why() -> None:
+    three = tool_call_reply("projects__list")
+    assert three.tool_calls is not None
+    calls = [{**three.tool_calls[0], "id": f"c{i}"} for i in range(3)]
+    llm = ScriptedLlm([msgspec.structs.replace(three, tool_calls=calls), text_reply("done")])
+    tools = FakeTools(TOOLS)
+    agent, _ = runtime(llm, tools=tools)
+
+    result = await agent.turn(PROFILE, CONTEXT, "three at once")
+
+    assert [run.status for run in result.tool_calls] == ["succeeded", "succeeded", "skipped"]
+    assert len(tools.calls) == 2
+    answered = [m for m in llm.calls[1].messages if m["role"] == "tool"]
+    assert [m["tool_call_id"] for m in answered] == ["c0", "c1", "c2"] and "too_many_calls" in answered[2]["content"]
+
+
+async def test_arguments_that_are_not_a_json_object_never_reach_toolcore() -> None:
+    llm = ScriptedLlm([tool_call_reply("tasks__list", "{not json"), text_reply("sorry")])
+    tools = FakeTools(TOOLS)
+    agent, _ = runtime(llm, tools=tools)
+
+    result = await agent.turn(PROFILE, CONTEXT, "tasks?")
+
+    assert tools.calls == []
+    assert (result.tool_calls[0].tool_id, result.tool_calls[0].status) == ("tasks.list", "invalid")
+
+
+async def test_a_tool_error_is_handed_to_the_model_and_the_turn_completes() -> None:
+    failure = ToolResult(ToolCallStatus.FAILED, 3.0, error={"type": "timeout", "message": "no answer within 5s"})
+    llm = ScriptedLlm([tool_call_reply("tasks__list", '{"project_id": "p"}'), text_reply("the tool timed out")])
+    agent, _ = runtime(llm, tools=FakeTools(TOOLS, {"tasks.list": failure}))
+
+    result = await agent.turn(PROFILE, CONTEXT, "tasks?")
+
+    assert result.reply == "the tool timed out" and result.tool_calls[0].error == failure.error
+    assert '"timeout"' in llm.calls[1].messages[-1]["content"]
+
+
+async def test_the_turn_cost_is_unknown_when_any_llm_call_had_no_known_price() -> None:
+    priced = ScriptedLlm([tool_call_reply("projects__list"), text_reply("ok")])
+    agent, _ = runtime(priced)
+    assert (await agent.turn(PROFILE, CONTEXT, "x")).usage.cost_usd == Decimal("0.003")
+
+    unpriced = ScriptedLlm([tool_call_reply("projects__list", cost=None), text_reply("ok")])
+    agent, _ = runtime(unpriced)
+    assert (await agent.turn(PROFILE, CONTEXT, "x")).usage.cost_usd is None
+
+
+async def test_with_memory_down_the_turn_has_no_memories_is_not_stored_and_warns_twice() -> None:
+    memory = FakeMemory(down=True)
+    agent, _ = runtime(ScriptedLlm([text_reply("hello")]), memory=memory)
+
+    result = await agent.turn(PROFILE, CONTEXT, "hi")
+
+    assert result.reply == "hello" and result.memories_used == [] and memory.stored == []
+    assert [w.split(",")[0] for w in result.warnings] == ["memory unavailable",
+                                                          "this turn was not stored in memory (memory unavailable)"]
+
+
+async def test_an_llm_failure_records_a_failed_turn_and_stores_nothing() -> None:
+    memory = FakeMemory()
+    agent, recorder = runtime(ScriptedLlm([], fail=True), memory=memory)
+
+    with pytest.raises(UpstreamFailed):
+        await agent.turn(PROFILE, CONTEXT, "hi")
+
+    assert memory.stored == []
+    assert recorder.entries[0].pending_events[0].status == "failed"
+
+
+async def test_a_streamed_turn_yields_the_reply_in_pieces_and_ends_with_the_whole_result() -> None:
+    agent, _ = runtime(ScriptedLlm([text_reply("one two three")]))
+    events = [e async for e in agent.events(PROFILE, CONTEXT, "count", stream=True)]
+    deltas = [e.text for e in events if isinstance(e, ReplyDelta)]
+    assert len(deltas) == 3 and "".join(deltas).strip() == "one two three"
+    assert isinstance(events[-1], TurnDone)
+
+
+def test_memories_go_to_the_system_message_and_the_channels_turns_become_chat_history() -> None:
+    profile = AgentProfile("a", "m", "A", "Be kind.", "m", memory=MemorySettings(limit=2, short_term_turns=1,
+                                                                                   min_score=0.1, max_chars=60))
+    recall = Recall(
+        short_term=[RecalledTurn("t1", "old question", "old answer"), RecalledTurn("t2", "hi", "hello")],
+        memories=[RecalledMemory("t2", "mid", "conversation", "hi hello", 0.9),
+                  RecalledMemory("m1", "mid", "fact", "x" * 100, 0.8, "2026-11-20T10:00:00Z"),
+                  RecalledMemory("m2", "long", "document", "too weak", 0.05),
+                  RecalledMemory("m3", "long", "document", "third", 0.5),
+                  RecalledMemory("m4", "mid", "fact", "over the limit", 0.4)],
+    )
+
+    messages, used = build_messages(profile, "now?", recall)
+
+    assert used == ["t2", "m1", "m3"]
+    assert messages[1:] == [{"role": "user", "content": "hi"}, {"role": "assistant", "content": "hello"},
+                            {"role": "user", "content": "now?"}]
+    system = messages[0]["content"]
+    assert system.startswith("Be kind.\n\nRelevant memories")
+    assert "- [mid-term fact, 2026-11-20] " + "x" * 59 + "…" in system and "too weak" not in system
+
+
+def test_only_the_tools_matching_the_profiles_globs_are_offered() -> None:
+    available = [openai_tool("projects__list"), openai_tool("task__create"), openai_tool("time__now")]
+    assert [t["function"]["name"] for t in offered_tools(available, ["projects.*", "time.now"])] == [
+        "projects__list", "time__now"]
+

@@ -1,0 +1,47 @@
+"""The proxy's YAML is validated at start-up, and every error names the offending key."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from apps.llm_proxy.settings import load_proxy_config
+from infra.platform.config_files import REPO_CONFIG_DIR, ConfigError
+
+
+def write(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "llm_proxy.yaml"
+    path.write_text(text)
+    return path
+
+
+def test_the_shipped_config_is_valid_and_routes_stub_to_the_stub_provider() -> None:
+    config = load_proxy_config(REPO_CONFIG_DIR / "llm_proxy.yaml")
+    assert config.providers[config.models["stub"].targets[0].provider].kind == "stub"
+    assert config.agents["agent:sofia"].microdao_id == "microdao:7"
+
+
+@pytest.mark.parametrize("text, key", [
+    ("providers: {s: {kind: stub}}\nmodels: {m: {targets: [{provider: nope, model: x}]}}", "$.models.m.targets[0].provider"),
+    ("providers: {s: {kind: warp}}\nmodels: {}", "$.providers.s.kind"),
+    ("providers: {s: {kind: stub}}\nmodels: {m: {targets: []}}", "$.models.m.targets"),
+    ("providers: {s: {kind: stub}}\nmodels: {}\nlimits: {default: {requests_per_minute: 0}}", "$.limits.default"),
+    ("providers: {s: {kind: stub}}\nmodels: {}\nlimits: {agents: {'agent:x': {tokens_per_minute: 0}}}",
+     "$.limits.agents['agent:x'].tokens_per_minute"),
+    ("providers: {s: {kind: stub}}\nmodels: {}\nprices: {m: {input_per_1m: 1}}", "$.prices.m"),
+    ("providers: {s: {kind: stub, colour: red}}\nmodels: {}", "$.providers.s"),
+    ("providers: {s: {kind: stub}}\nmodels: {}\napi_keys: [{agent_id: a, microdao_id: m}]", "$.api_keys[0]"),
+])
+def test_a_bad_config_fails_with_the_key_path(tmp_path: Path, text: str, key: str) -> None:
+    with pytest.raises(ConfigError) as caught:
+        load_proxy_config(write(tmp_path, text))
+    assert key in str(caught.value)
+    assert "llm_proxy.yaml" in str(caught.value)
+
+
+def test_missing_and_unparseable_files_are_clear_errors(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="does not exist"):
+        load_proxy_config(tmp_path / "absent.yaml")
+    with pytest.raises(ConfigError, match="not valid YAML"):
+        load_proxy_config(write(tmp_path, "providers: [unclosed"))

@@ -17,6 +17,7 @@ from datetime import UTC, date, datetime, timedelta
 import httpx
 
 from apps.services import SERVICES
+from infra.platform.settings import env
 
 EXTENSIONS = ("apps.memory.cli", "apps.toolcore.cli", "apps.agent_runtime.cli")
 
@@ -27,14 +28,14 @@ def main(argv: list[str] | None = None) -> int:
 
     serve = commands.add_parser("serve", help="run one service")
     serve.add_argument("service", choices=sorted(SERVICES))
-    serve.add_argument("--host", default=os.environ.get("DAARION_HOST", "127.0.0.1"))
+    serve.add_argument("--host", default=env("DAARION_HOST") or "127.0.0.1")
     serve.add_argument("--port", type=int)
     serve.add_argument("--workers", type=int, default=1)
     serve.add_argument("--log-level", default="info")
     serve.set_defaults(handler=_serve)
 
     up = commands.add_parser("up", help="run the whole stack on the embedded defaults (Ctrl-C stops it)")
-    up.add_argument("--host", default=os.environ.get("DAARION_HOST", "127.0.0.1"))
+    up.add_argument("--host", default=env("DAARION_HOST") or "127.0.0.1")
     up.set_defaults(handler=_up)
 
     database = commands.add_parser("db", help="schema migrations (alembic)")
@@ -72,7 +73,7 @@ def prepare_database() -> str:
     from infra.platform import db, migrations
 
     url = db.database_url()
-    if db.is_embedded() or os.environ.get("DAARION_MIGRATE_ON_START") == "1":
+    if db.is_embedded() or env("DAARION_MIGRATE_ON_START") == "1":
         migrations.upgrade(url)
     return url
 
@@ -88,7 +89,8 @@ def _serve(args: argparse.Namespace) -> int:
 
 
 def _up(args: argparse.Namespace) -> int:
-    prepare_database()
+    # The services reuse the database resolved here (the embedded server this process started, if any).
+    environment = {**os.environ, "DATABASE_URL": prepare_database()}
     children: list[tuple[str, subprocess.Popen[bytes]]] = []
     stopping = False
 
@@ -101,7 +103,7 @@ def _up(args: argparse.Namespace) -> int:
     try:
         for spec in SERVICES.values():
             command = [sys.executable, "-m", "apps.cli", "serve", spec.name, "--host", args.host]
-            children.append((spec.name, subprocess.Popen(command, env=os.environ.copy())))
+            children.append((spec.name, subprocess.Popen(command, env=environment)))
             _wait_healthy(f"http://{args.host}:{spec.port}/healthz", children[-1][1], spec.name)
             print(f"  {spec.name:<14} http://{args.host}:{spec.port}  ready", flush=True)
         print("stack is up; Ctrl-C stops it", flush=True)

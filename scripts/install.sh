@@ -21,7 +21,7 @@ EOF
 LLAMA_DEFAULT_ARGS="-DLLAVA_BUILD=OFF -DLLAMA_BUILD_TESTS=OFF -DLLAMA_BUILD_EXAMPLES=OFF -DLLAMA_BUILD_TOOLS=OFF -DLLAMA_BUILD_SERVER=OFF"
 case "$(uname -m)" in
     x86_64 | amd64)
-        # -march=native picks AMX on the CI hosts (Sapphire Rapids under Firecracker), whose tile state the
+        # -march=native picks AMX on the CI hosts (AMX-capable Xeons under Firecracker), whose tile state the
         # guest cannot use: the first matmul dies in ldtilecfg (SIGSEGV). Pin x86-64-v3 instead, which
         # also makes the wheel portable. Every ISA flag is explicit because ggml's defaults flip to OFF
         # whenever SOURCE_DATE_EPOCH is set.

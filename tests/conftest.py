@@ -24,5 +24,6 @@ def database_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     else:
         os.environ["DATABASE_URL"] = os.environ["DAARION_TEST_DATABASE_URL"]
     url = db.database_url()
+    os.environ["DATABASE_URL"] = url  # the services the tests start as processes reuse this server
     migrations.upgrade(url)
     yield url

@@ -10,7 +10,7 @@ from urllib.parse import urlsplit, urlunsplit
 import msgspec
 import pytest
 
-from apps.memory.runtime import MemoryRuntime, open_memory
+from apps.memory.container import MemoryContainer, open_memory
 from apps.memory.settings import MemorySettings
 from domain.ledger.application import UsageLedger
 from domain.memory.ports import Embedder
@@ -78,7 +78,7 @@ def test_embedder_fixture(minilm: MiniLMEmbedder) -> LabelledEmbedder:
 
 
 @pytest.fixture(scope="session", name="memory_runtime")
-async def memory_runtime_fixture(database_url: str, test_embedder: LabelledEmbedder) -> AsyncIterator[MemoryRuntime]:
+async def memory_runtime_fixture(database_url: str, test_embedder: LabelledEmbedder) -> AsyncIterator[MemoryContainer]:
     async with open_memory(memory_settings(), test_embedder) as runtime:
         yield runtime
 
@@ -100,7 +100,7 @@ def isolated_database_fixture(database_url: str) -> str:
     return url
 
 
-async def index_everything(runtime: MemoryRuntime, embedder: Embedder | None = None) -> int:
+async def index_everything(runtime: MemoryContainer, embedder: Embedder | None = None) -> int:
     """Works the queue of the runtime's model (or `embedder`'s) until nothing is ready; returns items indexed."""
     return await runtime.worker(embedder=embedder).drain()
 

@@ -11,7 +11,7 @@ import msgspec
 import pytest
 
 from apps.llm_proxy.app import create_app
-from apps.llm_proxy.settings import ProxyConfig, validate
+from apps.llm_proxy.settings import ProxySettings, validate
 from domain.ledger.application import UsageLedger
 from infra.ledger.event_store import open_ledger
 from tests.fakes.llm_servers import FakeOllama, FakeOpenAI
@@ -21,7 +21,7 @@ UPSTREAM_KEY = "sk-test-upstream-SECRET-0123456789"
 SOFIA_KEY = "sk-daarion-sofia-dev"
 
 
-def proxy_config(openai_url: str, ollama_url: str, **overrides: Any) -> ProxyConfig:
+def proxy_config(openai_url: str, ollama_url: str, **overrides: Any) -> ProxySettings:
     openai = {"kind": "openai", "base_url": openai_url, "api_key_env": "TEST_UPSTREAM_KEY"}
     raw: dict[str, Any] = {
         "providers": {
@@ -71,7 +71,7 @@ def proxy_config(openai_url: str, ollama_url: str, **overrides: Any) -> ProxyCon
         "budget_cache_s": 0.0,
     }
     raw.update(overrides)
-    return validate(msgspec.convert(raw, ProxyConfig, strict=False), Path("test-config"))
+    return validate(msgspec.convert(raw, ProxySettings, strict=False), Path("test-config"))
 
 
 @pytest.fixture(scope="session")

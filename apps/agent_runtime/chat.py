@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Iterator
 from typing import Any, TextIO
 
 import httpx
+
+from infra.platform.settings import env
 
 PATH = "/internal/agents/{agent_id}/messages"
 
@@ -20,7 +21,7 @@ class ChatClient:
     def __init__(self, base_url: str, agent_id: str, microdao_id: str, channel_id: str, user_id: str) -> None:
         self._url = base_url.rstrip("/") + PATH.format(agent_id=agent_id)
         self._identity = {"microdao_id": microdao_id, "channel_id": channel_id, "user_id": user_id}
-        token = os.environ.get("DAARION_INTERNAL_TOKEN")
+        token = env("DAARION_INTERNAL_TOKEN")
         self._headers = {"authorization": f"Bearer {token}"} if token else {}
         self._http = httpx.Client(timeout=httpx.Timeout(300.0, connect=5.0))
 

@@ -5,14 +5,14 @@ from __future__ import annotations
 
 import argparse
 import getpass
-import os
 import sys
 from typing import Any
 
 from apps.agent_runtime.chat import ChatClient, ChatError, Printer
-from apps.agent_runtime.settings import load_runtime_config
+from apps.agent_runtime.settings import load_runtime_settings
 from domain.kernel.errors import DaarionError
 from infra.platform.config_files import ConfigError
+from infra.platform.settings import env
 
 DEFAULT_URL = "http://127.0.0.1:7006"
 
@@ -21,8 +21,8 @@ def register(commands: Any) -> None:
     chat = commands.add_parser("chat", help="talk to an agent: one message, or an interactive chat")
     chat.add_argument("agent", help="the agent's id, e.g. agent:sofia")
     chat.add_argument("message", nargs="?", help="answer this one message and exit")
-    chat.add_argument("--url", default=os.environ.get("DAARION_AGENT_RUNTIME_URL", DEFAULT_URL))
-    chat.add_argument("--user", default=os.environ.get("DAARION_CHAT_USER", "member:cli"))
+    chat.add_argument("--url", default=env("DAARION_AGENT_RUNTIME_URL") or DEFAULT_URL)
+    chat.add_argument("--user", default=env("DAARION_CHAT_USER") or "member:cli")
     chat.add_argument("--channel", default=None, help="default: cli:<your login name>")
     chat.add_argument("--microdao", default=None, help="default: the agent's microDAO from config/agents.yaml")
     chat.set_defaults(handler=run_chat)
@@ -31,7 +31,7 @@ def register(commands: Any) -> None:
 def run_chat(args: argparse.Namespace) -> int:
     microdao, name = args.microdao, args.agent
     try:
-        profile = load_runtime_config().agent(args.agent)
+        profile = load_runtime_settings().agent(args.agent)
         microdao, name = microdao or profile.microdao_id, profile.display_name
     except (ConfigError, DaarionError) as exc:  # the runtime may know agents this checkout's config lacks
         if microdao is None:

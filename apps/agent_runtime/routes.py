@@ -8,12 +8,12 @@ from collections.abc import AsyncGenerator, AsyncIterator
 from typing import Any
 
 from litestar import Request, Response, post
-from litestar.datastructures import State
 from litestar.params import FromPath, FromQuery, JSONBody
 from litestar.response import Stream
 
 from apps.agent_runtime.schemas import MessageIn, response_body, server_timing, sse
-from apps.agent_runtime.settings import RuntimeConfig
+from apps.agent_runtime.settings import RuntimeSettings
+from apps.common.container import Injected
 from apps.common.requests import request_id_of
 from apps.common.service import internal_guard
 from apps.common.sse import sse_error
@@ -28,16 +28,14 @@ log = logging.getLogger(__name__)
 
 @post("/internal/agents/{agent_id:str}/messages", guards=[internal_guard()], status_code=200)
 async def post_message(
-    request: Request[Any, Any, Any], agent_id: FromPath[str], data: JSONBody[MessageIn], state: State,
+    request: Request[Any, Any, Any], agent_id: FromPath[str], data: JSONBody[MessageIn],
+    runtime: Injected[AgentRuntime], profiles: Injected[RuntimeSettings], metrics: Injected[AgentMetrics],
     stream: FromQuery[bool] = False,
 ) -> Response[Any]:
-    config: RuntimeConfig = state.config
-    profile = config.agent(agent_id)
+    profile = profiles.agent(agent_id)
     check_microdao_claim(agent_id, data.microdao_id, profile.microdao_id)
     request_id = request_id_of(request)
     context = TurnContext(request_id, profile.id, profile.microdao_id, data.channel_id, data.user_id)
-    runtime: AgentRuntime = state.runtime
-    metrics: AgentMetrics = state.metrics
     started = time.perf_counter()
     if stream:
         return await _stream(runtime.events(profile, context, data.text, stream=True), context, metrics, started)

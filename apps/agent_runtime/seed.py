@@ -11,7 +11,7 @@ import hashlib
 import logging
 from datetime import UTC, datetime, timedelta
 
-from apps.agent_runtime.settings import RuntimeConfig, SeedConversation
+from apps.agent_runtime.settings import RuntimeSettings, SeedConversation
 from domain.agents.model import TurnContext
 from domain.kernel.errors import DaarionError
 from infra.agents.memory_client import MemoryClient
@@ -19,7 +19,7 @@ from infra.agents.memory_client import MemoryClient
 log = logging.getLogger("daarion.agent_runtime.seed")
 
 
-async def seed_memories(config: RuntimeConfig, memory: MemoryClient, attempts: int = 30, pause_s: float = 2.0) -> int:
+async def seed_memories(config: RuntimeSettings, memory: MemoryClient, attempts: int = 30, pause_s: float = 2.0) -> int:
     """Stores every seed conversation; returns how many. Gives up (with a warning) after `attempts` tries."""
     conversations = config.seed.conversations
     for attempt in range(1, attempts + 1):
@@ -37,7 +37,7 @@ async def seed_memories(config: RuntimeConfig, memory: MemoryClient, attempts: i
     return 0
 
 
-async def _store(config: RuntimeConfig, memory: MemoryClient, conversation: SeedConversation) -> None:
+async def _store(config: RuntimeSettings, memory: MemoryClient, conversation: SeedConversation) -> None:
     key = hashlib.sha256(f"{conversation.agent_id}\0{conversation.channel_id}\0{conversation.user_message}"
                          .encode()).hexdigest()[:32]
     profile = config.agent(conversation.agent_id)

@@ -1,44 +1,50 @@
-"""What every service shares: health, readiness, Prometheus metrics, error handling, internal auth."""
+"""What every service shares: one way to wire it (a typed container opened in the lifespan, handed to
+handlers through DI), health, readiness, Prometheus metrics, error handling, internal auth."""
 
 from __future__ import annotations
 
 import asyncio
-import os
-from collections.abc import Awaitable, Callable, Sequence
-from contextlib import AbstractAsyncContextManager
+from collections.abc import AsyncIterator, Callable, Sequence
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import Any
 
-from litestar import Litestar, Response, get
+from litestar import Litestar, Response, Router, get
 from litestar.datastructures import State
 from litestar.types import ControllerRouterHandler
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 
 from apps.common.auth import internal_guard
+from apps.common.container import Injected, ReadinessCheck, ServiceContainer, container_dependencies, install
 from apps.common.errors import EXCEPTION_HANDLERS
+from infra.platform.settings import env
 
-ReadinessCheck = Callable[[], Awaitable[None]]
-Lifespan = Callable[[Litestar], AbstractAsyncContextManager[None]]
+OpenContainer = Callable[[], AbstractAsyncContextManager[ServiceContainer]]
 
-
-__all__ = ["ReadinessCheck", "build_app", "internal_guard"]
+__all__ = ["build_app", "internal_guard"]
 
 
 def build_app(
     service: str,
     route_handlers: Sequence[ControllerRouterHandler],
-    lifespan: Lifespan,
+    open_container: OpenContainer,
+    container_type: type[Any],
     registry: CollectorRegistry,
-    state: dict[str, Any] | None = None,
 ) -> Litestar:
-    """The app's readiness checks live in `app.state.readiness` (name -> async check that raises)."""
+    """`open_container` builds the service's adapters; it runs once, for the app's lifetime."""
+
+    @asynccontextmanager
+    async def lifespan(app: Litestar) -> AsyncIterator[None]:
+        async with open_container() as container:
+            install(app.state, container)
+            yield
 
     @get("/healthz", sync_to_thread=False, include_in_schema=False)
     def healthz() -> dict[str, str]:
         return {"status": "ok", "service": service}
 
     @get("/readyz", include_in_schema=False)
-    async def readyz(state: State) -> Response[dict[str, Any]]:
-        checks: dict[str, ReadinessCheck] = state.get("readiness", {})
+    async def readyz(container: Injected[ServiceContainer]) -> Response[dict[str, Any]]:
+        checks = container.readiness()
         results = await asyncio.gather(*(_probe(check) for check in checks.values()))
         report = dict(zip(checks, results, strict=True))
         ready = all(result == "ok" for result in results)
@@ -49,13 +55,12 @@ def build_app(
     def metrics() -> Response[bytes]:
         return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
 
+    wired = Router("/", route_handlers=[readyz, *route_handlers], dependencies=container_dependencies(container_type))
     return Litestar(
-        route_handlers=[healthz, readyz, metrics, *route_handlers],
+        route_handlers=[healthz, metrics, wired],
         lifespan=[lifespan],
         exception_handlers=EXCEPTION_HANDLERS,
-        state=State({
-            "readiness": {}, "internal_token": os.environ.get("DAARION_INTERNAL_TOKEN") or None, **(state or {}),
-        }),
+        state=State({"internal_token": env("DAARION_INTERNAL_TOKEN")}),
         openapi_config=None,
         debug=False,
     )
@@ -67,4 +72,3 @@ async def _probe(check: ReadinessCheck) -> str:
     except Exception as exc:  # noqa: BLE001 - any failure of a check means "not ready", never a 500
         return f"failed: {type(exc).__name__}"
     return "ok"
-

@@ -2,25 +2,25 @@
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import logging
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from datetime import UTC, date, datetime, timedelta
 from typing import Annotated, Any
 
 import msgspec
 from litestar import Request, Response, get, post
-from litestar.datastructures import State
 from litestar.params import FromQuery, JSONBody, QueryParameter
 from litestar.response import Stream
 
 from apps.common.auth import bearer_token
+from apps.common.container import Injected
 from apps.common.errors import status_of
 from apps.common.requests import request_id_of
 from apps.common.service import internal_guard
 from apps.common.sse import sse_error
+from apps.llm_proxy.container import ApiKeyIndex
 from apps.llm_proxy.schemas import (
     ChatCompletion,
     ChatParameters,
@@ -34,42 +34,55 @@ from apps.llm_proxy.schemas import (
 )
 from domain.kernel.errors import DaarionError, InvalidRequest, Unauthenticated
 from domain.kernel.tenancy import check_microdao_claim
-from domain.llm.gateway import CallContext, LlmGateway, StreamSummary
+from domain.ledger.reports import GROUPINGS, UsageReports
+from domain.llm.bookkeeping import CallContext
+from domain.llm.gateway import LlmGateway, StreamSummary
 from domain.llm.policies import ChatChunk, ChatRequest
-from infra.ledger.pg_usage_reports import GROUPINGS, usage_report
+from infra.llm.prometheus_metrics import ProxyMetrics
 
 _PASS_THROUGH = ("presence_penalty", "frequency_penalty", "parallel_tool_calls", "user")
 _encode = msgspec.json.encode
 log = logging.getLogger(__name__)
+AnyRequest = Request[Any, Any, Any]
 
 
 @post("/internal/llm/proxy", guards=[internal_guard()], status_code=200)
-async def proxy_chat(request: Request[Any, Any, Any], data: JSONBody[ProxyRequest], state: State) -> Response[Any]:
+async def proxy_chat(
+    request: AnyRequest, data: JSONBody[ProxyRequest], gateway: Injected[LlmGateway], metrics: Injected[ProxyMetrics],
+    agent_microdaos: Injected[Mapping[str, str]],
+) -> Response[Any]:
     agent_id = data.metadata.agent_id
-    known = state.agent_microdaos.get(agent_id)
+    known = agent_microdaos.get(agent_id)
     microdao_id = data.metadata.microdao_id or known
     if microdao_id is None:
         raise InvalidRequest(f"metadata.microdao_id is required: agent '{agent_id}' is not configured")
     if known is not None:
         check_microdao_claim(agent_id, microdao_id, known)
-    return await _chat(request, data, agent_id, microdao_id, state, "internal")
+    return await _chat(request, data, CallContext(request_id_of(request), agent_id, microdao_id, data.model), gateway,
+                       metrics, "internal")
 
 
 @post("/v1/chat/completions", status_code=200)
-async def openai_chat(request: Request[Any, Any, Any], data: JSONBody[OpenAIChatRequest], state: State) -> Response[Any]:
-    agent_id, microdao_id = _caller(request, state)
-    return await _chat(request, data, agent_id, microdao_id, state, "v1")
+async def openai_chat(
+    request: AnyRequest, data: JSONBody[OpenAIChatRequest], gateway: Injected[LlmGateway],
+    metrics: Injected[ProxyMetrics], api_keys: Injected[ApiKeyIndex],
+) -> Response[Any]:
+    agent_id, microdao_id = _caller(request, api_keys)
+    return await _chat(request, data, CallContext(request_id_of(request), agent_id, microdao_id, data.model), gateway,
+                       metrics, "v1")
 
 
 @get("/v1/models")
-async def openai_models(request: Request[Any, Any, Any], state: State) -> ModelList:
-    _caller(request, state)
-    return ModelList([ModelCard(model) for model in state.gateway.models])
+async def openai_models(
+    request: AnyRequest, gateway: Injected[LlmGateway], api_keys: Injected[ApiKeyIndex],
+) -> ModelList:
+    _caller(request, api_keys)
+    return ModelList([ModelCard(model) for model in gateway.models])
 
 
 @get("/internal/usage", guards=[internal_guard()])
 async def usage(
-    state: State,
+    usage: Injected[UsageReports],
     group_by: FromQuery[str] = "agent",
     since: Annotated[date | None, QueryParameter(name="from")] = None,
     until: Annotated[date | None, QueryParameter(name="to")] = None,
@@ -81,18 +94,16 @@ async def usage(
     until = until or today
     if since > until:
         raise InvalidRequest("'from' must not be after 'to'")
-    position = await asyncio.to_thread(state.ledger.max_position)
-    caught_up = await asyncio.to_thread(state.projector.wait_for, position, 5.0)
-    rows = await usage_report(state.pool, group_by, since, until)
+    report = await usage.report(group_by, since, until)
     return {"group_by": group_by, "from": since.isoformat(), "to": until.isoformat(),
-            "complete": caught_up, "rows": [msgspec.to_builtins(row) for row in rows]}
+            "complete": report.complete, "rows": [msgspec.to_builtins(row) for row in report.rows]}
 
 
-def _caller(request: Request[Any, Any, Any], state: State) -> tuple[str, str]:
+def _caller(request: AnyRequest, api_keys: ApiKeyIndex) -> tuple[str, str]:
     key = bearer_token(request)
     if key is None:
         raise Unauthenticated("missing API key: send 'Authorization: Bearer <key>'")
-    identity = state.api_keys.get(hashlib.sha256(key.encode()).hexdigest())
+    identity = api_keys.get(hashlib.sha256(key.encode()).hexdigest())
     if identity is None:
         raise Unauthenticated("invalid API key")
     return identity
@@ -109,19 +120,17 @@ def _chat_request(params: ChatParameters) -> ChatRequest:
 
 
 async def _chat(
-    request: Request[Any, Any, Any], params: ChatParameters, agent_id: str, microdao_id: str, state: State,
+    request: AnyRequest, params: ChatParameters, call: CallContext, gateway: LlmGateway, metrics: ProxyMetrics,
     endpoint: str,
 ) -> Response[Any]:
     started = time.perf_counter()
-    request_id = request_id_of(request)
-    call = CallContext(request_id, agent_id, microdao_id, params.model)
-    gateway: LlmGateway = state.gateway
+    request_id = call.request_id
     try:
         if params.stream:
-            return await _stream(gateway, call, params, started, state, endpoint)
+            return await _stream(gateway, call, params, started, metrics, endpoint)
         completion = await gateway.complete(call, _chat_request(params))
     except DaarionError as exc:
-        state.metrics.observe_request(endpoint, status_of(exc), time.perf_counter() - started, None)
+        metrics.observe_request(endpoint, status_of(exc), time.perf_counter() - started, None)
         raise
     result = completion.result
     usage_body = UsageBody(result.usage.prompt_tokens, result.usage.completion_tokens, result.usage.total_tokens)
@@ -132,7 +141,7 @@ async def _chat(
     )
     elapsed = time.perf_counter() - started
     overhead_ms = max(elapsed * 1000 - completion.upstream_ms, 0.0)
-    state.metrics.observe_request(endpoint, 200, elapsed, overhead_ms / 1000)
+    metrics.observe_request(endpoint, 200, elapsed, overhead_ms / 1000)
     return Response(_encode(body), media_type="application/json", headers={
         "x-request-id": request_id, "x-daarion-overhead-ms": f"{overhead_ms:.3f}",
         "x-daarion-provider": completion.provider, "x-daarion-model": completion.physical_model,
@@ -141,13 +150,14 @@ async def _chat(
 
 
 async def _stream(
-    gateway: LlmGateway, call: CallContext, params: ChatParameters, started: float, state: State, endpoint: str,
+    gateway: LlmGateway, call: CallContext, params: ChatParameters, started: float, metrics: ProxyMetrics,
+    endpoint: str,
 ) -> Stream:
     summary = StreamSummary()
     chunks = gateway.stream(call, _chat_request(params), summary)
     first = await anext(chunks)  # admission, routing and fallback errors still get a real HTTP status
     overhead_ms = max((time.perf_counter() - started) * 1000 - summary.first_chunk_wait_ms, 0.0)
-    state.metrics.observe_request(endpoint, 200, time.perf_counter() - started, overhead_ms / 1000)
+    metrics.observe_request(endpoint, 200, time.perf_counter() - started, overhead_ms / 1000)
     include_usage = params.stream_options is None or params.stream_options.include_usage
     envelope = {"id": f"chatcmpl-{call.request_id}", "object": "chat.completion.chunk",
                 "created": int(time.time()), "model": params.model}

@@ -1,4 +1,5 @@
-"""config/llm_proxy.yaml: providers, logical model routes, prices, limits, budgets, API keys."""
+"""The LLM proxy's settings: config/llm_proxy.yaml (providers, logical model routes, prices, limits, budgets,
+API keys, ledger) with the environment laid over it (infra.platform.settings)."""
 
 from __future__ import annotations
 
@@ -12,7 +13,8 @@ import msgspec
 
 from domain.llm.policies import Price, RateLimit, Target
 from infra.llm.providers.stub import StubRule
-from infra.platform.config_files import ConfigError, config_path, load_config
+from infra.platform.config_files import ConfigError
+from infra.platform.settings import LedgerSettings, config_path, load_settings
 
 PositiveInt = Annotated[int, msgspec.Meta(ge=1)]
 
@@ -57,11 +59,7 @@ class AgentConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     microdao_id: str
 
 
-class LedgerConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
-    mode: Literal["group_commit", "per_request"] = "group_commit"
-
-
-class ProxyConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+class ProxySettings(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     providers: dict[str, ProviderConfig]
     models: dict[str, ModelRoute]
     prices: dict[str, Price] = {}
@@ -69,9 +67,10 @@ class ProxyConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     budgets: BudgetsConfig = BudgetsConfig()
     api_keys: list[ApiKeyConfig] = []
     agents: dict[str, AgentConfig] = {}
-    ledger: LedgerConfig = LedgerConfig()
+    ledger: LedgerSettings = LedgerSettings()
     default_max_tokens: PositiveInt = 1024
     budget_cache_s: float = 1.0
+    ollama_host: str | None = None  # DAARION_OLLAMA_HOST: wins over every ollama provider's `host`
 
     def key_index(self) -> dict[str, tuple[str, str]]:
         """sha256(key) -> (agent_id, microdao_id); keys from env vars are hashed here and never kept."""
@@ -85,7 +84,7 @@ class ProxyConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
         return index
 
 
-def validate(config: ProxyConfig, path: Path) -> ProxyConfig:
+def validate(config: ProxySettings, path: Path) -> ProxySettings:
     for name, route in config.models.items():
         for index, target in enumerate(route.targets):
             if target.provider not in config.providers:
@@ -102,6 +101,6 @@ def validate(config: ProxyConfig, path: Path) -> ProxyConfig:
     return config
 
 
-def load_proxy_config(path: Path | None = None) -> ProxyConfig:
+def load_proxy_settings(path: Path | None = None) -> ProxySettings:
     path = path or config_path("llm_proxy.yaml", "DAARION_LLM_PROXY_CONFIG")
-    return validate(load_config(path, ProxyConfig), path)
+    return validate(load_settings(ProxySettings, "llm-proxy", path), path)

@@ -11,8 +11,8 @@ from typing import Any
 
 import msgspec
 
+from apps.memory.container import MemoryContainer, open_memory
 from apps.memory.progress import ProgressBar
-from apps.memory.runtime import MemoryRuntime, open_memory
 from apps.memory.settings import load_memory_settings
 from domain.memory.queue import BatchReport
 from infra.memory.pg_pool import open_memory_pool
@@ -104,7 +104,7 @@ async def _reindex(args: argparse.Namespace) -> int:
         return 1 if dead else 0
 
 
-async def _pending(runtime: MemoryRuntime) -> int:
+async def _pending(runtime: MemoryContainer) -> int:
     return sum(entry.pending for entry in await runtime.queue.stats() if entry.model == runtime.embedder.model)
 
 

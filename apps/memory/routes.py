@@ -6,10 +6,10 @@ import time
 from typing import Any
 
 from litestar import Request, Response, Router, delete, get, post
-from litestar.di import NamedDependency
-from litestar.params import FromPath, FromQuery, JSONBody, SkipValidation
+from litestar.params import FromPath, FromQuery, JSONBody
 
 from apps.common.auth import internal_guard
+from apps.common.container import Injected
 from apps.common.requests import request_id_of
 from apps.memory.schemas import (
     DocumentResponse,
@@ -25,56 +25,56 @@ from domain.memory.service import MemoryService
 from infra.memory.prometheus_metrics import MemoryMetrics
 
 AnyRequest = Request[Any, Any, Any]
-Memory = NamedDependency[SkipValidation[MemoryService]]
-Metrics = NamedDependency[SkipValidation[MemoryMetrics]]
+Memory = Injected[MemoryService]
+Metrics = Injected[MemoryMetrics]
 
 
 @post("/agent-memory/store", status_code=201)
 async def store_memory(
-    request: AnyRequest, data: JSONBody[StoreMemory], memory: Memory, metrics: Metrics,
+    request: AnyRequest, data: JSONBody[StoreMemory], service: Memory, metrics: Metrics,
 ) -> StoreResponse:
-    result = await memory.store(request_id_of(request), data)
+    result = await service.store(request_id_of(request), data)
     metrics.writes.labels("store", "created" if result.created else "deduplicated").inc()
     return StoreResponse(result.id, [result.id], not result.created, result.chunks)
 
 
 @post("/agent-memory/query", status_code=200)
-async def query_memory(data: JSONBody[QueryMemory], memory: Memory, metrics: Metrics) -> QueryResult:
+async def query_memory(data: JSONBody[QueryMemory], service: Memory, metrics: Metrics) -> QueryResult:
     started = time.perf_counter()
-    result = await memory.query(data)
+    result = await service.query(data)
     metrics.query_seconds.observe(time.perf_counter() - started)
     return result
 
 
 @get("/agent-memory/{memory_id:str}")
-async def get_memory(memory_id: FromPath[str], memory: Memory) -> MemoryRecord:
-    return await memory.get(memory_id)
+async def get_memory(memory_id: FromPath[str], service: Memory) -> MemoryRecord:
+    return await service.get(memory_id)
 
 
 @delete("/agent-memory/{memory_id:str}", status_code=200)
 async def forget_memory(
-    request: AnyRequest, memory_id: FromPath[str], memory: Memory, metrics: Metrics,
+    request: AnyRequest, memory_id: FromPath[str], service: Memory, metrics: Metrics,
 ) -> ForgetResponse:
-    forgotten = await memory.forget(request_id_of(request), memory_id)
+    forgotten = await service.forget(request_id_of(request), memory_id)
     metrics.writes.labels("forget", "forgotten").inc(len(forgotten))
     return ForgetResponse(forgotten)
 
 
 @delete("/agent-memory", status_code=200)
 async def forget_agent(
-    request: AnyRequest, agent_id: FromQuery[str], memory: Memory, metrics: Metrics,
+    request: AnyRequest, agent_id: FromQuery[str], service: Memory, metrics: Metrics,
     microdao_id: FromQuery[str | None] = None,
 ) -> ForgetResponse:
-    forgotten = await memory.forget_agent(request_id_of(request), agent_id, microdao_id)
+    forgotten = await service.forget_agent(request_id_of(request), agent_id, microdao_id)
     metrics.writes.labels("forget", "forgotten").inc(len(forgotten))
     return ForgetResponse(forgotten)
 
 
 @post("/knowledge/documents")
 async def post_document(
-    request: AnyRequest, data: JSONBody[PostDocument], memory: Memory, metrics: Metrics,
+    request: AnyRequest, data: JSONBody[PostDocument], service: Memory, metrics: Metrics,
 ) -> Response[DocumentResponse]:
-    result = await memory.put_document(request_id_of(request), data)
+    result = await service.put_document(request_id_of(request), data)
     outcome = "created" if result.created else "replaced" if result.replaced else "unchanged"
     metrics.writes.labels("document", outcome).inc()
     body = DocumentResponse(result.id, result.chunks, result.created, result.replaced, result.unchanged)
@@ -82,22 +82,22 @@ async def post_document(
 
 
 @get("/knowledge/documents/{document_id:str}")
-async def get_document(document_id: FromPath[str], memory: Memory) -> MemoryRecord:
-    return await memory.get_document(document_id)
+async def get_document(document_id: FromPath[str], service: Memory) -> MemoryRecord:
+    return await service.get_document(document_id)
 
 
 @delete("/knowledge/documents/{document_id:str}", status_code=200)
 async def delete_document(
-    request: AnyRequest, document_id: FromPath[str], memory: Memory, metrics: Metrics,
+    request: AnyRequest, document_id: FromPath[str], service: Memory, metrics: Metrics,
 ) -> ForgetResponse:
-    forgotten = await memory.forget(request_id_of(request), document_id, tier="long")
+    forgotten = await service.forget(request_id_of(request), document_id, tier="long")
     metrics.writes.labels("document", "deleted").inc()
     return ForgetResponse(forgotten)
 
 
-def internal_router(**router_options: Any) -> Router:
+def internal_router() -> Router:
     return Router(
-        "/internal", guards=[internal_guard()], **router_options,
+        "/internal", guards=[internal_guard()],
         route_handlers=[store_memory, query_memory, get_memory, forget_memory, forget_agent, post_document,
                         get_document, delete_document],
     )

@@ -1,4 +1,5 @@
-"""config/memory.yaml (or the file in DAARION_MEMORY_CONFIG), parsed once into Structs at start-up."""
+"""The memory service's settings: config/memory.yaml (or DAARION_MEMORY_CONFIG) with the environment laid over
+it (infra.platform.settings), parsed once into Structs at start-up."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from domain.memory.model import MemoryLimits
 from domain.memory.queue import IndexingPolicy
 from domain.memory.ranking import RankingPolicy
 from infra.memory.pg_memory_store import INDEXED_DIMENSIONS
-from infra.platform.config_files import config_path, load_config
+from infra.platform.settings import LedgerSettings, config_path, load_settings
 
 
 class EmbedderSettings(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
@@ -51,7 +52,6 @@ class SearchSettings(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
 
 class DatabaseSettings(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     pool_size: int = 10
-    ledger_mode: Literal["group_commit", "per_request"] = "group_commit"
 
 
 class MemorySettings(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
@@ -62,8 +62,9 @@ class MemorySettings(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     indexing: IndexingPolicy = IndexingPolicy()
     search: SearchSettings = SearchSettings()
     database: DatabaseSettings = DatabaseSettings()
+    ledger: LedgerSettings = LedgerSettings()
     metrics_refresh_seconds: float = 5.0
 
 
 def load_memory_settings(path: Path | None = None) -> MemorySettings:
-    return load_config(path or config_path("memory.yaml", "DAARION_MEMORY_CONFIG"), MemorySettings)
+    return load_settings(MemorySettings, "memory", path or config_path("memory.yaml", "DAARION_MEMORY_CONFIG"))

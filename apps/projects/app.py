@@ -2,52 +2,51 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from typing import Any
 
 import msgspec
-from litestar import Litestar, Router
-from litestar.datastructures import State
-from litestar.di import Provide
+from litestar import Litestar
 from prometheus_client import CollectorRegistry
 
+from apps.common.container import ReadinessCheck
 from apps.common.service import build_app
 from apps.projects.routes import ProjectsController
 from domain.projects.ports import ProjectStore
 from infra.platform.db import create_pool, database_url
+from infra.platform.settings import load_settings
 from infra.projects.pg_project_store import PgProjectStore
 
-DEFAULT_PORT = 7010
 
-
-class ProjectsSettings(msgspec.Struct, frozen=True):
+class ProjectsSettings(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     pool_size: int = 10
 
 
+@dataclass(frozen=True)
+class ProjectsContainer:
+    store: ProjectStore
+    pool: Any
+
+    def readiness(self) -> Mapping[str, ReadinessCheck]:
+        return {"database": self._ping}
+
+    async def _ping(self) -> None:
+        async with self.pool.acquire() as connection:
+            await connection.fetchval("SELECT 1")
+
+
+@asynccontextmanager
+async def open_projects(settings: ProjectsSettings) -> AsyncIterator[ProjectsContainer]:
+    pool = await create_pool(database_url(), min_size=1, max_size=settings.pool_size)
+    try:
+        yield ProjectsContainer(PgProjectStore(pool), pool)
+    finally:
+        await pool.close()
+
+
 def create_app(settings: ProjectsSettings | None = None) -> Litestar:
-    settings = settings or ProjectsSettings()
-
-    @asynccontextmanager
-    async def lifespan(app: Litestar) -> AsyncIterator[None]:
-        pool = await create_pool(database_url(), min_size=1, max_size=settings.pool_size)
-        app.state.store = PgProjectStore(pool)
-        app.state.readiness["database"] = lambda: _ping(pool)
-        try:
-            yield
-        finally:
-            await pool.close()
-
-    api = Router("/", route_handlers=[ProjectsController],
-                 dependencies={"store": Provide(_provide_store, sync_to_thread=False)})
-    return build_app("projects", [api], lifespan, CollectorRegistry())
-
-
-def _provide_store(state: State) -> ProjectStore:
-    store: ProjectStore = state.store
-    return store
-
-
-async def _ping(pool: Any) -> None:
-    async with pool.acquire() as connection:
-        await connection.fetchval("SELECT 1")
+    settings = settings or load_settings(ProjectsSettings, "projects", None)
+    return build_app("projects", [ProjectsController], lambda: open_projects(settings), ProjectsContainer,
+                     CollectorRegistry())

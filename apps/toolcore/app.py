@@ -4,59 +4,53 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
 
-from litestar import Litestar, Router, asgi
-from litestar.datastructures import State
-from litestar.di import Provide
+from litestar import Litestar, asgi
 from litestar.types import Receive, Scope, Send
 from mcp.server.streamable_http_manager import StreamableHTTPSessionManager
 from mcp.server.transport_security import TransportSecuritySettings
 from prometheus_client import CollectorRegistry
 
 from apps.common.auth import internal_guard
-from apps.common.core import database_ready
+from apps.common.container import container_in
 from apps.common.service import build_app
+from apps.toolcore.container import ToolcoreContainer, open_toolcore
 from apps.toolcore.mcp_server import build_mcp_server, identity_from_headers
 from apps.toolcore.routes import ToolsController
-from apps.toolcore.runtime import ToolcoreSettings, open_toolcore
-from domain.tools.service import ToolService
+from apps.toolcore.settings import ToolcoreSettings, load_toolcore_settings
 from infra.tools.prometheus_metrics import ToolcoreMetrics
 
-DEFAULT_PORT = 7009
+
+@dataclass(frozen=True)
+class ToolcoreHttpContainer(ToolcoreContainer):
+    """Toolcore with its MCP endpoint: the streamable-HTTP sessions run for the app's lifetime."""
+
+    mcp_sessions: StreamableHTTPSessionManager
 
 
 def create_app(settings: ToolcoreSettings | None = None) -> Litestar:
-    settings = settings or ToolcoreSettings.from_env()
+    settings = settings or load_toolcore_settings()
     registry = CollectorRegistry()
     metrics = ToolcoreMetrics(registry)
-    holder: dict[str, ToolService] = {}  # /mcp is built here; the service it calls opens in the lifespan
-    mcp_server = build_mcp_server(lambda: holder["service"], identity_from_headers)
-    sessions = StreamableHTTPSessionManager(
-        mcp_server, json_response=True, stateless=True,
-        security_settings=TransportSecuritySettings(
-            allowed_hosts=list(settings.mcp_allowed_hosts),
-            allowed_origins=[f"http://{host}" for host in settings.mcp_allowed_hosts],
-        ),
-    )
 
     @asynccontextmanager
-    async def lifespan(app: Litestar) -> AsyncIterator[None]:
-        async with open_toolcore(settings, metrics) as toolcore, sessions.run():
-            holder["service"] = app.state.service = toolcore.service
-            app.state.readiness["database"] = lambda: database_ready(toolcore.core)
-            yield
+    async def open_container() -> AsyncIterator[ToolcoreHttpContainer]:
+        async with open_toolcore(settings, metrics) as toolcore:
+            sessions = StreamableHTTPSessionManager(
+                build_mcp_server(toolcore.service, identity_from_headers), json_response=True, stateless=True,
+                security_settings=TransportSecuritySettings(
+                    allowed_hosts=list(settings.mcp_allowed_hosts),
+                    allowed_origins=[f"http://{host}" for host in settings.mcp_allowed_hosts],
+                ),
+            )
+            async with sessions.run():
+                yield ToolcoreHttpContainer(toolcore.service, toolcore.core, sessions)
 
-    @asgi("/mcp", is_mount=True, copy_scope=True, guards=[internal_guard()])
-    async def mcp_endpoint(scope: Scope, receive: Receive, send: Send) -> None:
-        await sessions.handle_request(scope, receive, send)  # type: ignore[arg-type]
-
-    api = Router("/", route_handlers=[ToolsController],
-                 dependencies={"service": Provide(_provide_service, sync_to_thread=False)})
-    return build_app("toolcore", [api, mcp_endpoint], lifespan, registry)
-
-
-def _provide_service(state: State) -> ToolService:
-    service: ToolService = state.service
-    return service
+    return build_app("toolcore", [ToolsController, mcp_endpoint], open_container, ToolcoreHttpContainer, registry)
 
 
+@asgi("/mcp", is_mount=True, copy_scope=True, guards=[internal_guard()])
+async def mcp_endpoint(scope: Scope, receive: Receive, send: Send) -> None:
+    sessions = container_in(scope, ToolcoreHttpContainer).mcp_sessions
+    await sessions.handle_request(scope, receive, send)  # type: ignore[arg-type]

@@ -11,14 +11,16 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
 from typing import Any
 
+import msgspec
 from mcp.server.stdio import stdio_server
 from prometheus_client import CollectorRegistry
 
+from apps.toolcore.container import open_toolcore
 from apps.toolcore.mcp_server import McpIdentity, build_mcp_server, fixed_identity
-from apps.toolcore.runtime import ToolcoreSettings, open_toolcore
+from apps.toolcore.settings import ToolcoreSettings, load_toolcore_settings
+from infra.platform.settings import env
 from infra.tools.prometheus_metrics import ToolcoreMetrics
 
 
@@ -26,9 +28,9 @@ def register(subparsers: Any) -> None:
     toolcore = subparsers.add_parser("toolcore", help="Toolcore utilities")
     commands = toolcore.add_subparsers(dest="toolcore_command", required=True)
     mcp = commands.add_parser("mcp", help="serve the tool registry over MCP on stdio for one agent")
-    mcp.add_argument("--agent-id", default=os.environ.get("DAARION_AGENT_ID"),
+    mcp.add_argument("--agent-id", default=env("DAARION_AGENT_ID"),
                      help="the agent this process speaks for (default $DAARION_AGENT_ID)")
-    mcp.add_argument("--microdao-id", default=os.environ.get("DAARION_MICRODAO_ID"),
+    mcp.add_argument("--microdao-id", default=env("DAARION_MICRODAO_ID"),
                      help="the microDAO it acts for (default $DAARION_MICRODAO_ID)")
     mcp.add_argument("--config", default=None, help="tools.yaml (default $DAARION_TOOLS_CONFIG, config/tools.yaml)")
     mcp.set_defaults(handler=_mcp_stdio)
@@ -37,9 +39,9 @@ def register(subparsers: Any) -> None:
 def _mcp_stdio(args: argparse.Namespace) -> int:
     if not args.agent_id:
         raise SystemExit("toolcore mcp: name the agent with --agent-id or DAARION_AGENT_ID")
-    settings = ToolcoreSettings.from_env()
+    settings = load_toolcore_settings()
     if args.config:
-        settings = ToolcoreSettings(tools_config=args.config, ledger_mode=settings.ledger_mode)
+        settings = msgspec.structs.replace(settings, tools_config=args.config)
     asyncio.run(serve_stdio(settings, McpIdentity(args.agent_id, args.microdao_id)))
     return 0
 
@@ -50,6 +52,6 @@ async def serve_stdio(settings: ToolcoreSettings, identity: McpIdentity) -> None
     async with stdio_server() as (read_stream, write_stream):
         await asyncio.to_thread(prepare_database)
         async with open_toolcore(settings, ToolcoreMetrics(CollectorRegistry())) as toolcore:
-            server = build_mcp_server(lambda: toolcore.service, fixed_identity(identity))
+            server = build_mcp_server(toolcore.service, fixed_identity(identity))
             await server.run(read_stream, write_stream, server.create_initialization_options())
 

@@ -48,19 +48,19 @@ def fixed_identity(identity: McpIdentity) -> IdentityOf:
     return lambda _ctx: identity
 
 
-def build_mcp_server(service_of: Callable[[], ToolService], identity_of: IdentityOf) -> Server[Any]:
+def build_mcp_server(service: ToolService, identity_of: IdentityOf) -> Server[Any]:
     async def list_tools(
         ctx: ServerRequestContext[Any, Any], _params: types.PaginatedRequestParams | None,
     ) -> types.ListToolsResult:
         who = identity_of(ctx)
-        return types.ListToolsResult(tools=[_mcp_tool(t) for t in service_of().tools_for(who.agent_id,
+        return types.ListToolsResult(tools=[_mcp_tool(t) for t in service.tools_for(who.agent_id,
                                                                                          who.microdao_id)])
 
     async def call_tool(ctx: ServerRequestContext[Any, Any], params: types.CallToolRequestParams) -> types.CallToolResult:
         who = identity_of(ctx)
         call = ToolCall(_request_id(ctx), params.name, who.agent_id, dict(params.arguments or {}), who.microdao_id)
         try:
-            outcome = await service_of().call(call)
+            outcome = await service.call(call)
         except DaarionError as exc:
             error: dict[str, Any] = {"type": exc.type, "message": exc.message}
             if isinstance(exc, ArgumentsInvalid):

@@ -5,17 +5,17 @@ from __future__ import annotations
 from typing import Annotated, Any, Literal
 
 from litestar import Controller, Request, Response, get, post
-from litestar.di import NamedDependency
-from litestar.params import JSONBody, QueryParameter, SkipValidation
+from litestar.params import JSONBody, QueryParameter
 
 from apps.common.auth import internal_guard
+from apps.common.container import Injected
 from apps.common.requests import request_id_of
 from apps.toolcore.schemas import OpenAIToolList, ToolCallRequest, ToolList, ToolView, call_response
 from domain.kernel.ids import SUBJECT_ID_PATTERN
 from domain.tools.model import ToolCall, openai_tool
 from domain.tools.service import ToolService
 
-Service = NamedDependency[SkipValidation[ToolService]]
+Service = Injected[ToolService]
 Subject = Annotated[str, QueryParameter(pattern=SUBJECT_ID_PATTERN)]
 OptionalSubject = Annotated[str | None, QueryParameter(pattern=SUBJECT_ID_PATTERN, required=False)]
 Format = Annotated[Literal["native", "openai"], QueryParameter(name="format", required=False)]

@@ -12,8 +12,7 @@ Every downstream call carries the turn's request id, so the ledger shows the who
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncGenerator
-from decimal import Decimal
+from collections.abc import AsyncGenerator, Callable
 from typing import TYPE_CHECKING, Any
 
 from domain.agents.model import (
@@ -24,22 +23,20 @@ from domain.agents.model import (
     Recall,
     ReplyDelta,
     ToolCalled,
-    ToolResult,
-    ToolRun,
     TurnContext,
     TurnDone,
     TurnEvent,
     TurnResult,
-    TurnUsage,
 )
 from domain.agents.prompt import (
     assistant_tool_message,
     build_messages,
-    call_arguments,
     function_name,
     offered_tools,
     tool_message,
 )
+from domain.agents.tool_step import run_tool_calls
+from domain.agents.turn_state import TurnState
 from domain.kernel.errors import DaarionError
 from domain.kernel.tool_calls import ToolCallStatus
 from domain.kernel.tool_names import tool_id_of
@@ -56,12 +53,15 @@ MAX_QUERY_CHARS = 2000
 class AgentRuntime:
     def __init__(
         self, memory: AgentMemory, tools: AgentTools, llm: AgentLlm, recorder: UsageRecorder, clock: Clock,
+        on_tools_offered: Callable[[list[str]], None] | None = None,
     ) -> None:
+        """`on_tools_offered` hears the tool ids offered to each turn's model (metrics label only those)."""
         self._memory = memory
         self._tools = tools
         self._llm = llm
         self._recorder = recorder
         self._clock = clock
+        self._on_tools_offered = on_tools_offered or (lambda tool_ids: None)
 
     async def turn(self, profile: AgentProfile, context: TurnContext, text: str) -> TurnResult:
         async for event in self.events(profile, context, text, stream=False):
@@ -73,7 +73,7 @@ class AgentRuntime:
         self, profile: AgentProfile, context: TurnContext, text: str, stream: bool,
     ) -> AsyncGenerator[TurnEvent, None]:
         """The turn as it happens; the last event is TurnDone. With `stream`, reply text comes as deltas."""
-        turn = _Turn(self._clock.monotonic())
+        turn = TurnState(self._clock.monotonic())
         recall, tools = await asyncio.gather(self._recall(profile, context, text, turn),
                                              self._offer(profile, context, turn))
         messages, memory_ids = build_messages(profile, text, recall)
@@ -105,7 +105,7 @@ class AgentRuntime:
                     break
                 messages.append(assistant_tool_message(answer.content, answer.tool_calls))
                 started = self._clock.monotonic()
-                runs = await self._run_tools(profile, context, answer.tool_calls, step)
+                runs = await run_tool_calls(self._tools, profile, context, answer.tool_calls, step)
                 turn.add_time("tools", self._clock.monotonic() - started)
                 for raw_call, (run, result) in zip(answer.tool_calls, runs, strict=True):
                     turn.tool_runs.append(run)
@@ -120,7 +120,7 @@ class AgentRuntime:
         await asyncio.gather(stored, self._record(profile, context, turn, "completed"))
         yield TurnDone(turn.result(context, reply, memory_ids, self._clock.monotonic()))
 
-    async def _recall(self, profile: AgentProfile, context: TurnContext, text: str, turn: _Turn) -> Recall:
+    async def _recall(self, profile: AgentProfile, context: TurnContext, text: str, turn: TurnState) -> Recall:
         settings = profile.memory
         tiers = [t for t in settings.tiers if t != "short" or settings.short_term_turns > 0]
         if not settings.enabled or not tiers:
@@ -135,41 +135,21 @@ class AgentRuntime:
         finally:
             turn.add_time("memory_query", self._clock.monotonic() - started)
 
-    async def _offer(self, profile: AgentProfile, context: TurnContext, turn: _Turn) -> list[dict[str, Any]]:
+    async def _offer(self, profile: AgentProfile, context: TurnContext, turn: TurnState) -> list[dict[str, Any]]:
         if profile.tools.max_steps == 0:
             return []
         started = self._clock.monotonic()
         try:
-            return offered_tools(await self._tools.available(context), profile.tools.include)
+            offered = offered_tools(await self._tools.available(context), profile.tools.include)
+            self._on_tools_offered([tool_id_of(function_name(tool)) for tool in offered])
+            return offered
         except DaarionError as exc:
             turn.warnings.append(f"tools unavailable, answered without tools: {exc.message}")
             return []
         finally:
             turn.add_time("tool_list", self._clock.monotonic() - started)
 
-    async def _run_tools(
-        self, profile: AgentProfile, context: TurnContext, calls: list[dict[str, Any]], step: int,
-    ) -> list[tuple[ToolRun, ToolResult]]:
-        async def run(index: int, call: dict[str, Any]) -> tuple[ToolRun, ToolResult]:
-            tool_id = tool_id_of(function_name(call))
-            arguments = call_arguments(call)
-            if index >= profile.tools.max_calls_per_step:
-                result = ToolResult(ToolCallStatus.SKIPPED, error={
-                    "type": "too_many_calls",
-                    "message": f"at most {profile.tools.max_calls_per_step} tool calls per step; not run"})
-            elif arguments is None:
-                result = ToolResult(ToolCallStatus.INVALID, error={
-                    "type": "invalid_arguments", "message": "the arguments are not a JSON object"})
-            else:
-                # Toolcore decides: a call to a tool that was not offered still goes there, to be
-                # refused and put on the record.
-                result = await self._tools.call(context, tool_id, arguments)
-            run = ToolRun(tool_id, arguments or {}, result.status, step, result.latency_ms, result.error)
-            return run, result
-
-        return list(await asyncio.gather(*(run(i, call) for i, call in enumerate(calls))))
-
-    async def _remember(self, profile: AgentProfile, context: TurnContext, text: str, reply: str, turn: _Turn) -> None:
+    async def _remember(self, profile: AgentProfile, context: TurnContext, text: str, reply: str, turn: TurnState) -> None:
         settings = profile.memory
         if not (settings.enabled and settings.store_turns) or turn.memory_down or not reply.strip():
             if turn.memory_down:
@@ -183,7 +163,7 @@ class AgentRuntime:
         finally:
             turn.add_time("memory_store", self._clock.monotonic() - started)
 
-    async def _record(self, profile: AgentProfile, context: TurnContext, turn: _Turn, status: str) -> None:
+    async def _record(self, profile: AgentProfile, context: TurnContext, turn: TurnState, status: str) -> None:
         started = self._clock.monotonic()
         await self._recorder.record(new_entry(
             AgentTurnCompleted, request_id=context.request_id, agent_id=profile.id,
@@ -193,41 +173,3 @@ class AgentRuntime:
             latency_ms=round((self._clock.monotonic() - turn.started) * 1000, 3), status=status,
         ))
         turn.add_time("ledger", self._clock.monotonic() - started)
-
-
-class _Turn:
-    """What a turn has accumulated so far: usage, tool runs, warnings and where the time went."""
-
-    def __init__(self, started: float) -> None:
-        self.started = started
-        self.llm_calls = 0
-        self.prompt_tokens = 0
-        self.completion_tokens = 0
-        self.costs: list[Decimal | None] = []
-        self.tool_runs: list[ToolRun] = []
-        self.warnings: list[str] = []
-        self.memory_down = False
-        self.timings: dict[str, float] = {}
-
-    def llm(self, answer: LlmReply, seconds: float) -> None:
-        self.llm_calls += 1
-        self.prompt_tokens += answer.usage.prompt_tokens
-        self.completion_tokens += answer.usage.completion_tokens
-        self.costs.append(answer.cost_usd)
-        self.add_time("llm", seconds)
-
-    def add_time(self, phase: str, seconds: float) -> None:
-        self.timings[phase] = self.timings.get(phase, 0.0) + seconds * 1000
-
-    def cost(self) -> Decimal | None:
-        if any(cost is None for cost in self.costs):
-            return None
-        return sum((cost for cost in self.costs if cost is not None), Decimal(0))
-
-    def result(self, context: TurnContext, reply: str, memory_ids: list[str], now: float) -> TurnResult:
-        usage = TurnUsage(self.prompt_tokens, self.completion_tokens, self.prompt_tokens + self.completion_tokens,
-                          self.cost(), self.llm_calls)
-        timings = {phase: round(ms, 3) for phase, ms in self.timings.items()}
-        timings["total"] = round((now - self.started) * 1000, 3)
-        return TurnResult(reply, list(self.tool_runs), memory_ids, usage, context.request_id, list(self.warnings),
-                          self.llm_calls, timings)

@@ -10,8 +10,18 @@ from domain.ledger.events import LedgerEntry
 
 
 class UsageRecorder(Protocol):
+    """The durable writer of the usage ledger.
+
+    An entry whose id the ledger already holds is accepted and changes nothing: not an error, not a second
+    count. Writers that may repeat a write (a client retrying after a failed commit, a job run again) give
+    their entries ids derived from what they record (uuid5 over a fixed namespace), so a repeat finds the
+    entry of the first try, or writes it if that try never committed. Entries of fresh facts take random
+    ids (`new_entry`) and cannot collide.
+    """
+
     async def record(self, entry: LedgerEntry) -> int:
-        """Returns once the entry is committed; the result is its ledger position."""
+        """Returns once the entry is committed (or found already committed); the result is a ledger
+        position at or after the entry's. Raises ServiceUnavailable when the ledger cannot commit."""
         ...
 
 

@@ -27,6 +27,8 @@ DOCUMENT_KIND = "document"
 SEARCH_KINDS = (*KINDS, DOCUMENT_KIND)
 ALL_TIERS: frozenset[str] = frozenset(TIERS)
 Scalar = str | int | float | bool | None
+# Stable namespace of the ledger entry ids derived from stored items (never change: ids in the ledger use it).
+_STORED_NAMESPACE = uuid.UUID("0b6f3c52-1d8e-4f0a-b7c4-5a2e9d81f364")
 Metadata = dict[str, Scalar]
 
 
@@ -116,6 +118,11 @@ class StoreResult(msgspec.Struct, frozen=True):
     created: bool
     chunks: int
 
+    @property
+    def ledger_entry_id(self) -> uuid.UUID:
+        """One MemoryStored per memory, however often it is stored (a retry, the same content again)."""
+        return uuid.uuid5(_STORED_NAMESPACE, f"memory-stored:{self.id}")
+
 
 class DocumentResult(msgspec.Struct, frozen=True):
     id: str
@@ -123,6 +130,12 @@ class DocumentResult(msgspec.Struct, frozen=True):
     replaced: bool
     unchanged: bool
     chunks: int
+    revision: str = ""  # changes with every write that changes the document (PostgreSQL: its updated_at)
+
+    def ledger_entry_id(self, content_hash: str) -> uuid.UUID:
+        """One MemoryStored per version of the document: a retried or repeated post of the same version
+        derives the same id, a replacement a new one (even back to content the document had before)."""
+        return uuid.uuid5(_STORED_NAMESPACE, f"document-stored:{self.id}:{content_hash}:{self.revision}")
 
 
 class MemoryRecord(msgspec.Struct, frozen=True):

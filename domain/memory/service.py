@@ -10,7 +10,7 @@ import msgspec
 
 from domain.kernel.clock import Clock
 from domain.kernel.errors import DaarionError, NotFound
-from domain.ledger.events import MemoryForgotten, MemoryStored, new_entry
+from domain.ledger.events import LedgerEntry, MemoryForgotten, MemoryStored, new_entry
 from domain.ledger.ports import UsageRecorder
 from domain.memory.chunking import ChunkingPolicy
 from domain.memory.commands import (
@@ -66,11 +66,13 @@ class MemoryService:
         result = await self._store.add_memory(memory, self._embedder.model)
         if result.created:
             self._on_enqueued()
-            await self._recorder.record(new_entry(
-                MemoryStored, request_id=request_id, memory_id=result.id, agent_id=memory.scope.agent_id,
-                microdao_id=memory.scope.microdao_id, tier="mid", kind=memory.kind,
-                content_bytes=memory.content_bytes,
-            ))
+        # Recorded on every call under an id derived from the memory: a client retrying after the ledger
+        # commit failed gets the entry written now, any other repeat finds it there and adds nothing.
+        await self._recorder.record(LedgerEntry.of(
+            MemoryStored, result.ledger_entry_id, request_id=request_id, memory_id=result.id,
+            agent_id=memory.scope.agent_id, microdao_id=memory.scope.microdao_id, tier="mid", kind=memory.kind,
+            content_bytes=memory.content_bytes,
+        ))
         return result
 
     async def put_document(self, request_id: str, command: PostDocument) -> DocumentResult:
@@ -78,11 +80,12 @@ class MemoryService:
         result = await self._store.put_document(document, self._embedder.model)
         if not result.unchanged:
             self._on_enqueued()
-            await self._recorder.record(new_entry(
-                MemoryStored, request_id=request_id, memory_id=result.id, agent_id=document.agent_id,
-                microdao_id=document.microdao_id, tier="long", kind=DOCUMENT_KIND,
-                content_bytes=document.content_bytes,
-            ))
+        # As for memories: one entry per version of the document, written by whichever call gets through.
+        await self._recorder.record(LedgerEntry.of(
+            MemoryStored, result.ledger_entry_id(document.content_hash), request_id=request_id,
+            memory_id=result.id, agent_id=document.agent_id, microdao_id=document.microdao_id, tier="long",
+            kind=DOCUMENT_KIND, content_bytes=document.content_bytes,
+        ))
         return result
 
     async def query(self, command: QueryMemory) -> QueryResult:

@@ -14,7 +14,6 @@ here against aiohttp's ~0.1 ms (measured for the proxy's providers, see infra/ll
 
 from __future__ import annotations
 
-import os
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from typing import Any
@@ -52,7 +51,8 @@ class Reply(msgspec.Struct, frozen=True):
 class ServiceHttp:
     """One pooled session for all of a runtime's downstream calls (keep-alive matters for latency)."""
 
-    def __init__(self) -> None:
+    def __init__(self, internal_token: str | None = None) -> None:
+        self._internal_token = internal_token
         self._session: aiohttp.ClientSession | None = None
 
     @property
@@ -69,7 +69,7 @@ class ServiceHttp:
         data = None if body is None else msgspec.json.encode(body)
         try:
             async with self.session.request(method, endpoint.url(path), data=data, params=params,
-                                            headers=headers_for(request_id), timeout=endpoint.timeout()) as response:
+                                            headers=self._headers(request_id), timeout=endpoint.timeout()) as response:
                 headers = {name.lower(): value for name, value in response.headers.items()}
                 return Reply(response.status, headers, await response.read())
         except (TimeoutError, aiohttp.ClientError) as exc:
@@ -82,7 +82,7 @@ class ServiceHttp:
         """The open response of a POST; errors while opening it are the domain's, like `call`'s."""
         try:
             async with self.session.post(endpoint.url(path), data=msgspec.json.encode(body),
-                                         headers=headers_for(request_id), timeout=endpoint.timeout()) as response:
+                                         headers=self._headers(request_id), timeout=endpoint.timeout()) as response:
                 yield response
         except (TimeoutError, aiohttp.ClientError) as exc:
             raise transport_error(service, endpoint, exc) from None
@@ -91,14 +91,12 @@ class ServiceHttp:
         if self._session is not None:
             await self._session.close()
 
-
-def headers_for(request_id: str) -> dict[str, str]:
-    """The turn's request id on every call; the internal token when the stack uses one."""
-    headers = {"x-request-id": request_id, "content-type": "application/json"}
-    token = os.environ.get("DAARION_INTERNAL_TOKEN")
-    if token:
-        headers["authorization"] = f"Bearer {token}"
-    return headers
+    def _headers(self, request_id: str) -> dict[str, str]:
+        """The turn's request id on every call; the internal token when the stack uses one."""
+        headers = {"x-request-id": request_id, "content-type": "application/json"}
+        if self._internal_token:
+            headers["authorization"] = f"Bearer {self._internal_token}"
+        return headers
 
 
 def transport_error(service: str, endpoint: ServiceEndpoint, exc: BaseException) -> DaarionError:

@@ -4,6 +4,10 @@ Callers await `record(entry)`; one writer thread commits everything that queued 
 transaction ran, in one `save()`, then wakes every waiter. A caller therefore resumes only after its
 event is committed (the durability contract behind every 2xx), yet N concurrent requests cost about
 one transaction. `per_request` mode commits each entry in its own transaction (for comparison).
+
+Both accept an entry whose id the ledger already holds as a no-op (domain.ledger.ports.UsageRecorder).
+Such a repeat makes the batch's insert fail as a whole; `commit` then asks which ids exist and commits
+the batch again without them, so a repeat never fails the other callers' entries.
 """
 
 from __future__ import annotations
@@ -11,13 +15,19 @@ from __future__ import annotations
 import asyncio
 import logging
 import threading
+import uuid
 from collections.abc import Sequence
+
+from eventsourcing.persistence import IntegrityError
 
 from domain.kernel.errors import ServiceUnavailable
 from domain.ledger.application import UsageLedger
 from domain.ledger.events import LedgerEntry
+from infra.ledger.repository_lookup import recorded_ids
 
 log = logging.getLogger(__name__)
+
+_CONFLICT_ATTEMPTS = 3  # a repeat committed by another writer between the lookup and the retry costs one more
 
 _Waiter = tuple[LedgerEntry, asyncio.Future[int]]
 
@@ -59,7 +69,7 @@ class GroupCommitRecorder:
 
     def _commit(self, batch: Sequence[_Waiter]) -> None:
         try:
-            positions = self._ledger.record([entry for entry, _ in batch])
+            positions = commit(self._ledger, [entry for entry, _ in batch])
         except Exception as exc:
             log.exception("ledger commit of %d entries failed", len(batch))
             _resolve(batch, None, ServiceUnavailable(f"the usage ledger could not commit ({type(exc).__name__})"))
@@ -94,7 +104,7 @@ class PerRequestRecorder:
 
     async def record(self, entry: LedgerEntry) -> int:
         try:
-            positions = await asyncio.to_thread(self._ledger.record, [entry])
+            positions = await asyncio.to_thread(commit, self._ledger, [entry])
         except Exception as exc:
             log.exception("ledger commit failed")
             raise ServiceUnavailable(f"the usage ledger could not commit ({type(exc).__name__})") from None
@@ -102,3 +112,35 @@ class PerRequestRecorder:
 
     def close(self) -> None:
         return None
+
+
+def commit(ledger: UsageLedger, entries: Sequence[LedgerEntry]) -> list[int]:
+    """Commits the entries in one transaction and returns a position per entry. An entry whose id the
+    ledger holds, or an earlier entry of `entries` has, is not written again; its position is the
+    ledger's latest, which is at or after its own (what a read-your-writes wait needs)."""
+    first: dict[uuid.UUID, LedgerEntry] = {}
+    for entry in entries:
+        first.setdefault(entry.id, entry)
+    # save() takes the pending events off the entries it is given; retrying part of a batch needs them.
+    # An entry without any was saved before (the same object recorded twice).
+    events = {entry_id: list(entry.pending_events) for entry_id, entry in first.items()}
+    todo = [entry_id for entry_id in first if events[entry_id]]
+    positions: dict[uuid.UUID, int] = {}
+    for attempt in range(1, _CONFLICT_ATTEMPTS + 1):
+        if not todo:
+            break
+        try:
+            positions.update(zip(todo, ledger.record([first[entry_id] for entry_id in todo]), strict=True))
+            break
+        except IntegrityError:
+            present = recorded_ids(ledger, todo)
+            if not present or attempt == _CONFLICT_ATTEMPTS:
+                raise
+            log.info("%d of %d ledger entries were recorded before; committing the rest", len(present), len(todo))
+            todo = [entry_id for entry_id in todo if entry_id not in present]
+            for entry_id in todo:
+                first[entry_id].pending_events[:] = events[entry_id]
+    if len(positions) < len(first):
+        latest = ledger.max_position()
+        positions.update((entry_id, latest) for entry_id in first if entry_id not in positions)
+    return [positions[entry.id] for entry in entries]

@@ -7,9 +7,9 @@ from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
 
-import msgspec
+from domain.ledger.reports import UsageRow
 
-GROUPINGS: dict[str, tuple[str, str]] = {
+SQL_OF_GROUPING: dict[str, tuple[str, str]] = {
     "agent": ("agent_id", "TRUE"),
     "microdao": ("microdao_id", "TRUE"),
     "model": ("subject || ' -> ' || provider || '/' || physical_model", "kind = 'llm'"),
@@ -18,26 +18,8 @@ GROUPINGS: dict[str, tuple[str, str]] = {
 }
 
 
-class UsageRow(msgspec.Struct):
-    key: str
-    llm_calls: int
-    llm_failures: int
-    llm_cancelled: int
-    prompt_tokens: int
-    completion_tokens: int
-    total_tokens: int
-    cost_usd: str
-    unpriced_calls: int
-    avg_llm_latency_ms: float | None
-    tool_calls: int
-    tool_failures: int
-    memory_writes: int
-    agent_turns: int
-    avg_turn_cost_usd: str | None
-
-
 def _report_sql(group_by: str) -> str:
-    key, where = GROUPINGS[group_by]
+    key, where = SQL_OF_GROUPING[group_by]
     return f"""
     SELECT {key} AS key,
       coalesce(sum(calls) FILTER (WHERE kind = 'llm'), 0) AS llm_calls,

@@ -5,6 +5,9 @@ transaction, adds the counters and advances the position — so a crash can neit
 count. The tracking row is locked `FOR UPDATE SKIP LOCKED`, so several processes may run projectors
 and exactly one advances at a time. The ledger serialises inserts (eventsourcing locks its table), so
 notification ids become visible in order and a reader never skips one.
+
+Events are read through the ledger's public recorder API; the tracking row and the view are written on
+the projector's own connections, opened with the ledger's database settings (its environment).
 """
 
 from __future__ import annotations
@@ -12,6 +15,9 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections.abc import Mapping
+
+from eventsourcing.postgres import PostgresDatastore
 
 from domain.ledger.application import UsageLedger
 from domain.ledger.projections import fold_usage
@@ -33,11 +39,29 @@ ON CONFLICT (day, kind, agent_id, microdao_id, subject, provider, physical_model
 """
 
 
+def view_datastore(env: Mapping[str, str], pool_size: int = 2) -> PostgresDatastore:
+    """Connections to the database an eventsourcing environment names (eventsourcing.postgres's keys).
+
+    Two by default: the background projector and a reader waiting for its own writes may work at once.
+    """
+    return PostgresDatastore(
+        dbname=env.get("POSTGRES_DBNAME") or "postgres", host=env.get("POSTGRES_HOST") or "localhost",
+        port=env.get("POSTGRES_PORT") or "5432", user=env.get("POSTGRES_USER") or "postgres",
+        password=env.get("POSTGRES_PASSWORD") or "",
+        connect_timeout=float(env.get("POSTGRES_CONNECT_TIMEOUT") or 10), pool_size=pool_size, max_overflow=2,
+    )
+
+
 class UsageProjector:
     def __init__(self, ledger: UsageLedger, batch_size: int = 2000) -> None:
         self._ledger = ledger
-        self._datastore = ledger.recorder.datastore  # type: ignore[attr-defined]
+        # The ledger's environment resolves per-application keys (USAGELEDGER_POSTGRES_HOST ...) too.
+        self._datastore = view_datastore(ledger.env)
         self.batch_size = batch_size
+
+    def close(self) -> None:
+        """Closes the projector's connections (the ledger's stay open)."""
+        self._datastore.close()
 
     def project_batch(self) -> int:
         """Projects the next batch; returns how many events it consumed (0: caught up or busy elsewhere)."""

@@ -5,6 +5,9 @@ serialises concurrent admissions, and the WHERE clause refuses the one that woul
 requests or tokens, so exactly `requests_per_minute` calls get in per window. Tokens are reserved at
 admission (prompt estimate + max_tokens) and reconciled with real usage after the call; the
 reconciliations are batched into one statement every few milliseconds, off the request path.
+
+Windows are worth nothing once they have ended; `start_pruning` (or `prune_every` in a task of your own)
+deletes those older than an hour now and then, so the table holds about an hour of windows per agent.
 """
 
 from __future__ import annotations
@@ -46,6 +49,7 @@ class PgRateLimiter:
         self._flush_interval_s = flush_interval_s
         self._deltas: dict[tuple[str, int], int] = {}
         self._flusher: asyncio.Task[None] | None = None
+        self._pruning: tuple[asyncio.Task[None], asyncio.Event] | None = None
 
     async def admit(self, agent_id: str, limit: RateLimit, tokens: int) -> Admission:
         now = self._clock.now().timestamp()
@@ -93,11 +97,37 @@ class PgRateLimiter:
         except Exception:
             log.exception("token reconciliation of %d windows failed; reservations stay charged", len(keys))
 
-    async def prune(self, keep_s: int = 3600) -> None:
-        cutoff = int(self._clock.now().timestamp()) - keep_s
-        await self._pool.execute("DELETE FROM rate_limit_windows WHERE window_start < $1", cutoff)
+    async def prune(self, keep_s: int = 3600) -> int:
+        """Deletes the windows that started more than `keep_s` ago (never the current one); returns how many."""
+        cutoff = int(self._clock.now().timestamp()) - max(keep_s, self._window_s)
+        status = await self._pool.execute("DELETE FROM rate_limit_windows WHERE window_start < $1", cutoff)
+        return int(status.split()[-1])
+
+    async def prune_every(self, interval_s: float, stop: asyncio.Event, keep_s: int = 3600) -> None:
+        """Prunes at once and then every `interval_s` until `stop` is set. A prune that fails (the database
+        restarting, a connection dropped) is logged and tried again at the next tick."""
+        while not stop.is_set():
+            try:
+                pruned = await self.prune(keep_s)
+            except Exception as exc:  # any failure: admissions matter more than housekeeping
+                log.warning("pruning rate_limit_windows failed (%s: %s); next try in %g s", type(exc).__name__,
+                            exc, interval_s)
+            else:
+                log.debug("pruned %d rate-limit windows", pruned)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), interval_s)
+
+    def start_pruning(self, interval_s: float = 300.0, keep_s: int = 3600) -> None:
+        """Runs `prune_every` in the background until `aclose()`."""
+        if self._pruning is None:
+            stop = asyncio.Event()
+            self._pruning = asyncio.create_task(self.prune_every(interval_s, stop, keep_s)), stop
 
     async def aclose(self) -> None:
+        if self._pruning is not None:
+            task, stop = self._pruning
+            stop.set()
+            await task
         if self._flusher is not None:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._flusher

@@ -29,7 +29,7 @@ _REPLACE = named("""
         RETURNING id
     ),""" + CHUNKS_AND_JOB.format(tier="'long'", kind="'document'"), _ARGS)
 
-_LOCK = ("SELECT id, content_hash, (SELECT count(*) FROM memory_chunks c WHERE c.item_id = i.id) AS chunks "
+_LOCK = ("SELECT id, content_hash, updated_at, (SELECT count(*) FROM memory_chunks c WHERE c.item_id = i.id) AS chunks "
          "FROM memory_items i WHERE tier = 'long' AND microdao_id = $1 AND doc_key = $2 FOR UPDATE")
 
 
@@ -38,18 +38,24 @@ async def put_document(pool: Any, document: NewDocument, index_model: str) -> Do
         existing = await connection.fetchrow(_LOCK, document.microdao_id, document.doc_key)
         if existing is None:
             if await connection.fetchval(_INSERT, *_args(document, document.id, index_model)) is not None:
-                return DocumentResult(document.id, True, False, False, len(document.chunks))
+                return DocumentResult(document.id, True, False, False, len(document.chunks),
+                                      await _written_at(connection))
             # A concurrent post of the same document won the insert: take its row and go on from there.
             existing = await connection.fetchrow(_LOCK, document.microdao_id, document.doc_key)
         item_id = str(existing["id"])
         if existing["content_hash"] == document.content_hash:
-            return DocumentResult(item_id, False, False, True, existing["chunks"])
+            return DocumentResult(item_id, False, False, True, existing["chunks"], existing["updated_at"].isoformat())
         # Old chunks go (their vectors and any pending job with them, by cascade); a worker still
         # embedding them finds its job gone and writes nothing.
         await connection.execute("DELETE FROM memory_chunks WHERE item_id = $1", item_id)
         await connection.execute("DELETE FROM memory_index_jobs WHERE item_id = $1", item_id)
         await connection.fetchval(_REPLACE, *_args(document, item_id, index_model))
-        return DocumentResult(item_id, False, True, False, len(document.chunks))
+        return DocumentResult(item_id, False, True, False, len(document.chunks), await _written_at(connection))
+
+
+async def _written_at(connection: Any) -> str:
+    """The revision of the row this transaction wrote: its updated_at, which is the transaction's now()."""
+    return str((await connection.fetchval("SELECT now()")).isoformat())
 
 
 def _args(document: NewDocument, item_id: str, index_model: str) -> tuple[Any, ...]:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import copy
-import os
 import re
 from pathlib import Path
 from typing import Any, TypeVar
@@ -21,27 +20,32 @@ class ConfigError(Exception):
     """Raised at start-up; the message names the file and the offending key path."""
 
 
-def config_path(file_name: str, env_var: str) -> Path:
-    """The path in `env_var` if set, else ./config/<file_name>, else the repository's shipped default."""
-    explicit = os.environ.get(env_var)
-    if explicit:
-        return Path(explicit)
-    local = Path("config") / file_name
-    return local if local.exists() else REPO_CONFIG_DIR / file_name
-
-
-def load_config(path: Path, schema: type[T]) -> T:
+def read_yaml(path: Path) -> dict[str, Any]:
     try:
         raw = yaml.safe_load(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise ConfigError(f"config file {path} does not exist") from None
     except yaml.YAMLError as exc:
         raise ConfigError(f"config file {path} is not valid YAML: {exc}") from None
-    raw = raw if raw is not None else {}
+    if raw is not None and not isinstance(raw, dict):
+        raise ConfigError(f"config file {path}: expected a mapping at the top level")
+    return raw or {}
+
+
+def convert(raw: dict[str, Any], schema: type[T], source: str, set_by: dict[str, str] | None = None) -> T:
+    """`set_by` maps a key path (`ledger.mode`) to the environment variable that set it, so an error names it."""
     try:
         return msgspec.convert(raw, schema, strict=False)
     except msgspec.ValidationError as exc:
-        raise ConfigError(f"config file {path}: {_name_dict_keys(str(exc), raw, schema)}") from None
+        message = _name_dict_keys(str(exc), raw, schema)
+        for key_path, variable in (set_by or {}).items():
+            if f"`$.{key_path}`" in message:
+                message += f" (set by {variable})"
+        raise ConfigError(f"{source}: {message}") from None
+
+
+def load_config(path: Path, schema: type[T]) -> T:
+    return convert(read_yaml(path), schema, f"config file {path}")
 
 
 _SEGMENT = re.compile(r"\.([A-Za-z_][A-Za-z0-9_]*)|\[(\d+)\]|\[(\.\.\.)\]")

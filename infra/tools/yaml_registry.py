@@ -19,7 +19,8 @@ import msgspec
 from domain.kernel.tool_names import mapping_problem
 from domain.tools.model import ToolDefinition
 from domain.tools.permissions import Grant
-from infra.platform.config_files import ConfigError, config_path, load_config
+from infra.platform.config_files import ConfigError, load_config
+from infra.platform.settings import config_path
 from infra.tools.executors.http_request import CONTEXT_SOURCES, HttpTarget, origin_of, placeholders
 from infra.tools.executors.python_executor import ToolFunction, resolve_function
 from infra.tools.json_schema import schema_problem

@@ -14,13 +14,13 @@ import pytest
 import yaml
 
 from apps.agent_runtime.app import create_app as create_runtime
-from apps.agent_runtime.settings import RuntimeConfig, SeedConfig, ServicesConfig, load_runtime_config
+from apps.agent_runtime.settings import RuntimeSettings, SeedSettings, ServicesSettings, load_runtime_settings
 from apps.llm_proxy.app import create_app as create_proxy
-from apps.llm_proxy.settings import ProxyConfig
+from apps.llm_proxy.settings import ProxySettings
 from apps.memory.app import create_app as create_memory
 from apps.projects.app import create_app as create_projects
 from apps.toolcore.app import create_app as create_toolcore
-from apps.toolcore.runtime import ToolcoreSettings
+from apps.toolcore.settings import ToolcoreSettings
 from domain.ledger.application import UsageLedger
 from infra.agents.service_http import ServiceEndpoint
 from infra.llm.providers.stub import StubProvider, StubRule
@@ -51,7 +51,7 @@ class Stack(msgspec.Struct):
     toolcore: str
     llm: RecordingProvider
     ledger: UsageLedger
-    config: RuntimeConfig
+    config: RuntimeSettings
 
     def ask(self, text: str, channel: str, runtime: str | None = None, request_id: str | None = None,
             **params: Any) -> httpx.Response:
@@ -94,19 +94,19 @@ class Stack(msgspec.Struct):
         return found
 
 
-def runtime_config(proxy: str, memory: str, toolcore: str) -> RuntimeConfig:
+def runtime_config(proxy: str, memory: str, toolcore: str) -> RuntimeSettings:
     """The shipped agents.yaml (Sofia's real prompt and settings) on the test model and servers."""
-    shipped = load_runtime_config(REPO / "config" / "agents.yaml")
+    shipped = load_runtime_settings(REPO / "config" / "agents.yaml")
     agents = [msgspec.structs.replace(agent, model=MODEL) for agent in shipped.agents]
-    services = ServicesConfig(ServiceEndpoint(proxy, 30), ServiceEndpoint(memory, 10), ServiceEndpoint(toolcore, 10))
-    return RuntimeConfig(agents, services, SeedConfig(on_start=False))
+    services = ServicesSettings(ServiceEndpoint(proxy, 30), ServiceEndpoint(memory, 10), ServiceEndpoint(toolcore, 10))
+    return RuntimeSettings(agents, services, SeedSettings(on_start=False))
 
 
 def dead_url() -> str:
     return f"http://127.0.0.1:{free_port()}"  # nothing listens there
 
 
-def proxy_config() -> ProxyConfig:
+def proxy_config() -> ProxySettings:
     raw = {
         "providers": {"stub": {"kind": "stub"}},
         "models": {MODEL: {"targets": [{"provider": "stub", "model": "stub-1"}]}},
@@ -115,7 +115,7 @@ def proxy_config() -> ProxyConfig:
         "agents": {"agent:sofia": {"microdao_id": "microdao:7"}},
         "budget_cache_s": 0.0,
     }
-    return msgspec.convert(raw, ProxyConfig)
+    return msgspec.convert(raw, ProxySettings)
 
 
 @pytest.fixture(scope="session")
@@ -151,7 +151,7 @@ def runtime_with(stack: Stack) -> Iterator[Callable[..., str]]:
 
     def start(timeout_s: float = 5.0, **urls: str) -> str:
         services = {"llm_proxy": stack.proxy, "memory": stack.memory, "toolcore": stack.toolcore, **urls}
-        endpoints = ServicesConfig(**{name: ServiceEndpoint(url, timeout_s) for name, url in services.items()})
+        endpoints = ServicesSettings(**{name: ServiceEndpoint(url, timeout_s) for name, url in services.items()})
         config = msgspec.structs.replace(stack.config, services=endpoints)
         server = serve_in_thread(create_runtime(config))
         opened.append(server)

@@ -10,7 +10,7 @@ import msgspec
 import pytest
 
 from apps.llm_proxy.app import create_app as create_proxy
-from apps.llm_proxy.settings import ProxyConfig
+from apps.llm_proxy.settings import ProxySettings
 from domain.kernel.tool_calls import ToolCallStatus
 from domain.ledger.events import AgentTurnCompleted, LlmCallCompleted, MemoryStored
 from tests.e2e.conftest import MODEL, Stack
@@ -29,7 +29,7 @@ def local_proxy(database_url: str) -> Iterator[str]:
         "prices": {"smollm2-135m-instruct": {"input_per_1m": "0", "output_per_1m": "0"}},
         "agents": {"agent:sofia": {"microdao_id": "microdao:7"}},
     }
-    with serve_in_thread(create_proxy(msgspec.convert(raw, ProxyConfig))) as base:
+    with serve_in_thread(create_proxy(msgspec.convert(raw, ProxySettings))) as base:
         yield base
 
 

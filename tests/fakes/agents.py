@@ -91,15 +91,6 @@ class ScriptedLlm:
         yield reply
 
 
-class ListRecorder:
-    def __init__(self) -> None:
-        self.entries: list[Any] = []
-
-    async def record(self, entry: Any) -> int:
-        self.entries.append(entry)
-        return len(self.entries)
-
-
 def tool_call_reply(name: str, arguments: str = "{}", cost: Decimal | None = Decimal("0.001")) -> LlmReply:
     call = {"id": f"call_{name}", "type": "function", "function": {"name": name, "arguments": arguments}}
     return LlmReply(None, [call], Usage(10, 2), cost, "fake")

@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Any
 
+from domain.kernel.clock import Clock
 from domain.kernel.errors import Conflict
-from domain.ledger.events import LedgerEntry
 from domain.tools.model import ToolCall, ToolDefinition, ToolOutcome
+from tests.fakes.clock import FakeClock
 
 
 class FakeRegistry:
+    """The ToolRegistry twin: the definitions it was given, in order (a later one of the same id wins)."""
+
     def __init__(self, tools: list[ToolDefinition]) -> None:
         self._tools = {tool.id: tool for tool in tools}
 
@@ -37,47 +41,84 @@ class FakeExecutor:
 
 
 class FakeValidator:
-    """Requires the arguments named in the schema's `required`; answers like JsonSchemaValidator."""
+    """The ArgumentValidator twin for what unit tests need of JSON Schema: the top-level type, required
+    properties and the types of properties, with JsonSchemaValidator's paths, messages and order."""
 
     def argument_errors(self, tool: ToolDefinition, args: dict[str, Any]) -> list[dict[str, str]]:
-        missing = [name for name in tool.input_schema.get("required", []) if name not in args]
-        return [{"path": "$", "message": f"'{name}' is a required property"} for name in missing]
+        return _schema_errors(tool.input_schema, args)
 
     def result_errors(self, tool: ToolDefinition, result: Any) -> list[dict[str, str]]:
+        return [] if tool.output_schema is None else _schema_errors(tool.output_schema, result)
+
+
+_TYPES: dict[str, type | tuple[type, ...]] = {
+    "object": dict, "array": list, "string": str, "integer": int, "number": (int, float), "boolean": bool,
+    "null": type(None),
+}
+
+
+def _is(value: Any, name: str) -> bool:
+    if isinstance(value, bool) and name in ("integer", "number"):
+        return False  # JSON has no booleans among its numbers
+    if name == "integer" and isinstance(value, float):
+        return value.is_integer()
+    return isinstance(value, _TYPES.get(name, object))
+
+
+def _schema_errors(schema: dict[str, Any], value: Any) -> list[dict[str, str]]:
+    expected = schema.get("type")
+    if isinstance(expected, str) and not _is(value, expected):
+        return [{"path": "$", "message": f"{value!r} is not of type {expected!r}"}]
+    if not isinstance(value, dict):
         return []
+    errors = [{"path": "$", "message": f"{name!r} is a required property"}
+              for name in schema.get("required", []) if name not in value]
+    for name, spec in schema.get("properties", {}).items():
+        kind = spec.get("type")
+        if name in value and isinstance(kind, str) and not _is(value[name], kind):
+            errors.append({"path": f"$.{name}", "message": f"{value[name]!r} is not of type {kind!r}"})
+    return sorted(errors, key=lambda error: (error["path"].split(".")[1:], error["message"]))
+
+
+@dataclass
+class _Key:
+    tool_id: str
+    fingerprint: str
+    created_at: datetime
+    lease_until: datetime
+    outcome: ToolOutcome | None = None
 
 
 class FakeIdempotencyStore:
-    def __init__(self) -> None:
-        self.rows: dict[tuple[str, str], tuple[str, ToolOutcome | None]] = {}
+    """The IdempotencyStore twin, with PgIdempotencyStore's rules: a running claim whose lease passed may
+    be taken over, a finished key is kept for `retention_s`; time is `clock`'s."""
+
+    def __init__(self, clock: Clock | None = None, retention_s: float = 24 * 3600) -> None:
+        self.clock = clock or FakeClock()
+        self.retention = timedelta(seconds=retention_s)
+        self.rows: dict[tuple[str, str], _Key] = {}
 
     async def claim(self, agent_id: str, key: str, tool_id: str, fingerprint: str, lease_s: float) -> ToolOutcome | None:
-        row = self.rows.get((agent_id, key))
-        if row is None:
-            self.rows[(agent_id, key)] = (fingerprint, None)
+        now, row = self.clock.now(), self.rows.get((agent_id, key))
+        if (row is None or (row.outcome is None and row.lease_until < now)
+                or (row.outcome is not None and row.created_at < now - self.retention)):
+            self.rows[(agent_id, key)] = _Key(tool_id, fingerprint, now, now + timedelta(seconds=lease_s))
             return None
-        stored_fingerprint, outcome = row
-        if stored_fingerprint != fingerprint:
-            raise Conflict("key used for a different call")
-        if outcome is None:
-            raise Conflict("still running")
-        return outcome
+        if (row.tool_id, row.fingerprint) != (tool_id, fingerprint):
+            raise Conflict(f"idempotency key {key!r} was already used for a different call; use a new key")
+        if row.outcome is None:
+            raise Conflict(f"a call with idempotency key {key!r} is still running; retry shortly")
+        return row.outcome
 
     async def complete(self, agent_id: str, key: str, outcome: ToolOutcome) -> None:
-        fingerprint, _ = self.rows[(agent_id, key)]
-        self.rows[(agent_id, key)] = (fingerprint, outcome)
+        row = self.rows.get((agent_id, key))
+        if row is not None:
+            row.outcome = outcome
 
     async def release(self, agent_id: str, key: str) -> None:
-        self.rows.pop((agent_id, key), None)
-
-
-class FakeRecorder:
-    def __init__(self) -> None:
-        self.events: list[Any] = []
-
-    async def record(self, entry: LedgerEntry) -> int:
-        self.events.extend(entry.collect_events())
-        return len(self.events)
+        row = self.rows.get((agent_id, key))
+        if row is not None and row.outcome is None:  # a finished key keeps its outcome
+            del self.rows[(agent_id, key)]
 
 
 class FakeToolMetrics:
@@ -86,15 +127,3 @@ class FakeToolMetrics:
 
     def call_finished(self, tool_id: str, status: str, error_type: str | None, latency_s: float) -> None:
         self.finished.append((tool_id, status, error_type))
-
-
-class FakeClock:
-    def __init__(self) -> None:
-        self.t = 100.0
-
-    def now(self) -> datetime:
-        return datetime(2026, 11, 24, tzinfo=UTC)
-
-    def monotonic(self) -> float:
-        self.t += 0.001
-        return self.t

@@ -14,7 +14,8 @@ from infra.llm.providers.stub import StubProvider
 from infra.platform.config_files import ConfigError
 
 
-def build_provider(name: str, config: Any) -> Any:
+def build_provider(name: str, config: Any, ollama_host: str | None = None) -> Any:
+    """`ollama_host` (DAARION_OLLAMA_HOST) wins over an ollama provider's `host`, as the service URLs do in compose."""
     if config.kind == "stub":
         return StubProvider(name, config.rules, config.latency_ms)
     if config.kind == "openai":
@@ -22,8 +23,7 @@ def build_provider(name: str, config: Any) -> Any:
     if config.kind == "deepseek":
         return DeepSeekProvider(name, config.base_url or DEEPSEEK_BASE_URL, config.api_key_env or "DEEPSEEK_API_KEY")
     if config.kind == "ollama":
-        # DAARION_OLLAMA_HOST wins over the file, as the DAARION_*_URL variables do (compose: http://ollama:11434).
-        host = os.environ.get("DAARION_OLLAMA_HOST") or config.host or "http://127.0.0.1:11434"
+        host = ollama_host or config.host or "http://127.0.0.1:11434"
         return OllamaProvider(name, host)
     if config.kind == "llama_cpp":
         # Loads lazily; without llama-cpp-python or the weights each call is `not_configured` (falls back).

@@ -21,14 +21,12 @@ from typing import Any
 from domain.kernel.usage import Usage
 from domain.llm.policies import ChatChunk, ChatRequest, ChatResult, ProviderError
 from infra.llm.providers.llama_cpp_engine import GREEDY, LlamaEngine, Sampling, locate_weights
+from infra.llm.providers.llama_cpp_prompt import current_turn_start, fit, template_messages
 from infra.llm.providers.llama_cpp_tools import (
-    current_turn_start,
     decision_instruction,
     decision_schema,
-    fit,
     parse_decision,
     repeats_a_call,
-    template_messages,
     with_instruction,
 )
 

@@ -10,8 +10,8 @@ import msgspec
 import pytest
 
 from apps.llm_proxy.app import create_app
-from apps.llm_proxy.settings import LedgerConfig
 from domain.ledger.events import LlmCallCompleted
+from infra.platform.settings import LedgerSettings
 from tests.fakes.llm_servers import FakeOllama, FakeOpenAI
 from tests.proxy_support import UPSTREAM_KEY, body, events_of, proxy_config
 from tests.support import serve_in_thread
@@ -24,7 +24,7 @@ def guarded_proxy(
     database_url: str, fake_openai: tuple[FakeOpenAI, str], fake_ollama: tuple[FakeOllama, str]
 ) -> Iterator[str]:
     config = proxy_config(fake_openai[1], fake_ollama[1])
-    config = msgspec.structs.replace(config, ledger=LedgerConfig(mode="per_request"))
+    config = msgspec.structs.replace(config, ledger=LedgerSettings(mode="per_request"))
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("DAARION_INTERNAL_TOKEN", TOKEN)
         patch.setenv("TEST_UPSTREAM_KEY", UPSTREAM_KEY)

@@ -12,7 +12,7 @@ import msgspec
 import pytest
 
 from apps.llm_proxy.app import create_app
-from apps.llm_proxy.settings import ProxyConfig
+from apps.llm_proxy.settings import ProxySettings
 from domain.ledger.application import UsageLedger
 from domain.ledger.events import LlmCallCompleted
 from infra.ledger.event_store import open_ledger
@@ -40,7 +40,7 @@ def local_proxy(database_url: str) -> Iterator[str]:
         "prices": {"smollm2-135m-instruct": {"input_per_1m": "0", "output_per_1m": "0"}},
         "agents": {"agent:sofia": {"microdao_id": "microdao:7"}},
     }
-    with serve_in_thread(create_app(msgspec.convert(raw, ProxyConfig))) as base:
+    with serve_in_thread(create_app(msgspec.convert(raw, ProxySettings))) as base:
         yield base
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import msgspec
 
-from apps.memory.runtime import MemoryRuntime
+from apps.memory.container import MemoryContainer
 from domain.memory.commands import QueryMemory, StoreMemory, to_search
 from domain.memory.model import MemoryContent
 from tests.memory_support import (  # noqa: F401 - fixtures
@@ -64,7 +64,7 @@ DISTRACTORS = [
 
 
 async def test_paraphrased_questions_find_their_answers_among_distractors_recall_at_5(
-    memory_runtime: MemoryRuntime,
+    memory_runtime: MemoryContainer,
 ) -> None:
     microdao, memory = unique("relevance"), memory_runtime.service
     answers = []

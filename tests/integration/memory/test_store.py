@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 from datetime import UTC, datetime
 
-from apps.memory.runtime import MemoryRuntime
+from apps.memory.container import MemoryContainer
 from domain.memory.chunking import ChunkingPolicy
 from domain.memory.commands import PostDocument, QueryMemory, to_document, to_search
 from domain.memory.model import MemoryContent, MemoryLimits, NewMemory, Scope, content_hash, new_id
@@ -27,7 +27,7 @@ def memory(microdao: str, text: str, key: str | None = None) -> NewMemory:
                      len(text), datetime.now(UTC), {}, idempotency_key=key)
 
 
-async def test_concurrent_stores_of_the_same_content_create_exactly_one_memory(memory_runtime: MemoryRuntime) -> None:
+async def test_concurrent_stores_of_the_same_content_create_exactly_one_memory(memory_runtime: MemoryContainer) -> None:
     microdao = unique("race")
     results = await asyncio.gather(*(memory_runtime.store.add_memory(memory(microdao, "same words"), "m")
                                      for _ in range(8)))
@@ -37,7 +37,7 @@ async def test_concurrent_stores_of_the_same_content_create_exactly_one_memory(m
     assert count == 1
 
 
-async def test_concurrent_posts_of_one_source_uri_make_one_document(memory_runtime: MemoryRuntime) -> None:
+async def test_concurrent_posts_of_one_source_uri_make_one_document(memory_runtime: MemoryContainer) -> None:
     microdao = unique("docs")
     posts = [to_document(PostDocument(microdao, "Guide", text=f"version {i}", source_uri="kb://guide"),
                          MemoryLimits(), ChunkingPolicy()) for i in range(6)]
@@ -49,7 +49,7 @@ async def test_concurrent_posts_of_one_source_uri_make_one_document(memory_runti
     assert chunks == 1, "each replacement removed the chunks before it"
 
 
-async def test_the_vector_leg_can_be_served_by_the_partial_hnsw_index(memory_runtime: MemoryRuntime) -> None:
+async def test_the_vector_leg_can_be_served_by_the_partial_hnsw_index(memory_runtime: MemoryContainer) -> None:
     search = to_search(QueryMemory("sofia", "m7", "anything at all"), MemoryLimits())
     sql, args = vector_leg_sql(search, [0.0] * 383 + [1.0], "sentence-transformers/all-MiniLM-L6-v2", 384, 50)
     async with memory_runtime.pool.acquire() as connection, connection.transaction():
@@ -61,7 +61,7 @@ async def test_the_vector_leg_can_be_served_by_the_partial_hnsw_index(memory_run
 
 
 async def test_a_document_replaced_while_its_chunks_are_embedded_gets_no_stale_vectors(
-    memory_runtime: MemoryRuntime,
+    memory_runtime: MemoryContainer,
 ) -> None:
     microdao, model = unique("stale"), memory_runtime.embedder.model
     limits, chunking = MemoryLimits(), ChunkingPolicy()
@@ -99,7 +99,7 @@ class FixedCommonLexemes(CommonLexemes):
         return self.lexemes
 
 
-async def test_common_words_select_no_rows_alone_but_still_weigh_in_the_ranking(memory_runtime: MemoryRuntime) -> None:
+async def test_common_words_select_no_rows_alone_but_still_weigh_in_the_ranking(memory_runtime: MemoryContainer) -> None:
     microdao = unique("common")
     texts = {"both": "the budget report for the vet clinic", "budget": "the budget of the hackathon",
              "report": "the weekly report", "vet": "the vet appointment on Friday",

@@ -7,6 +7,7 @@ import uuid
 from typing import Any
 
 import httpx
+import psycopg
 import pytest
 
 from infra.ledger.event_store import open_ledger
@@ -151,9 +152,9 @@ def test_tool_calls_appear_in_the_usage_projection_per_tool_and_agent(stack: Sta
     ledger = open_ledger(stack.database_url)
     try:
         UsageProjector(ledger).catch_up()
-        with ledger.recorder.datastore.transaction(commit=False) as curs:  # type: ignore[attr-defined]
-            curs.execute("SELECT sum(calls) AS calls FROM usage_daily WHERE kind = 'tool' AND subject = 'time.now' "
-                         "AND agent_id = 'agent:sofia' AND microdao_id = 'microdao:7'")
-            assert curs.fetchone()["calls"] >= 1
+        with psycopg.connect(stack.database_url) as connection:
+            row = connection.execute("SELECT sum(calls) FROM usage_daily WHERE kind = 'tool' AND subject = 'time.now' "
+                                     "AND agent_id = 'agent:sofia' AND microdao_id = 'microdao:7'").fetchone()
+            assert row is not None and row[0] >= 1
     finally:
         ledger.close()

@@ -12,7 +12,7 @@ import yaml
 
 from apps.projects.app import create_app as create_projects_app
 from apps.toolcore.app import create_app
-from apps.toolcore.runtime import ToolcoreSettings
+from apps.toolcore.settings import ToolcoreSettings
 from domain.ledger.events import ToolInvoked
 from infra.ledger.event_store import open_ledger
 from tests.support import REPO, serve_in_thread, wait_until

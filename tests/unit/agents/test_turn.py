@@ -28,12 +28,12 @@ from infra.platform.clock import SystemClock
 from tests.fakes.agents import (
     FakeMemory,
     FakeTools,
-    ListRecorder,
     ScriptedLlm,
     openai_tool,
     text_reply,
     tool_call_reply,
 )
+from tests.fakes.ledger import FakeRecorder
 
 PROFILE = AgentProfile("agent:sofia", "microdao:7", "Sofia", "You are Sofia.", "m",
                        tools=ToolSettings(max_steps=4, max_calls_per_step=2))
@@ -42,8 +42,8 @@ TOOLS = [openai_tool("projects__list"), openai_tool("tasks__list")]
 
 
 def runtime(llm: ScriptedLlm, memory: FakeMemory | None = None, tools: FakeTools | None = None,
-            ) -> tuple[AgentRuntime, ListRecorder]:
-    recorder = ListRecorder()
+            ) -> tuple[AgentRuntime, FakeRecorder]:
+    recorder = FakeRecorder()
     return AgentRuntime(memory or FakeMemory(), tools or FakeTools(TOOLS), llm, recorder, SystemClock()), recorder
 
 

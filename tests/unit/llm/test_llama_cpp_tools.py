@@ -9,13 +9,11 @@ from typing import Any
 import pytest
 
 from infra.llm.providers.llama_cpp_engine import locate_weights, repeats_a_line
+from infra.llm.providers.llama_cpp_prompt import fit, readable, template_messages
 from infra.llm.providers.llama_cpp_tools import (
     decision_schema,
-    fit,
     parse_decision,
-    readable,
     repeats_a_call,
-    template_messages,
     with_instruction,
 )
 

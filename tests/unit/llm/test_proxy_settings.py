@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from apps.llm_proxy.settings import load_proxy_config
+from apps.llm_proxy.settings import load_proxy_settings
 from infra.platform.config_files import REPO_CONFIG_DIR, ConfigError
 
 
@@ -17,7 +17,7 @@ def write(tmp_path: Path, text: str) -> Path:
 
 
 def test_the_shipped_config_is_valid_and_routes_stub_to_the_stub_provider() -> None:
-    config = load_proxy_config(REPO_CONFIG_DIR / "llm_proxy.yaml")
+    config = load_proxy_settings(REPO_CONFIG_DIR / "llm_proxy.yaml")
     assert config.providers[config.models["stub"].targets[0].provider].kind == "stub"
     assert config.agents["agent:sofia"].microdao_id == "microdao:7"
 
@@ -35,13 +35,13 @@ def test_the_shipped_config_is_valid_and_routes_stub_to_the_stub_provider() -> N
 ])
 def test_a_bad_config_fails_with_the_key_path(tmp_path: Path, text: str, key: str) -> None:
     with pytest.raises(ConfigError) as caught:
-        load_proxy_config(write(tmp_path, text))
+        load_proxy_settings(write(tmp_path, text))
     assert key in str(caught.value)
     assert "llm_proxy.yaml" in str(caught.value)
 
 
 def test_missing_and_unparseable_files_are_clear_errors(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="does not exist"):
-        load_proxy_config(tmp_path / "absent.yaml")
+        load_proxy_settings(tmp_path / "absent.yaml")
     with pytest.raises(ConfigError, match="not valid YAML"):
-        load_proxy_config(write(tmp_path, "providers: [unclosed"))
+        load_proxy_settings(write(tmp_path, "providers: [unclosed"))

@@ -10,18 +10,20 @@ import pytest
 from domain.ledger.events import MemoryIndexed
 from domain.memory.indexing import IndexingWorker
 from domain.memory.queue import BatchReport, IndexingPolicy, backoff_seconds
-from tests.fakes.memory import FakeEmbedder, InMemoryQueue, RecordingRecorder, SetLookup
+from tests.fakes.indexing_queue import InMemoryQueue
+from tests.fakes.ledger import FakeRecorder, SetLookup
+from tests.fakes.memory import FakeEmbedder
 
 POLICY = IndexingPolicy(batch_items=10, max_attempts=3, backoff_base_seconds=2, backoff_max_seconds=5)
 
 
-def worker(queue: InMemoryQueue, embedder: FakeEmbedder, recorder: RecordingRecorder,
+def worker(queue: InMemoryQueue, embedder: FakeEmbedder, recorder: FakeRecorder,
            lookup: SetLookup | None = None, worker_id: str = "w1") -> IndexingWorker:
     return IndexingWorker(queue, embedder, recorder, lookup or SetLookup(), POLICY, worker_id)
 
 
 async def test_a_batch_of_jobs_is_embedded_in_one_call_and_recorded_once_per_memory() -> None:
-    queue, embedder, recorder = InMemoryQueue(), FakeEmbedder(), RecordingRecorder()
+    queue, embedder, recorder = InMemoryQueue(), FakeEmbedder(), FakeRecorder()
     for i in range(4):
         queue.add(f"item-{i}", [f"text {i} part a", f"text {i} part b"])
     report = await worker(queue, embedder, recorder).run_once()
@@ -34,7 +36,7 @@ async def test_a_batch_of_jobs_is_embedded_in_one_call_and_recorded_once_per_mem
 
 
 async def test_draining_works_every_batch_overlapping_each_batch_s_writes_with_the_next_embedding() -> None:
-    queue, embedder, recorder = InMemoryQueue(), FakeEmbedder(), RecordingRecorder()
+    queue, embedder, recorder = InMemoryQueue(), FakeEmbedder(), FakeRecorder()
     for i in range(25):
         queue.add(f"item-{i}", [f"text {i}"])
     reports: list[BatchReport] = []
@@ -45,7 +47,7 @@ async def test_draining_works_every_batch_overlapping_each_batch_s_writes_with_t
 
 
 async def test_one_bad_input_fails_alone_while_the_rest_of_its_batch_is_indexed() -> None:
-    queue, recorder = InMemoryQueue(), RecordingRecorder()
+    queue, recorder = InMemoryQueue(), FakeRecorder()
     queue.add("good-1", ["fine"])
     poison = queue.add("bad", ["POISON pill"])
     queue.add("good-2", ["also fine"])
@@ -59,7 +61,7 @@ async def test_one_bad_input_fails_alone_while_the_rest_of_its_batch_is_indexed(
 async def test_a_job_failing_every_time_is_dead_lettered_after_max_attempts_with_growing_backoff() -> None:
     queue = InMemoryQueue()
     queue.add("bad", ["POISON"])
-    indexing = worker(queue, FakeEmbedder(fail_on="POISON"), RecordingRecorder())
+    indexing = worker(queue, FakeEmbedder(fail_on="POISON"), FakeRecorder())
     for _ in range(POLICY.max_attempts):
         await indexing.run_once()
         queue.end_backoffs()
@@ -73,7 +75,7 @@ def test_backoff_doubles_from_the_base_and_stops_at_the_cap() -> None:
 
 
 async def test_a_worker_that_lost_its_lease_writes_nothing() -> None:
-    queue, recorder = InMemoryQueue(), RecordingRecorder()
+    queue, recorder = InMemoryQueue(), FakeRecorder()
     queue.add("item", ["text"])
     slow = worker(queue, FakeEmbedder(), recorder, worker_id="slow")
     jobs = await queue.claim("slow", "fake-bow", 10, 60, 3)
@@ -86,7 +88,7 @@ async def test_a_worker_that_lost_its_lease_writes_nothing() -> None:
 
 
 async def test_a_retried_job_whose_ledger_entry_exists_is_not_recorded_twice() -> None:
-    queue, recorder = InMemoryQueue(), RecordingRecorder()
+    queue, recorder = InMemoryQueue(), FakeRecorder()
     queue.add("item", ["text"])
     [job] = await queue.claim("dead-worker", "fake-bow", 10, 60, 3)
     queue.expire_leases()  # the worker died after recording, before its database commit
@@ -104,13 +106,13 @@ async def test_a_slow_batch_keeps_renewing_its_lease_while_it_embeds() -> None:
     queue = InMemoryQueue()
     queue.add("item", ["text"])
     policy = IndexingPolicy(lease_seconds=0.15)
-    report = await IndexingWorker(queue, SlowEmbedder(), RecordingRecorder(), SetLookup(), policy, "w").run_once()
+    report = await IndexingWorker(queue, SlowEmbedder(), FakeRecorder(), SetLookup(), policy, "w").run_once()
     assert report.indexed == 1 and queue.renewals >= 3
 
 
 async def test_the_run_loop_stops_when_asked_even_while_idle() -> None:
     stop = asyncio.Event()
-    task = asyncio.create_task(worker(InMemoryQueue(), FakeEmbedder(), RecordingRecorder()).run(stop))
+    task = asyncio.create_task(worker(InMemoryQueue(), FakeEmbedder(), FakeRecorder()).run(stop))
     await asyncio.sleep(0.05)
     stop.set()
     await asyncio.wait_for(task, timeout=2)

@@ -14,12 +14,15 @@ from domain.ledger.events import MemoryForgotten, MemoryStored
 from domain.memory.commands import QueryMemory, Search, StoreMemory
 from domain.memory.ranking import Candidate
 from domain.memory.service import MemoryPolicies, MemoryService
-from tests.fakes.memory import FakeEmbedder, FixedClock, InMemoryMemoryStore, RecordingRecorder
+from tests.fakes.clock import FakeClock
+from tests.fakes.ledger import FakeRecorder
+from tests.fakes.memory import FakeEmbedder
+from tests.fakes.memory_store import InMemoryMemoryStore
 
 
-def service(embedder: FakeEmbedder | None = None) -> tuple[MemoryService, InMemoryMemoryStore, RecordingRecorder]:
-    store, recorder = InMemoryMemoryStore(), RecordingRecorder()
-    return MemoryService(store, embedder or FakeEmbedder(), recorder, FixedClock(), MemoryPolicies()), store, recorder
+def service(embedder: FakeEmbedder | None = None) -> tuple[MemoryService, InMemoryMemoryStore, FakeRecorder]:
+    store, recorder = InMemoryMemoryStore(), FakeRecorder()
+    return MemoryService(store, embedder or FakeEmbedder(), recorder, FakeClock(), MemoryPolicies()), store, recorder
 
 
 def turn(user: str, reply: str = "ok", **extra: object) -> StoreMemory:
@@ -44,7 +47,7 @@ async def test_a_stored_memory_is_recorded_once_in_the_ledger_with_its_size_and_
 async def test_storing_wakes_the_indexing_worker_only_for_new_memories() -> None:
     woken: list[int] = []
     store = InMemoryMemoryStore()
-    memory = MemoryService(store, FakeEmbedder(), RecordingRecorder(), FixedClock(), MemoryPolicies(),
+    memory = MemoryService(store, FakeEmbedder(), FakeRecorder(), FakeClock(), MemoryPolicies(),
                            on_enqueued=lambda: woken.append(1))
     await memory.store("r", turn("a"))
     await memory.store("r", turn("a"))
@@ -53,7 +56,7 @@ async def test_storing_wakes_the_indexing_worker_only_for_new_memories() -> None
 
 async def test_short_term_turns_come_oldest_first_and_are_not_repeated_in_the_ranking() -> None:
     memory, _, _ = service()
-    clock_start = FixedClock().now()
+    clock_start = FakeClock().now()
     for minute, text in enumerate(["pizza for dinner", "pizza again tomorrow", "weather is fine"]):
         await memory.store("r", turn(text, occurred_at=(clock_start + timedelta(minutes=minute)).isoformat()))
     await memory.store("r", turn("pizza in another channel", channel_id="c2"))
@@ -119,7 +122,7 @@ async def test_the_full_text_leg_runs_while_the_query_is_being_embedded() -> Non
             return await super().text_search(search, per_leg)
 
     embedder = SlowEmbedder()
-    memory = MemoryService(WatchedStore(vectorize=embedder.vector), embedder, RecordingRecorder(), FixedClock(),
+    memory = MemoryService(WatchedStore(vectorize=embedder.vector), embedder, FakeRecorder(), FakeClock(),
                            MemoryPolicies())
     await memory.query(ask("anything"))
     assert events.index("text leg started") < events.index("embed finished")
@@ -128,7 +131,7 @@ async def test_the_full_text_leg_runs_while_the_query_is_being_embedded() -> Non
 async def test_a_memory_found_by_both_legs_outranks_one_found_by_words_alone() -> None:
     embedder = FakeEmbedder()
     store = InMemoryMemoryStore(vectorize=embedder.vector)
-    memory = MemoryService(store, embedder, RecordingRecorder(), FixedClock(), MemoryPolicies())
+    memory = MemoryService(store, embedder, FakeRecorder(), FakeClock(), MemoryPolicies())
     both = await memory.store("r", turn("rex vet appointment friday", "noted"))
     await memory.store("r", turn("the vet bill was high", "ok"))
     result = await memory.query(ask("rex vet appointment"))

@@ -1,4 +1,5 @@
-"""Everything the memory service, its worker process and its CLI open: database, ledger, embedder, adapters."""
+"""The memory service's adapters, shared by the app, its worker process and its CLI: database, ledger,
+embedder, store, indexing queue."""
 
 from __future__ import annotations
 
@@ -6,12 +7,15 @@ import asyncio
 import os
 import socket
 import uuid
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
-from apps.common.core import Core, open_core
+from prometheus_client import CollectorRegistry
+
+from apps.common.container import ReadinessCheck
+from apps.common.core import Core, database_ready, open_core
 from apps.memory.embedders import build_embedder
 from apps.memory.settings import MemorySettings
 from domain.memory.indexing import IndexingWorker
@@ -23,11 +27,12 @@ from infra.memory.pg_indexing_queue import PgIndexingQueue
 from infra.memory.pg_memory_store import PgMemoryStore
 from infra.memory.pg_pool import open_memory_pool
 from infra.memory.pg_term_stats import CommonLexemes
+from infra.memory.prometheus_metrics import MemoryMetrics
 from infra.platform.clock import SystemClock
 
 
 @dataclass
-class MemoryRuntime:
+class MemoryContainer:
     settings: MemorySettings
     core: Core
     pool: Any
@@ -35,7 +40,11 @@ class MemoryRuntime:
     store: PgMemoryStore
     queue: PgIndexingQueue
     service: MemoryService
+    metrics: MemoryMetrics
     wake: asyncio.Event = field(default_factory=asyncio.Event)
+
+    def readiness(self) -> Mapping[str, ReadinessCheck]:
+        return {"database": lambda: database_ready(self.core)}
 
     def worker(
         self, policy: IndexingPolicy | None = None, on_batch: Callable[[BatchReport], None] | None = None,
@@ -49,14 +58,17 @@ class MemoryRuntime:
 
 
 @asynccontextmanager
-async def open_memory(settings: MemorySettings, embedder: Embedder | None = None) -> AsyncIterator[MemoryRuntime]:
-    """`embedder` replaces the configured one (tests pass their own)."""
+async def open_memory(
+    settings: MemorySettings, embedder: Embedder | None = None, metrics: MemoryMetrics | None = None,
+) -> AsyncIterator[MemoryContainer]:
+    """`embedder` replaces the configured one (tests pass their own); `metrics` are the app's (the CLI has none
+    to serve)."""
     embedder = embedder or build_embedder(settings.embedder)
     load = getattr(embedder, "load", None)
     if load is not None:  # an in-process model: load it now, not on the first request
         await asyncio.to_thread(load)
     try:
-        async with open_core(settings.database.ledger_mode, pool_size=2) as core:
+        async with open_core(settings.ledger.mode, pool_size=2) as core:
             pool = await open_memory_pool(core.url, settings.database.pool_size, settings.search.hnsw_ef_search)
             try:
                 store = PgMemoryStore(pool, embedder.dimensions,
@@ -64,7 +76,8 @@ async def open_memory(settings: MemorySettings, embedder: Embedder | None = None
                 wake = asyncio.Event()
                 policies = MemoryPolicies(settings.limits, settings.chunking, settings.ranking)
                 service = MemoryService(store, embedder, core.recorder, SystemClock(), policies, wake.set)
-                yield MemoryRuntime(settings, core, pool, embedder, store, PgIndexingQueue(pool), service, wake)
+                yield MemoryContainer(settings, core, pool, embedder, store, PgIndexingQueue(pool), service,
+                                      metrics or MemoryMetrics(CollectorRegistry()), wake)
             finally:
                 await pool.close()
     finally:

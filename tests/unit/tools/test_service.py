@@ -1,4 +1,4 @@
-"""ToolService and permissions against fakes: the order of checks, what is recorded, what may retry."""
+"""ToolService against fakes: the order of checks, what is recorded, what may retry, idempotency keys."""
 
 from __future__ import annotations
 
@@ -9,25 +9,14 @@ import pytest
 
 from domain.kernel.errors import ArgumentsInvalid, Conflict, NotFound, PermissionDenied
 from domain.kernel.tool_calls import ToolErrorType
-from domain.kernel.tool_names import mapping_problem, openai_name, tool_id_of
-from domain.tools.model import ToolCall, ToolDefinition, ToolFailure, openai_tool
+from domain.tools.model import ToolCall, ToolFailure
 from domain.tools.permissions import Grant, PermissionPolicy
 from domain.tools.records import CallRecords
 from domain.tools.service import ToolService
-from tests.fakes.tools import (
-    FakeClock,
-    FakeExecutor,
-    FakeIdempotencyStore,
-    FakeRecorder,
-    FakeRegistry,
-    FakeToolMetrics,
-    FakeValidator,
-)
-
-SCHEMA = {"type": "object", "properties": {"project_id": {"type": "string"}}, "required": ["project_id"]}
-TASKS = ToolDefinition("tasks.list", "recent tasks", SCHEMA, "http", idempotent=True, retries=2, safe_to_log=True)
-CREATE = ToolDefinition("task.create", "create a task", SCHEMA, "http", retries=2, max_result_bytes=64)
-SOFIA = Grant(("tasks.*", "task.create"), agent="agent:sofia", microdao="microdao:7")
+from tests.fakes.clock import FakeClock
+from tests.fakes.ledger import FakeRecorder
+from tests.fakes.tools import FakeExecutor, FakeIdempotencyStore, FakeRegistry, FakeToolMetrics, FakeValidator
+from tests.unit.tools.sample_tools import CREATE, SOFIA, TASKS
 
 
 def service(executor: FakeExecutor, recorder: FakeRecorder, grants: list[Grant] | None = None) -> ToolService:
@@ -39,42 +28,6 @@ def service(executor: FakeExecutor, recorder: FakeRecorder, grants: list[Grant] 
 def call(tool_id: str, args: dict[str, Any] | None = None, agent: str = "agent:sofia",
          microdao: str | None = "microdao:7", key: str | None = None) -> ToolCall:
     return ToolCall("req_1", tool_id, agent, {"project_id": "p1"} if args is None else args, microdao, key)
-
-
-def test_openai_names_map_back_to_the_tool_id() -> None:
-    for tool_id in ("projects.list", "task.create", "time.now", "a-b.c_d", "plain"):
-        assert mapping_problem(tool_id) is None
-        assert "." not in openai_name(tool_id)
-        assert tool_id_of(openai_name(tool_id)) == tool_id
-    assert openai_tool(TASKS)["function"]["name"] == "tasks__list"
-
-
-def test_ids_whose_openai_name_would_be_ambiguous_are_refused() -> None:
-    for tool_id in ("a__b", "a_.b", "a._b", "has space", "x" * 65):
-        assert mapping_problem(tool_id) is not None
-
-
-def test_globs_allow_by_prefix_and_nothing_else() -> None:
-    policy = PermissionPolicy([SOFIA])
-    assert policy.allows("agent:sofia", "microdao:7", "tasks.list")
-    assert policy.allows("agent:sofia", "microdao:7", "task.create")
-    assert not policy.allows("agent:sofia", "microdao:7", "projects.list")
-    assert not policy.allows("agent:sofia", "microdao:7", "tasksXlist")  # the dot is literal
-
-
-def test_a_grant_for_one_microdao_does_not_follow_the_agent_elsewhere() -> None:
-    policy = PermissionPolicy([SOFIA, Grant(("time.*",), agent="agent:sofia")])
-    assert not policy.allows("agent:sofia", "microdao:12", "tasks.list")
-    assert not policy.allows("agent:sofia", None, "tasks.list")
-    assert policy.allows("agent:sofia", None, "time.now")
-    assert not policy.allows("agent:oleh", "microdao:7", "tasks.list")
-
-
-def test_a_microdao_wide_grant_covers_every_agent_of_it_and_a_subjectless_grant_covers_nobody() -> None:
-    policy = PermissionPolicy([Grant(("time.*",), microdao="microdao:7"), Grant(("math.*",))])
-    assert policy.allows("agent:oleh", "microdao:7", "time.now")
-    assert not policy.allows("agent:oleh", "microdao:8", "time.now")
-    assert not policy.allows("agent:oleh", "microdao:7", "math.eval")
 
 
 async def test_a_denied_call_is_recorded_and_never_reaches_the_executor() -> None:

@@ -1,0 +1,52 @@
+"""The agent runtime's adapters: clients of memory, Toolcore and the LLM proxy, the ledger, the profiles."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator, Mapping
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+
+from apps.agent_runtime.seed import seed_memories
+from apps.agent_runtime.settings import RuntimeSettings
+from apps.common.container import ReadinessCheck
+from apps.common.core import Core, database_ready, open_core
+from domain.agents.turn import AgentRuntime
+from infra.agents.llm_proxy_client import LlmProxyClient
+from infra.agents.memory_client import MemoryClient
+from infra.agents.prometheus_metrics import AgentMetrics
+from infra.agents.service_http import ServiceHttp
+from infra.agents.toolcore_client import ToolcoreClient
+from infra.platform.clock import SystemClock
+from infra.platform.settings import env
+
+
+@dataclass(frozen=True)
+class RuntimeContainer:
+    runtime: AgentRuntime
+    profiles: RuntimeSettings
+    metrics: AgentMetrics
+    core: Core
+
+    def readiness(self) -> Mapping[str, ReadinessCheck]:
+        return {"database": lambda: database_ready(self.core)}
+
+
+@asynccontextmanager
+async def open_runtime(settings: RuntimeSettings, metrics: AgentMetrics) -> AsyncIterator[RuntimeContainer]:
+    services = settings.services
+    http = ServiceHttp(env("DAARION_INTERNAL_TOKEN"))
+    async with open_core(settings.ledger.mode, pool_size=2) as core:
+        memory = MemoryClient(http, services.memory)
+        runtime = AgentRuntime(memory, ToolcoreClient(http, services.toolcore), LlmProxyClient(http, services.llm_proxy),
+                               core.recorder, SystemClock())
+        seeding = asyncio.create_task(seed_memories(settings, memory)) if settings.seed.on_start else None
+        try:
+            yield RuntimeContainer(runtime, settings, metrics, core)
+        finally:
+            if seeding is not None:
+                seeding.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await seeding
+            await http.aclose()

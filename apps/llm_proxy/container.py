@@ -1,0 +1,80 @@
+"""The LLM proxy's adapters, opened for the app's lifetime: providers, rate limiter, budgets, ledger,
+usage projection and reports."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Mapping
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+
+from apps.common.container import ReadinessCheck
+from apps.common.core import Core, database_ready, open_core
+from apps.llm_proxy.settings import ProxySettings
+from domain.ledger.reports import UsageReports
+from domain.llm.gateway import LlmGateway
+from domain.llm.policies import BudgetPolicy, LimitPolicy, PriceTable, Router
+from domain.llm.ports import ChatProvider
+from infra.ledger.pg_usage_reports import PgSpendReader
+from infra.ledger.projected_usage import ProjectedUsageReports
+from infra.ledger.usage_projection import ProjectorThread, UsageProjector
+from infra.llm.pg_rate_limiter import PgRateLimiter
+from infra.llm.prometheus_metrics import ProxyMetrics
+from infra.llm.providers.factory import build_provider
+from infra.platform.clock import SystemClock
+from infra.platform.db import create_pool
+
+ApiKeyIndex = Mapping[str, tuple[str, str]]   # sha256(key) -> (agent_id, microdao_id)
+
+
+@dataclass(frozen=True)
+class ProxyContainer:
+    gateway: LlmGateway
+    usage: UsageReports
+    metrics: ProxyMetrics
+    api_keys: ApiKeyIndex
+    agent_microdaos: Mapping[str, str]
+    core: Core
+
+    def readiness(self) -> Mapping[str, ReadinessCheck]:
+        return {"database": lambda: database_ready(self.core), "config": _config_loaded}
+
+
+@asynccontextmanager
+async def open_proxy(
+    settings: ProxySettings, metrics: ProxyMetrics, providers: Mapping[str, ChatProvider] | None = None,
+) -> AsyncIterator[ProxyContainer]:
+    """`providers` replaces the configured adapters by name (tests swap in their own)."""
+    built: dict[str, ChatProvider] = {
+        name: build_provider(name, cfg, settings.ollama_host) for name, cfg in settings.providers.items()}
+    built.update(providers or {})
+    clock = SystemClock()
+    async with open_core(settings.ledger.mode, pool_size=10) as core:
+        # Rate counters are not worth a WAL flush per admission (it serialises every call of one
+        # agent on its row lock); the ledger keeps full durability through its own connections.
+        limiter_pool = await create_pool(core.url, max_size=10, durable=False)
+        limiter = PgRateLimiter(limiter_pool, clock)
+        projector = UsageProjector(core.ledger)
+        projector_thread = ProjectorThread(projector)
+        projector_thread.start()
+        gateway = LlmGateway(
+            Router({name: route.targets for name, route in settings.models.items()}), built,
+            PriceTable(settings.prices), LimitPolicy(settings.limits.default, settings.limits.agents),
+            BudgetPolicy(settings.budgets.agents, settings.budgets.microdaos), limiter,
+            PgSpendReader(core.pool, settings.budget_cache_s), core.recorder, clock, metrics,
+            settings.default_max_tokens,
+        )
+        try:
+            yield ProxyContainer(
+                gateway, ProjectedUsageReports(core.ledger, projector, core.pool), metrics, settings.key_index(),
+                {agent: cfg.microdao_id for agent, cfg in settings.agents.items()}, core,
+            )
+        finally:
+            await limiter.aclose()
+            await limiter_pool.close()
+            await asyncio.to_thread(projector_thread.stop)
+            await asyncio.gather(*(provider.aclose() for provider in built.values()), return_exceptions=True)
+
+
+async def _config_loaded() -> None:
+    return None

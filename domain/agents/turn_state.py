@@ -1,0 +1,45 @@
+"""What a turn has accumulated while it runs, and the TurnResult it adds up to."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from domain.agents.model import LlmReply, ToolRun, TurnContext, TurnResult, TurnUsage
+
+
+class TurnState:
+    """What a turn has accumulated so far: usage, tool runs, warnings and where the time went."""
+
+    def __init__(self, started: float) -> None:
+        self.started = started
+        self.llm_calls = 0
+        self.prompt_tokens = 0
+        self.completion_tokens = 0
+        self.costs: list[Decimal | None] = []
+        self.tool_runs: list[ToolRun] = []
+        self.warnings: list[str] = []
+        self.memory_down = False
+        self.timings: dict[str, float] = {}
+
+    def llm(self, answer: LlmReply, seconds: float) -> None:
+        self.llm_calls += 1
+        self.prompt_tokens += answer.usage.prompt_tokens
+        self.completion_tokens += answer.usage.completion_tokens
+        self.costs.append(answer.cost_usd)
+        self.add_time("llm", seconds)
+
+    def add_time(self, phase: str, seconds: float) -> None:
+        self.timings[phase] = self.timings.get(phase, 0.0) + seconds * 1000
+
+    def cost(self) -> Decimal | None:
+        if any(cost is None for cost in self.costs):
+            return None
+        return sum((cost for cost in self.costs if cost is not None), Decimal(0))
+
+    def result(self, context: TurnContext, reply: str, memory_ids: list[str], now: float) -> TurnResult:
+        usage = TurnUsage(self.prompt_tokens, self.completion_tokens, self.prompt_tokens + self.completion_tokens,
+                          self.cost(), self.llm_calls)
+        timings = {phase: round(ms, 3) for phase, ms in self.timings.items()}
+        timings["total"] = round((now - self.started) * 1000, 3)
+        return TurnResult(reply, list(self.tool_runs), memory_ids, usage, context.request_id, list(self.warnings),
+                          self.llm_calls, timings)

@@ -1,0 +1,108 @@
+"""The books of every gateway call: who made it, and how it ended.
+
+Each call ends in exactly one usage event in the ledger, with its rate-limit reservation settled against
+the tokens really used and its metrics counted; a call that failed also decides what the caller hears.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from decimal import Decimal
+from typing import Any
+
+import msgspec
+
+from domain.kernel.clock import Clock
+from domain.kernel.errors import InvalidRequest, UpstreamFailed, UpstreamTimeout
+from domain.kernel.usage import Usage
+from domain.ledger.events import LlmCallCancelled, LlmCallFailed, LlmCallRecorded, new_entry
+from domain.ledger.ports import UsageRecorder
+from domain.llm.policies import ProviderError, Target
+from domain.llm.ports import Admission, GatewayMetrics, RateLimiter
+
+
+class CallContext(msgspec.Struct, frozen=True):
+    request_id: str
+    agent_id: str
+    microdao_id: str
+    logical_model: str
+
+
+class Bookkeeper:
+    def __init__(
+        self, recorder: UsageRecorder, rate_limiter: RateLimiter, clock: Clock, metrics: GatewayMetrics,
+    ) -> None:
+        self._recorder = recorder
+        self._rate_limiter = rate_limiter
+        self._clock = clock
+        self._metrics = metrics
+        self._background: set[asyncio.Task[Any]] = set()
+
+    async def settle(
+        self, event_class: type[LlmCallRecorded], call: CallContext, target: Target, usage: Usage,
+        cost: Decimal | None, started: float, admission: Admission, *, stream: bool, status: str,
+        error_type: str | None, fallbacks: int,
+    ) -> None:
+        entry = new_entry(
+            event_class,
+            request_id=call.request_id, agent_id=call.agent_id, microdao_id=call.microdao_id,
+            logical_model=call.logical_model, provider=target.provider, physical_model=target.model,
+            prompt_tokens=usage.prompt_tokens, completion_tokens=usage.completion_tokens,
+            latency_ms=round((self._clock.monotonic() - started) * 1000, 3), cost_usd=cost,
+            cost_known=cost is not None, status=status, error_type=error_type, stream=stream,
+            fallbacks=fallbacks,
+        )
+        await self._recorder.record(entry)
+        await self._rate_limiter.reconcile(admission, usage.total_tokens)
+        self._metrics.call_finished(
+            call.agent_id, call.logical_model, status, usage.prompt_tokens, usage.completion_tokens, cost
+        )
+
+    def attempt_failed(self, target: Target, exc: ProviderError, failures: list[ProviderError]) -> bool:
+        """Records a failed attempt; True when the next target may be tried."""
+        failures.append(exc)
+        self._metrics.provider_error(target.provider, exc.kind)
+        if exc.may_fall_back:
+            self._metrics.fallback(target.provider)
+        return exc.may_fall_back
+
+    async def all_failed(
+        self, call: CallContext, targets: list[Target], failures: list[ProviderError], started: float,
+        admission: Admission, stream: bool,
+    ) -> Exception:
+        last = failures[-1]
+        target = targets[len(failures) - 1]
+        await self.settle(
+            LlmCallFailed, call, target, Usage(), None, started, admission,
+            stream=stream, status="failed", error_type=last.kind, fallbacks=len(failures) - 1,
+        )
+        if last.kind == "rejected":
+            return InvalidRequest(f"provider '{target.provider}' rejected the request: {last.message}")
+        summary = "; ".join(f"{t.provider}/{t.model}: {f.kind}" for t, f in zip(targets, failures, strict=False))
+        if last.kind == "timeout":
+            return UpstreamTimeout(f"every target of '{call.logical_model}' failed, the last by timeout ({summary})")
+        return UpstreamFailed(f"every target of '{call.logical_model}' failed ({summary})")
+
+    async def stream_broke(
+        self, call: CallContext, target: Target, exc: ProviderError, usage: Usage, cost: Decimal | None,
+        started: float, admission: Admission, fallbacks: int,
+    ) -> Exception:
+        self._metrics.provider_error(target.provider, exc.kind)
+        await self.settle(
+            LlmCallFailed, call, target, usage, cost, started, admission,
+            stream=True, status="failed", error_type="stream_broken", fallbacks=fallbacks,
+        )
+        return UpstreamFailed(f"upstream '{target.provider}' broke off mid-stream: {exc.message}")
+
+    def stream_cancelled(
+        self, call: CallContext, target: Target, usage: Usage, cost: Decimal | None, started: float,
+        admission: Admission, fallbacks: int,
+    ) -> None:
+        """Settles in a task of its own: the request that the client left is being torn down, and the
+        ledger write must not be cut off with it."""
+        task = asyncio.ensure_future(self.settle(
+            LlmCallCancelled, call, target, usage, cost, started, admission,
+            stream=True, status="cancelled", error_type="client_disconnected", fallbacks=fallbacks,
+        ))
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)

@@ -1,0 +1,96 @@
+"""A memory store and an indexing queue that share their rows, fake or PostgreSQL, for the memory suites.
+
+Each world has a microDAO, an agent and an indexing model of its own: the PostgreSQL tables are shared
+with every other test of the session, and claims see only jobs of their model.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import msgspec
+import pytest
+
+from domain.memory.chunking import ChunkingPolicy
+from domain.memory.commands import (
+    PostDocument,
+    QueryMemory,
+    Search,
+    StoreMemory,
+    to_document,
+    to_memory,
+    to_search,
+)
+from domain.memory.model import MemoryLimits, NewDocument, NewMemory
+from domain.memory.ports import IndexingQueue, MemoryStore
+from infra.memory.pg_indexing_queue import PgIndexingQueue
+from infra.memory.pg_memory_store import PgMemoryStore
+from tests.contracts.support import BOTH, unique
+from tests.fakes.clock import FakeClock
+from tests.fakes.indexing_queue import InMemoryQueue
+from tests.fakes.memory_store import InMemoryMemoryStore
+from tests.fakes.memory_tables import MemoryTables
+
+DIMS = 4  # small vectors: no HNSW index covers them, so the vector leg scans exactly
+
+
+@dataclass
+class MemoryWorld:
+    store: MemoryStore
+    queue: IndexingQueue
+    wait: Callable[[float], Awaitable[None]]  # lets time pass: the fake's clock, PostgreSQL's now()
+    model: str
+    microdao: str
+    agent: str
+
+    def memory(self, text: str = "", agent: str | None = None, microdao: str | None = None, **fields: Any) -> NewMemory:
+        """A fact by default; `user_message`/`agent_reply` make it a conversation turn."""
+        content = {name: fields.pop(name) for name in ("user_message", "agent_reply") if name in fields}
+        command = msgspec.convert({
+            "agent_id": agent or self.agent, "microdao_id": microdao or self.microdao,
+            "kind": "conversation" if content else "fact", "content": {"text": text, **content}, **fields,
+        }, StoreMemory)
+        return to_memory(command, MemoryLimits(), ChunkingPolicy())
+
+    async def add(self, text: str = "", **fields: Any) -> str:
+        return (await self.store.add_memory(self.memory(text, **fields), self.model)).id
+
+    def document(self, title: str, text: str, uri: str | None = None, microdao: str | None = None) -> NewDocument:
+        command = PostDocument(microdao or self.microdao, title, text=text, source_uri=uri, agent_id=self.agent)
+        return to_document(command, MemoryLimits(), ChunkingPolicy())
+
+    def search(self, query: str, agent: str | None = None, **fields: Any) -> Search:
+        command = msgspec.convert({"agent_id": agent or self.agent, "microdao_id": self.microdao, "query": query,
+                                   **fields}, QueryMemory)
+        return to_search(command, MemoryLimits())
+
+
+def world_names() -> tuple[str, str, str]:
+    return unique("contract/model"), unique("microdao:contract"), unique("agent:contract")
+
+
+def fake_world() -> MemoryWorld:
+    clock = FakeClock(datetime.now(UTC))
+    tables = MemoryTables(clock)
+
+    async def advance(seconds: float) -> None:
+        clock.advance(seconds)
+
+    return MemoryWorld(InMemoryMemoryStore(tables=tables), InMemoryQueue(tables), advance, *world_names())
+
+
+@pytest.fixture(params=BOTH, name="world")
+def world_fixture(request: pytest.FixtureRequest) -> MemoryWorld:
+    if request.param == "fake":
+        return fake_world()
+    # A sync fixture may ask for the pool (an async fixture) here: only postgres cases open it.
+    pool = request.getfixturevalue("memory_pool")
+    return MemoryWorld(PgMemoryStore(pool, DIMS), PgIndexingQueue(pool), asyncio.sleep, *world_names())
+
+
+def unit(axis: int) -> list[float]:
+    return [1.0 if i == axis else 0.0 for i in range(DIMS)]

@@ -1,0 +1,218 @@
+"""MemoryStore: InMemoryMemoryStore and PgMemoryStore keep, dedupe, scope, forget and find memories alike."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from domain.kernel.errors import Conflict
+from domain.memory.queue import IndexedJob, IndexJob
+from tests.contracts.memory_world import (
+    MemoryWorld,
+    unit,
+    world_fixture,  # noqa: F401 - the `world` fixture
+)
+from tests.contracts.support import unique
+
+T0 = datetime(2026, 11, 1, 9, 0, tzinfo=UTC)
+
+
+async def nothing(jobs: list[IndexJob]) -> None:
+    return None
+
+
+async def index(world: MemoryWorld, vectors: dict[str, list[float]]) -> None:
+    """Claims every job of the world's model and completes those of `vectors`' items, one vector per chunk."""
+    jobs = await world.queue.claim("indexer", world.model, 100, 60, 5)
+    done = [IndexedJob(job, [vectors[job.item_id]] * len(job.chunks)) for job in jobs if job.item_id in vectors]
+    await world.queue.complete("indexer", world.model, len(unit(0)), done, nothing)
+
+
+async def test_a_new_memory_is_stored_with_its_chunks_and_read_back_whole(world: MemoryWorld) -> None:
+    memory = world.memory(user_message="my dog is Rex", agent_reply="noted", channel_id="chan-1",
+                          user_id="member:olena", metadata={"topic": "pets"}, occurred_at=T0)
+    result = await world.store.add_memory(memory, world.model)
+    assert (result.id, result.created, result.chunks) == (memory.id, True, len(memory.chunks))
+    record = await world.store.get(memory.id, world.model)
+    assert record is not None
+    assert (record.tier, record.kind, record.microdao_id, record.agent_id, record.text) == (
+        "mid", "conversation", world.microdao, world.agent, "User: my dog is Rex\nAgent: noted")
+    assert (record.content, record.channel_id, record.user_id, record.metadata) == (
+        memory.content, "chan-1", "member:olena", {"topic": "pets"})
+    assert (record.occurred_at, record.chunks, record.indexed_chunks) == (T0, 1, 0)
+
+
+async def test_an_unknown_id_reads_as_none(world: MemoryWorld) -> None:
+    assert await world.store.get(world.memory("x").id, world.model) is None
+
+
+async def test_the_same_content_of_the_same_agent_is_stored_once(world: MemoryWorld) -> None:
+    first = await world.store.add_memory(world.memory("Olena prefers green tea"), world.model)
+    again = await world.store.add_memory(world.memory("Olena prefers green tea"), world.model)
+    assert (again.id, again.created, again.chunks) == (first.id, False, first.chunks)
+
+
+async def test_the_same_content_of_another_agent_or_microdao_is_a_memory_of_its_own(world: MemoryWorld) -> None:
+    mine = await world.add("Olena prefers green tea")
+    theirs = await world.store.add_memory(world.memory("Olena prefers green tea", agent=unique("agent")), world.model)
+    elsewhere = await world.store.add_memory(world.memory("Olena prefers green tea", microdao=unique("m")), world.model)
+    assert theirs.created and elsewhere.created
+    assert len({mine, theirs.id, elsewhere.id}) == 3
+
+
+async def test_a_replayed_idempotency_key_returns_the_memory_it_first_stored(world: MemoryWorld) -> None:
+    first = await world.store.add_memory(world.memory("budget due Friday", idempotency_key="k-1"), world.model)
+    replay = await world.store.add_memory(world.memory("budget due Friday", idempotency_key="k-1"), world.model)
+    assert first.created and (replay.id, replay.created) == (first.id, False)
+
+
+async def test_a_key_reused_for_other_content_is_a_conflict(world: MemoryWorld) -> None:
+    await world.store.add_memory(world.memory("budget due Friday", idempotency_key="k-1"), world.model)
+    with pytest.raises(Conflict):
+        await world.store.add_memory(world.memory("budget due Monday", idempotency_key="k-1"), world.model)
+
+
+async def test_a_key_reused_for_content_another_memory_holds_is_still_a_conflict(world: MemoryWorld) -> None:
+    await world.add("budget due Monday")
+    await world.store.add_memory(world.memory("budget due Friday", idempotency_key="k-1"), world.model)
+    with pytest.raises(Conflict):
+        await world.store.add_memory(world.memory("budget due Monday", idempotency_key="k-1"), world.model)
+
+
+async def test_known_content_under_a_new_key_returns_the_memory_that_holds_it(world: MemoryWorld) -> None:
+    first = await world.add("budget due Friday")
+    again = await world.store.add_memory(world.memory("budget due Friday", idempotency_key="k-9"), world.model)
+    assert (again.id, again.created) == (first, False)
+
+
+async def test_recent_turns_are_the_channel_s_latest_oldest_first(world: MemoryWorld) -> None:
+    for minute in (3, 0, 2, 1):  # stored out of order: the order is by occurred_at
+        await world.add(user_message=f"turn {minute}", agent_reply="ok", channel_id="chan",
+                        user_id="member:olena", occurred_at=T0 + timedelta(minutes=minute))
+    await world.add(user_message="other channel", agent_reply="ok", channel_id="elsewhere", occurred_at=T0)
+    await world.add(user_message="other agent", agent_reply="ok", channel_id="chan", agent=unique("agent"))
+    await world.add("a fact, not a turn", channel_id="chan", occurred_at=T0 + timedelta(minutes=9))
+    turns = await world.store.recent_turns(world.memory("x").scope, "chan", 3)
+    assert [(t.user_message, t.agent_reply, t.user_id) for t in turns] == [
+        ("turn 1", "ok", "member:olena"), ("turn 2", "ok", "member:olena"), ("turn 3", "ok", "member:olena")]
+    assert [t.occurred_at for t in turns] == [T0 + timedelta(minutes=m) for m in (1, 2, 3)]
+
+
+async def test_forgetting_removes_a_memory_once_and_only_from_its_own_tier(world: MemoryWorld) -> None:
+    item_id = await world.add("forget me")
+    assert await world.store.forget(item_id, "long") is None
+    forgotten = await world.store.forget(item_id, "mid")
+    assert forgotten is not None
+    assert (forgotten.id, forgotten.tier, forgotten.microdao_id, forgotten.agent_id) == (
+        item_id, "mid", world.microdao, world.agent)
+    assert await world.store.forget(item_id, "mid") is None
+    assert await world.store.get(item_id, world.model) is None
+
+
+async def test_forgetting_an_agent_removes_its_memories_in_one_microdao_or_in_all(world: MemoryWorld) -> None:
+    here = {await world.add("one"), await world.add("two")}
+    there_microdao = unique("m")
+    there = await world.store.add_memory(world.memory("three", microdao=there_microdao), world.model)
+    kept = await world.store.add_memory(world.memory("one", agent=unique("agent")), world.model)
+    document = await world.store.put_document(world.document("Guide", "the agent wrote this"), world.model)
+    forgotten = await world.store.forget_agent(world.agent, world.microdao)
+    assert {f.id for f in forgotten} == here and {f.tier for f in forgotten} == {"mid"}
+    assert [f.id for f in await world.store.forget_agent(world.agent, None)] == [there.id]
+    assert await world.store.get(kept.id, world.model) is not None
+    assert await world.store.get(document.id, world.model) is not None, "documents belong to the microDAO"
+
+
+async def test_a_document_is_created_kept_when_unchanged_and_replaced_in_place(world: MemoryWorld) -> None:
+    first = await world.store.put_document(world.document("Policy", "Meetings on Monday.", "kb://p"), world.model)
+    assert (first.created, first.replaced, first.unchanged, first.chunks) == (True, False, False, 1)
+    same = await world.store.put_document(world.document("Policy", "Meetings on Monday.", "kb://p"), world.model)
+    assert (same.id, same.created, same.replaced, same.unchanged) == (first.id, False, False, True)
+    new = world.document("Policy", "Meetings on Friday.\n\n" + "More rules. " * 150, "kb://p")
+    replaced = await world.store.put_document(new, world.model)
+    assert (replaced.id, replaced.created, replaced.replaced, replaced.unchanged) == (first.id, False, True, False)
+    assert replaced.chunks == len(new.chunks) > 1
+    record = await world.store.get(first.id, world.model)
+    assert record is not None
+    assert (record.tier, record.kind, record.title, record.source_uri, record.text, record.chunks) == (
+        "long", "document", "Policy", "kb://p", new.text, len(new.chunks))
+
+
+async def test_a_document_without_a_source_uri_is_identified_by_its_content(world: MemoryWorld) -> None:
+    first = await world.store.put_document(world.document("Notes", "Standup at ten."), world.model)
+    again = await world.store.put_document(world.document("Notes", "Standup at ten."), world.model)
+    other = await world.store.put_document(world.document("Notes", "Standup at eleven."), world.model)
+    assert (again.id, again.unchanged) == (first.id, True)
+    assert other.created and other.id != first.id
+
+
+async def test_a_fresh_memory_is_found_by_its_words_before_any_indexing(world: MemoryWorld) -> None:
+    item_id = await world.add(user_message="the escrow contract draft", agent_reply="noted", channel_id="c")
+    [hit] = await world.store.text_search(world.search("escrow draft"), 10)
+    assert (hit.item_id, hit.tier, hit.kind, hit.channel_id) == (item_id, "mid", "conversation", "c")
+    assert (hit.text_rank, hit.vector_rank, hit.seq) == (1, None, 0)
+    assert hit.text == "User: the escrow contract draft\nAgent: noted"
+
+
+async def test_full_text_search_sees_only_what_the_scope_may_see(world: MemoryWorld) -> None:
+    mine = await world.add("marketplace escrow notes")
+    await world.add("marketplace escrow notes of a colleague", agent=unique("agent"))
+    await world.add("marketplace escrow notes elsewhere", microdao=unique("m"))
+    document = await world.store.put_document(world.document("Escrow", "marketplace escrow guide"), world.model)
+    await world.store.put_document(world.document("Escrow", "marketplace escrow guide", microdao=unique("m")),
+                                   world.model)
+    found = await world.store.text_search(world.search("escrow"), 10)
+    assert {hit.item_id for hit in found} == {mine, document.id}
+    [long] = await world.store.text_search(world.search("escrow", tiers=["long"]), 10)
+    assert (long.item_id, long.tier, long.title, long.seq) == (document.id, "long", "Escrow", 0)
+    assert long.text == world.document("Escrow", "marketplace escrow guide").chunks[0], "a document hit is its chunk"
+    [mid] = await world.store.text_search(world.search("escrow", tiers=["mid"]), 10)
+    assert mid.item_id == mine
+
+
+async def test_search_filters_narrow_by_kind_time_and_metadata(world: MemoryWorld) -> None:
+    fact = await world.add("treasury report", occurred_at=T0, metadata={"topic": "money", "year": 2026})
+    turn = await world.add(user_message="treasury report?", agent_reply="soon", occurred_at=T0 + timedelta(days=2))
+    assert [h.item_id for h in await world.store.text_search(world.search("treasury", kinds=["fact"]), 10)] == [fact]
+    later = world.search("treasury", since=T0 + timedelta(days=1))
+    assert [h.item_id for h in await world.store.text_search(later, 10)] == [turn]
+    earlier = world.search("treasury", until=T0 + timedelta(days=1))
+    assert [h.item_id for h in await world.store.text_search(earlier, 10)] == [fact]
+    tagged = world.search("treasury", metadata={"topic": "money"})
+    assert [h.item_id for h in await world.store.text_search(tagged, 10)] == [fact]
+    assert await world.store.text_search(world.search("treasury", metadata={"topic": "tea"}), 10) == []
+
+
+async def test_full_text_search_ranks_from_one_and_returns_at_most_per_leg(world: MemoryWorld) -> None:
+    for n in range(3):
+        await world.add(f"grant budget item {n}")
+    found = await world.store.text_search(world.search("grant"), 2)
+    assert [hit.text_rank for hit in found] == [1, 2]
+
+
+async def test_vector_search_sees_only_vectors_of_its_model_written_by_the_queue(world: MemoryWorld) -> None:
+    indexed, waiting = await world.add("indexed memory"), await world.add("not yet indexed")
+    assert await world.store.vector_search(world.search("memory"), unit(0), world.model, 10) == []
+    await index(world, {indexed: unit(0)})
+    [hit] = await world.store.vector_search(world.search("memory"), unit(0), world.model, 10)
+    assert (hit.item_id, hit.vector_rank, hit.text_rank) == (indexed, 1, None)
+    assert await world.store.vector_search(world.search("memory"), unit(0), unique("other-model"), 10) == []
+    assert waiting != indexed
+
+
+async def test_vector_search_ranks_the_nearest_first_within_the_scope(world: MemoryWorld) -> None:
+    near, far = await world.add("near"), await world.add("far")
+    other = await world.add("other agent", agent=unique("agent"))
+    await index(world, {near: [0.9, 0.1, 0, 0], far: unit(1), other: unit(0)})
+    found = await world.store.vector_search(world.search("anything"), unit(0), world.model, 10)
+    assert [(hit.item_id, hit.vector_rank) for hit in found] == [(near, 1), (far, 2)]
+    assert len(await world.store.vector_search(world.search("anything"), unit(0), world.model, 1)) == 1
+
+
+async def test_get_counts_the_chunks_indexed_with_the_model_asked_about(world: MemoryWorld) -> None:
+    item_id = await world.add("count my vectors")
+    await index(world, {item_id: unit(2)})
+    record = await world.store.get(item_id, world.model)
+    other = await world.store.get(item_id, unique("other-model"))
+    assert record is not None and other is not None
+    assert (record.indexed_chunks, other.indexed_chunks) == (1, 0)

@@ -58,8 +58,8 @@ async def proxy_chat(
         raise InvalidRequest(f"metadata.microdao_id is required: agent '{agent_id}' is not configured")
     if known is not None:
         check_microdao_claim(agent_id, microdao_id, known)
-    return await _chat(request, data, CallContext(request_id_of(request), agent_id, microdao_id, data.model), gateway,
-                       metrics, "internal")
+    return await _chat(data, CallContext(request_id_of(request), agent_id, microdao_id, data.model), gateway, metrics,
+                       "internal")
 
 
 @post("/v1/chat/completions", status_code=200)
@@ -68,8 +68,8 @@ async def openai_chat(
     metrics: Injected[ProxyMetrics], api_keys: Injected[ApiKeyIndex],
 ) -> Response[Any]:
     agent_id, microdao_id = _caller(request, api_keys)
-    return await _chat(request, data, CallContext(request_id_of(request), agent_id, microdao_id, data.model), gateway,
-                       metrics, "v1")
+    return await _chat(data, CallContext(request_id_of(request), agent_id, microdao_id, data.model), gateway, metrics,
+                       "v1")
 
 
 @get("/v1/models")
@@ -81,7 +81,7 @@ async def openai_models(
 
 
 @get("/internal/usage", guards=[internal_guard()])
-async def usage(
+async def usage_report(
     usage: Injected[UsageReports],
     group_by: FromQuery[str] = "agent",
     since: Annotated[date | None, QueryParameter(name="from")] = None,
@@ -120,8 +120,7 @@ def _chat_request(params: ChatParameters) -> ChatRequest:
 
 
 async def _chat(
-    request: AnyRequest, params: ChatParameters, call: CallContext, gateway: LlmGateway, metrics: ProxyMetrics,
-    endpoint: str,
+    params: ChatParameters, call: CallContext, gateway: LlmGateway, metrics: ProxyMetrics, endpoint: str,
 ) -> Response[Any]:
     started = time.perf_counter()
     request_id = call.request_id
@@ -196,4 +195,4 @@ def _sse(envelope: dict[str, Any], chunk: ChatChunk, summary: StreamSummary) -> 
     return b"data: " + _encode(payload) + b"\n\n"
 
 
-ROUTES = [proxy_chat, openai_chat, openai_models, usage]
+ROUTES = [proxy_chat, openai_chat, openai_models, usage_report]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 from litestar import Controller, Response, get, post
 from litestar.params import FromPath, HeaderParameter, JSONBody, QueryParameter
@@ -10,12 +10,12 @@ from litestar.params import FromPath, HeaderParameter, JSONBody, QueryParameter
 from apps.common.auth import internal_guard
 from apps.common.container import Injected
 from apps.projects.schemas import NewTask, ProjectList, ProjectView, TaskList, TaskView
-from domain.projects.model import TaskDraft
+from domain.projects.model import TaskDraft, TaskStatus
 from domain.projects.ports import ProjectStore
 
 Store = Injected[ProjectStore]
 Limit = Annotated[int, QueryParameter(ge=1, le=50)]
-Status = Annotated[Literal["todo", "in_progress", "done"] | None, QueryParameter(required=False)]
+Status = Annotated[TaskStatus | None, QueryParameter(required=False)]
 IdempotencyKey = Annotated[str | None, HeaderParameter(name="idempotency-key", max_length=300, required=False)]
 
 

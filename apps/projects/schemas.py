@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Literal
+from typing import Annotated
 
 import msgspec
 from msgspec import Meta
 
 from apps.common.structs import StrictStruct
 from domain.kernel.ids import SubjectId
-from domain.projects.model import Project, Task
+from domain.projects.model import Project, Task, TaskStatus
 
 
 class NewTask(StrictStruct):
@@ -18,7 +18,7 @@ class NewTask(StrictStruct):
     created_by: SubjectId
     description: Annotated[str, Meta(max_length=4000)] = ""
     assignee: SubjectId | None = None
-    status: Literal["todo", "in_progress", "done"] = "todo"
+    status: TaskStatus = "todo"
 
 
 class ProjectView(msgspec.Struct, frozen=True):

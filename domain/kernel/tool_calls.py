@@ -28,6 +28,7 @@ class ToolErrorType(StrEnum):
     BLOCKED = "blocked"
     TOOL_ERROR = "tool_error"
     NOT_CONFIGURED = "not_configured"
+    MISSING_CONTEXT = "missing_context"  # a microDAO-scoped tool called without a microDAO
     BUSY = "busy"
 
 

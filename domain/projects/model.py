@@ -7,10 +7,11 @@ HTTP tools have a real target with real data (Postgres), scoped by microDAO on e
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Literal
 
 import msgspec
 
-TASK_STATUSES = ("todo", "in_progress", "done")
+TaskStatus = Literal["todo", "in_progress", "done"]
 
 
 class Project(msgspec.Struct, frozen=True):
@@ -39,4 +40,4 @@ class TaskDraft(msgspec.Struct, frozen=True):
     created_by: str
     description: str = ""
     assignee: str | None = None
-    status: str = "todo"
+    status: TaskStatus = "todo"

@@ -18,8 +18,6 @@ import msgspec
 
 from domain.kernel.tool_calls import ToolErrorType
 from domain.tools.model import ToolCall, ToolFailure
-
-MISSING_CONTEXT = "missing_context"
 from infra.tools.yaml_config import SecretHeader
 
 PLACEHOLDER = re.compile(r"\{([^{}]*)\}")
@@ -103,7 +101,7 @@ def _source(source: str, call: ToolCall) -> Any:
 
 def _segment(value: Any) -> str:
     if value is None:
-        raise ToolFailure(MISSING_CONTEXT, "this tool acts within a microDAO: call it with microdao_id")
+        raise ToolFailure(ToolErrorType.MISSING_CONTEXT, "this tool acts within a microDAO: call it with microdao_id")
     text = quote(_text(value), safe="")
     # A segment that is exactly `.` or `..` would be resolved away by the URL parser; escape its dots.
     return text.replace(".", "%2E") if text in (".", "..") else text

@@ -1,12 +1,15 @@
-"""Pools on the session's embedded PostgreSQL, opened the first time a `postgres` case asks for one."""
+"""The session's embedded PostgreSQL as the real adapters take it (pools, the ledger), opened the first time
+a real case asks for it: fake cases alone never start the database."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
 import pytest
 
+from domain.ledger.application import UsageLedger
+from infra.ledger.event_store import open_ledger
 from infra.memory.pg_pool import open_memory_pool
 from infra.platform.db import create_pool
 
@@ -24,3 +27,10 @@ async def memory_pool(database_url: str) -> AsyncIterator[Any]:
     pool = await open_memory_pool(database_url, size=4)
     yield pool
     await pool.close()
+
+
+@pytest.fixture(scope="session")
+def usage_ledger(database_url: str) -> Iterator[UsageLedger]:
+    ledger = open_ledger(database_url)
+    yield ledger
+    ledger.close()

@@ -7,7 +7,7 @@ with every other test of the session, and claims see only jobs of their model.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -27,15 +27,36 @@ from domain.memory.commands import (
 )
 from domain.memory.model import MemoryLimits, NewDocument, NewMemory
 from domain.memory.ports import IndexingQueue, MemoryStore
+from domain.memory.queue import IndexedJob, IndexJob, QueueStats
 from infra.memory.pg_indexing_queue import PgIndexingQueue
 from infra.memory.pg_memory_store import PgMemoryStore
-from tests.contracts.support import BOTH, unique
+from infra.memory.pg_pool import open_memory_pool
+from tests.contracts.support import BOTH, drop_database, fresh_database, unique
 from tests.fakes.clock import FakeClock
 from tests.fakes.indexing_queue import InMemoryQueue
 from tests.fakes.memory_store import InMemoryMemoryStore
 from tests.fakes.memory_tables import MemoryTables
 
 DIMS = 4  # small vectors: no HNSW index covers them, so the vector leg scans exactly
+MOMENT = 0.01  # seconds: long enough for PostgreSQL's now() to move past a 0-second lease
+
+
+def unit(axis: int) -> list[float]:
+    return [1.0 if i == axis else 0.0 for i in range(DIMS)]
+
+
+class Commits:
+    """A before_commit hook that remembers the jobs it saw."""
+
+    def __init__(self) -> None:
+        self.seen: list[list[int]] = []
+
+    async def __call__(self, jobs: list[IndexJob]) -> None:
+        self.seen.append([job.job_id for job in jobs])
+
+
+def done(job: IndexJob, vector: list[float] | None = None) -> IndexedJob:
+    return IndexedJob(job, [vector or unit(0)] * len(job.chunks))
 
 
 @dataclass
@@ -49,7 +70,7 @@ class MemoryWorld:
 
     def memory(self, text: str = "", agent: str | None = None, microdao: str | None = None, **fields: Any) -> NewMemory:
         """A fact by default; `user_message`/`agent_reply` make it a conversation turn."""
-        content = {name: fields.pop(name) for name in ("user_message", "agent_reply") if name in fields}
+        content: dict[str, Any] = {name: fields.pop(name) for name in ("user_message", "agent_reply") if name in fields}
         command = msgspec.convert({
             "agent_id": agent or self.agent, "microdao_id": microdao or self.microdao,
             "kind": "conversation" if content else "fact", "content": {"text": text, **content}, **fields,
@@ -62,6 +83,20 @@ class MemoryWorld:
     def document(self, title: str, text: str, uri: str | None = None, microdao: str | None = None) -> NewDocument:
         command = PostDocument(microdao or self.microdao, title, text=text, source_uri=uri, agent_id=self.agent)
         return to_document(command, MemoryLimits(), ChunkingPolicy())
+
+    async def claim(self, worker: str, lease_s: float = 60, max_attempts: int = 5,
+                    max_jobs: int = 10) -> list[IndexJob]:
+        return await self.queue.claim(worker, self.model, max_jobs, lease_s, max_attempts)
+
+    async def index(self, vectors: dict[str, list[float]]) -> None:
+        """Claims every job of the world's model and completes those of `vectors`' items, one vector per chunk."""
+        jobs = await self.claim("indexer")
+        indexed = [done(job, vectors[job.item_id]) for job in jobs if job.item_id in vectors]
+        await self.queue.complete("indexer", self.model, DIMS, indexed, Commits())
+
+    async def stats(self) -> QueueStats | None:
+        """The queue's figures for this world's model (None: no job of it left)."""
+        return next((s for s in await self.queue.stats() if s.model == self.model), None)
 
     def search(self, query: str, agent: str | None = None, **fields: Any) -> Search:
         command = msgspec.convert({"agent_id": agent or self.agent, "microdao_id": self.microdao, "query": query,
@@ -92,5 +127,16 @@ def world_fixture(request: pytest.FixtureRequest) -> MemoryWorld:
     return MemoryWorld(PgMemoryStore(pool, DIMS), PgIndexingQueue(pool), asyncio.sleep, *world_names())
 
 
-def unit(axis: int) -> list[float]:
-    return [1.0 if i == axis else 0.0 for i in range(DIMS)]
+@pytest.fixture(params=BOTH, name="lone_world")
+async def lone_world_fixture(request: pytest.FixtureRequest) -> AsyncIterator[MemoryWorld]:
+    """A world alone in its tables: enqueue_all reads every item there is, so postgres gets a database of its own."""
+    if request.param == "fake":
+        yield fake_world()
+        return
+    url = fresh_database(request.getfixturevalue("database_url"))
+    pool = await open_memory_pool(url, size=2)
+    try:
+        yield MemoryWorld(PgMemoryStore(pool, DIMS), PgIndexingQueue(pool), asyncio.sleep, *world_names())
+    finally:
+        await pool.close()
+        drop_database(url)

@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from domain.kernel.errors import NotFound
-from domain.projects.model import TaskDraft
+from domain.projects.model import TaskDraft, TaskStatus
 from domain.projects.ports import ProjectStore
 from infra.projects.pg_project_store import PgProjectStore
 from tests.contracts.support import BOTH, unique
@@ -55,7 +55,7 @@ def projects_fixture(request: pytest.FixtureRequest) -> Projects:
     return Projects(PgProjectStore(pool), add_row, microdao)
 
 
-def draft(title: str, status: str = "todo", **fields: Any) -> TaskDraft:
+def draft(title: str, status: TaskStatus = "todo", **fields: Any) -> TaskDraft:
     return TaskDraft(title, "agent:sofia", status=status, **fields)
 
 
@@ -63,7 +63,8 @@ async def test_a_microdao_lists_only_its_own_projects_oldest_first_with_their_op
     later = await projects.project("Beta", created_at=T0 + timedelta(days=1))
     first = await projects.project("Alpha")
     await projects.project("Not ours", microdao=unique("microdao:other"))
-    for title, status in (("a", "todo"), ("b", "in_progress"), ("c", "done")):
+    statuses: list[tuple[str, TaskStatus]] = [("a", "todo"), ("b", "in_progress"), ("c", "done")]
+    for title, status in statuses:
         await projects.store.create_task(projects.microdao, first, draft(title, status), None)
     listed = await projects.store.projects_of(projects.microdao)
     assert [(p.id, p.name, p.open_tasks) for p in listed] == [(first, "Alpha", 2), (later, "Beta", 0)]
@@ -88,7 +89,8 @@ async def test_a_created_task_keeps_its_draft(projects: Projects) -> None:
 
 async def test_recent_tasks_come_newest_first_up_to_the_limit_and_by_status(projects: Projects) -> None:
     project = await projects.project("Alpha")
-    for n, status in enumerate(["todo", "done", "todo", "in_progress"]):
+    statuses: list[TaskStatus] = ["todo", "done", "todo", "in_progress"]
+    for n, status in enumerate(statuses):
         await projects.store.create_task(projects.microdao, project, draft(f"task {n}", status), None)
     recent = await projects.store.recent_tasks(projects.microdao, project, 3, None)
     assert [t.title for t in recent] == ["task 3", "task 2", "task 1"]
@@ -114,10 +116,11 @@ async def test_tasks_without_a_key_or_in_another_project_are_each_created(projec
 
 @pytest.mark.parametrize("whose", ["another microDAO's", "an unknown"])
 async def test_a_project_that_is_not_the_microdao_s_reads_as_not_found(projects: Projects, whose: str) -> None:
-    theirs = await projects.project("Theirs", microdao=unique("microdao:other"))
+    other = unique("microdao:other")
+    theirs = await projects.project("Theirs", microdao=other)
     project = theirs if whose == "another microDAO's" else unique("prj-missing")
     with pytest.raises(NotFound):
         await projects.store.recent_tasks(projects.microdao, project, 10, None)
     with pytest.raises(NotFound):
         await projects.store.create_task(projects.microdao, project, draft("sneaky"), None)
-    assert await projects.store.projects_of(projects.microdao) == []
+    assert await projects.store.recent_tasks(other, theirs, 10, None) == [], "nothing was created there"

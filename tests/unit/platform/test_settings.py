@@ -62,7 +62,7 @@ def test_the_embedded_database_lives_in_a_per_user_folder_not_the_working_direct
 
 def test_the_readme_lists_every_variable_and_nothing_else_reads_daarion_variables() -> None:
     readme = (REPO / "README.md").read_text()
-    table = set(re.findall(r"^\| `([A-Z_]+)` \|", readme, flags=re.M))
+    table = set(re.findall(r"^\| `([A-Z_]+)` \|", readme, flags=re.MULTILINE))
     assert table == {var.name for var in ENVIRONMENT}
     code = subprocess.run(["git", "grep", "-n", "-E", r"environ(\.get)?[\[(]\s*\"DAARION_", "--", "domain", "infra",
                            "apps"], cwd=REPO, capture_output=True, text=True, check=False).stdout

@@ -1,25 +1,23 @@
-"""The `daarion` command: serve one service, bring the whole stack up, migrate, report usage."""
+"""The `daarion` command: serve one service, bring the whole stack up, migrate; each service adds its own
+commands (EXTENSIONS)."""
 
 from __future__ import annotations
 
 import argparse
-import asyncio
 import importlib
 import logging
 import os
-import re
 import signal
 import subprocess
 import sys
 import time
-from datetime import UTC, date, datetime, timedelta
 
 import httpx
 
 from apps.services import SERVICES
 from infra.platform.settings import env
 
-EXTENSIONS = ("apps.memory.cli", "apps.toolcore.cli", "apps.agent_runtime.cli")
+EXTENSIONS = ("apps.llm_proxy.cli", "apps.memory.cli", "apps.toolcore.cli", "apps.agent_runtime.cli")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -42,13 +40,6 @@ def main(argv: list[str] | None = None) -> int:
     database.add_argument("action", choices=["upgrade", "downgrade"])
     database.add_argument("--revision", default=None, help="default: heads for upgrade, base for downgrade")
     database.set_defaults(handler=_db)
-
-    usage = commands.add_parser("usage", help="usage and cost report from the ledger's projection")
-    usage.add_argument("--by", choices=["agent", "microdao", "model", "tool", "day"], default="agent")
-    usage.add_argument("--since", default="30d", help="7d, 24h or an ISO date (default 30d)")
-    usage.add_argument("--until", default=None, help="ISO date (default today)")
-    usage.add_argument("--json", action="store_true")
-    usage.set_defaults(handler=_usage)
 
     for module_name in EXTENSIONS:
         try:
@@ -149,66 +140,6 @@ def _db(args: argparse.Namespace) -> int:
         migrations.downgrade(url, args.revision or "base")
     print(f"database {args.action}d")
     return 0
-
-
-def parse_since(text: str, today: date) -> date:
-    match = re.fullmatch(r"(\d+)([dh])", text.strip())
-    if match:
-        amount, unit = int(match.group(1)), match.group(2)
-        delta = timedelta(days=amount) if unit == "d" else timedelta(hours=amount)
-        return (datetime.now(UTC) - delta).date() if unit == "h" else today - delta
-    try:
-        return date.fromisoformat(text)
-    except ValueError:
-        raise SystemExit(f"--since: expected 7d, 24h or YYYY-MM-DD, got '{text}'") from None
-
-
-def _usage(args: argparse.Namespace) -> int:
-    import msgspec
-
-    from infra.ledger.event_store import open_ledger
-    from infra.ledger.pg_usage_reports import usage_report
-    from infra.ledger.usage_projection import UsageProjector
-    from infra.platform.db import create_pool, database_url
-
-    url = prepare_database()
-    ledger = open_ledger(url)
-    UsageProjector(ledger).catch_up()
-    ledger.close()
-    today = datetime.now(UTC).date()
-    since = parse_since(args.since, today)
-    until = date.fromisoformat(args.until) if args.until else today
-
-    async def fetch() -> list[object]:
-        pool = await create_pool(database_url(), max_size=2)
-        try:
-            return list(await usage_report(pool, args.by, since, until))
-        finally:
-            await pool.close()
-
-    rows = asyncio.run(fetch())
-    if args.json:
-        print(msgspec.json.encode(rows).decode())
-        return 0
-    print(render_usage_table(args.by, since, until, [msgspec.to_builtins(r) for r in rows]))
-    return 0
-
-
-def render_usage_table(by: str, since: date, until: date, rows: list[dict[str, object]]) -> str:
-    columns = [(by, "key"), ("llm calls", "llm_calls"), ("failed", "llm_failures"), ("prompt tok", "prompt_tokens"),
-               ("compl tok", "completion_tokens"), ("cost USD", "cost_usd"), ("unpriced", "unpriced_calls"),
-               ("tool calls", "tool_calls"), ("mem writes", "memory_writes"), ("turns", "agent_turns")]
-    table = [[title for title, _ in columns]] + [[str(row[key]) for _, key in columns] for row in rows]
-    widths = [max(len(line[i]) for line in table) for i in range(len(columns))]
-    lines = [f"usage by {by}, {since} .. {until}"]
-    for index, line in enumerate(table):
-        lines.append("  ".join(cell.ljust(widths[i]) if i == 0 else cell.rjust(widths[i])
-                               for i, cell in enumerate(line)))
-        if index == 0:
-            lines.append("  ".join("-" * w for w in widths))
-    if len(table) == 1:
-        lines.append("(no usage in this period)")
-    return "\n".join(lines)
 
 
 if __name__ == "__main__":

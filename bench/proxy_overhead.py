@@ -53,7 +53,10 @@ def wait_ready(url: str, timeout: float = 90) -> float:
     raise SystemExit(f"{url} never became ready")
 
 
-def start_proxy(port: int, upstream: str, ledger_mode: str, workdir: Path, env: dict[str, str]) -> tuple[subprocess.Popen[bytes], float]:
+def start_proxy(
+    port: int, upstream: str, ledger_mode: str, workdir: Path, env: dict[str, str], tree: Path = ROOT,
+) -> tuple[subprocess.Popen[bytes], float]:
+    """`tree`: the checkout whose proxy runs (bench/proxy_versions.py starts another revision's)."""
     config = {
         "providers": {"upstream": {"kind": "openai_compatible", "base_url": upstream + "/v1"}},
         "models": {"bench": {"targets": [{"provider": "upstream", "model": "bench-model", "timeout_s": 30}]}},
@@ -65,7 +68,7 @@ def start_proxy(port: int, upstream: str, ledger_mode: str, workdir: Path, env: 
     path.write_text(yaml.safe_dump(config))
     process = subprocess.Popen(
         pinned(0, [sys.executable, "-m", "apps.cli", "serve", "llm-proxy", "--port", str(port), "--log-level", "warning"]),
-        env={**env, "DAARION_LLM_PROXY_CONFIG": str(path)}, cwd=ROOT,
+        env={**env, "DAARION_LLM_PROXY_CONFIG": str(path)}, cwd=tree,
     )
     return process, wait_ready(f"http://127.0.0.1:{port}/readyz")
 

@@ -40,7 +40,7 @@ async def open_runtime(settings: RuntimeSettings, metrics: AgentMetrics) -> Asyn
     async with open_core(settings.ledger.mode, pool_size=2) as core:
         memory = MemoryClient(http, services.memory)
         runtime = AgentRuntime(memory, ToolcoreClient(http, services.toolcore), LlmProxyClient(http, services.llm_proxy),
-                               core.recorder, SystemClock())
+                               core.recorder, SystemClock(), on_tools_offered=metrics.tools_offered)
         seeding = asyncio.create_task(seed_memories(settings, memory)) if settings.seed.on_start else None
         try:
             yield RuntimeContainer(runtime, settings, metrics, core)

@@ -54,6 +54,7 @@ async def open_proxy(
         # agent on its row lock); the ledger keeps full durability through its own connections.
         limiter_pool = await create_pool(core.url, max_size=10, durable=False)
         limiter = PgRateLimiter(limiter_pool, clock)
+        limiter.start_pruning(interval_s=300)  # rate_limit_windows keeps an hour, not forever
         projector = UsageProjector(core.ledger)
         projector_thread = ProjectorThread(projector)
         projector_thread.start()
@@ -73,6 +74,7 @@ async def open_proxy(
             await limiter.aclose()
             await limiter_pool.close()
             await asyncio.to_thread(projector_thread.stop)
+            await asyncio.to_thread(projector.close)
             await asyncio.gather(*(provider.aclose() for provider in built.values()), return_exceptions=True)
 
 

@@ -72,6 +72,11 @@ class ProxySettings(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     budget_cache_s: float = 1.0
     ollama_host: str | None = None  # DAARION_OLLAMA_HOST: wins over every ollama provider's `host`
 
+    def known_agents(self) -> frozenset[str]:
+        """Every agent this file names: the only ones metrics label by id (others are "unknown")."""
+        return frozenset({*self.agents, *self.limits.agents, *self.budgets.agents,
+                          *(entry.agent_id for entry in self.api_keys)})
+
     def key_index(self) -> dict[str, tuple[str, str]]:
         """sha256(key) -> (agent_id, microdao_id); keys from env vars are hashed here and never kept."""
         index = {}

@@ -5,7 +5,7 @@ from __future__ import annotations
 import msgspec
 
 from domain.memory.commands import PostDocument, QueryMemory, StoreMemory
-from domain.memory.model import MemoryRecord
+from domain.memory.records import MemoryRecord
 from domain.memory.service import QueryResult
 
 __all__ = ["DocumentResponse", "ForgetResponse", "MemoryRecord", "PostDocument", "QueryMemory", "QueryResult",

@@ -1,7 +1,7 @@
 """The books of every gateway call: who made it, and how it ended.
 
-Each call ends in exactly one usage event in the ledger, with its rate-limit reservation settled against
-the tokens really used and its metrics counted; a call that failed also decides what the caller hears.
+Each admitted call ends in exactly one usage event in the ledger, with its rate-limit reservation settled
+against the tokens really used and its metrics counted; how a call failed also decides what the caller hears.
 """
 
 from __future__ import annotations

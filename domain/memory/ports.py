@@ -6,18 +6,10 @@ from collections.abc import Awaitable, Callable, Sequence
 from typing import Protocol
 
 from domain.memory.commands import Search
-from domain.memory.model import (
-    DocumentResult,
-    Forgotten,
-    MemoryRecord,
-    NewDocument,
-    NewMemory,
-    Scope,
-    ShortTermTurn,
-    StoreResult,
-)
+from domain.memory.model import NewDocument, NewMemory, Scope
 from domain.memory.queue import IndexedJob, IndexJob, JobFailure, QueueStats
 from domain.memory.ranking import Candidate
+from domain.memory.records import DocumentResult, Forgotten, MemoryRecord, ShortTermTurn, StoreResult
 
 
 class Embedder(Protocol):

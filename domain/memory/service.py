@@ -22,18 +22,10 @@ from domain.memory.commands import (
     to_memory,
     to_search,
 )
-from domain.memory.model import (
-    DOCUMENT_KIND,
-    DocumentResult,
-    Forgotten,
-    MemoryLimits,
-    MemoryRecord,
-    ShortTermTurn,
-    StoreResult,
-    parse_id,
-)
+from domain.memory.model import DOCUMENT_KIND, MemoryLimits, parse_id
 from domain.memory.ports import Embedder, MemoryStore
 from domain.memory.ranking import Candidate, Hit, RankingPolicy, fuse, merge_legs
+from domain.memory.records import DocumentResult, Forgotten, MemoryRecord, ShortTermTurn, StoreResult
 
 log = logging.getLogger(__name__)
 

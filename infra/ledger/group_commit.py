@@ -121,8 +121,8 @@ def commit(ledger: UsageLedger, entries: Sequence[LedgerEntry]) -> list[int]:
     first: dict[uuid.UUID, LedgerEntry] = {}
     for entry in entries:
         first.setdefault(entry.id, entry)
-    # save() takes the pending events off the entries it is given; retrying part of a batch needs them.
-    # An entry without any was saved before (the same object recorded twice).
+    # save() takes the pending events off the entries; a failed commit gives them back, so the entries stay
+    # recordable (by a retry of the rest of the batch, or by a caller). An entry without any was committed.
     events = {entry_id: list(entry.pending_events) for entry_id, entry in first.items()}
     todo = [entry_id for entry_id in first if events[entry_id]]
     positions: dict[uuid.UUID, int] = {}
@@ -132,14 +132,17 @@ def commit(ledger: UsageLedger, entries: Sequence[LedgerEntry]) -> list[int]:
         try:
             positions.update(zip(todo, ledger.record([first[entry_id] for entry_id in todo]), strict=True))
             break
-        except IntegrityError:
-            present = recorded_ids(ledger, todo)
-            if not present or attempt == _CONFLICT_ATTEMPTS:
+        except Exception as exc:
+            for entry_id in todo:
+                first[entry_id].pending_events[:] = events[entry_id]
+            retry = isinstance(exc, IntegrityError) and attempt < _CONFLICT_ATTEMPTS
+            # Repeats come with derived ids (uuid5); random ones (uuid4) are asked about only if those explain nothing.
+            present = (recorded_ids(ledger, [i for i in todo if i.version != 4]) or recorded_ids(ledger, todo)
+                       if retry else set())
+            if not present:
                 raise
             log.info("%d of %d ledger entries were recorded before; committing the rest", len(present), len(todo))
             todo = [entry_id for entry_id in todo if entry_id not in present]
-            for entry_id in todo:
-                first[entry_id].pending_events[:] = events[entry_id]
     if len(positions) < len(first):
         latest = ledger.max_position()
         positions.update((entry_id, latest) for entry_id in first if entry_id not in positions)

@@ -39,11 +39,10 @@ ON CONFLICT (day, kind, agent_id, microdao_id, subject, provider, physical_model
 """
 
 
-def view_datastore(env: Mapping[str, str], pool_size: int = 2) -> PostgresDatastore:
-    """Connections to the database an eventsourcing environment names (eventsourcing.postgres's keys).
-
-    Two by default: the background projector and a reader waiting for its own writes may work at once.
-    """
+def view_datastore(env: Mapping[str, str], pool_size: int = 1) -> PostgresDatastore:
+    """Connections to the database an eventsourcing environment names (eventsourcing.postgres's keys):
+    `pool_size` kept open, two more while the background projector and readers waiting for their own
+    writes work at once."""
     return PostgresDatastore(
         dbname=env.get("POSTGRES_DBNAME") or "postgres", host=env.get("POSTGRES_HOST") or "localhost",
         port=env.get("POSTGRES_PORT") or "5432", user=env.get("POSTGRES_USER") or "postgres",

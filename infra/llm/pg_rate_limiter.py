@@ -18,12 +18,17 @@ import logging
 import math
 from typing import Any
 
+import asyncpg
+
 from domain.kernel.clock import Clock
 from domain.kernel.errors import RateLimited
 from domain.llm.policies import RateLimit
 from domain.llm.ports import Admission
 
 log = logging.getLogger(__name__)
+
+# A server restarting, a connection dropped or timed out, the embedded server's socket gone for a moment.
+_DATABASE_BLIPS = (asyncpg.PostgresError, asyncpg.InterfaceError, OSError, TimeoutError)
 
 _ADMIT = """
 INSERT INTO rate_limit_windows AS w (agent_id, window_start, requests, tokens)
@@ -109,7 +114,7 @@ class PgRateLimiter:
         while not stop.is_set():
             try:
                 pruned = await self.prune(keep_s)
-            except Exception as exc:  # any failure: admissions matter more than housekeeping
+            except _DATABASE_BLIPS as exc:
                 log.warning("pruning rate_limit_windows failed (%s: %s); next try in %g s", type(exc).__name__,
                             exc, interval_s)
             else:

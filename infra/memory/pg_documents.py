@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
-from domain.memory.model import DocumentResult, NewDocument
+from domain.memory.model import NewDocument
+from domain.memory.records import DocumentResult
 from infra.memory.pg_sql import CHUNKS_AND_JOB, named
 
 _ARGS = ("id", "microdao", "agent", "title", "uri", "key", "content", "text", "hash", "bytes", "metadata",
@@ -55,7 +57,8 @@ async def put_document(pool: Any, document: NewDocument, index_model: str) -> Do
 
 async def _written_at(connection: Any) -> str:
     """The revision of the row this transaction wrote: its updated_at, which is the transaction's now()."""
-    return str((await connection.fetchval("SELECT now()")).isoformat())
+    written_at: datetime = await connection.fetchval("SELECT now()")
+    return written_at.isoformat()
 
 
 def _args(document: NewDocument, item_id: str, index_model: str) -> tuple[Any, ...]:

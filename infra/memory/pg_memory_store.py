@@ -9,18 +9,9 @@ import msgspec
 
 from domain.kernel.errors import Conflict
 from domain.memory.commands import Search
-from domain.memory.model import (
-    DocumentResult,
-    Forgotten,
-    MemoryContent,
-    MemoryRecord,
-    NewDocument,
-    NewMemory,
-    Scope,
-    ShortTermTurn,
-    StoreResult,
-)
+from domain.memory.model import MemoryContent, NewDocument, NewMemory, Scope
 from domain.memory.ranking import Candidate
+from domain.memory.records import DocumentResult, Forgotten, MemoryRecord, ShortTermTurn, StoreResult
 from infra.memory.pg_documents import put_document
 from infra.memory.pg_search_sql import candidate_of, text_leg_sql, vector_leg_sql
 from infra.memory.pg_sql import CHUNKS_AND_JOB, named

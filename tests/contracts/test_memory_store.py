@@ -125,6 +125,15 @@ async def test_a_document_is_created_kept_when_unchanged_and_replaced_in_place(w
         "long", "document", "Policy", "kb://p", new.text, len(new.chunks))
 
 
+async def test_a_document_s_revision_changes_when_it_is_written_and_only_then(world: MemoryWorld) -> None:
+    first = await world.store.put_document(world.document("Rota", "Alice on Monday.", "kb://rota"), world.model)
+    again = await world.store.put_document(world.document("Rota", "Alice on Monday.", "kb://rota"), world.model)
+    changed = await world.store.put_document(world.document("Rota", "Bob on Monday.", "kb://rota"), world.model)
+    back = await world.store.put_document(world.document("Rota", "Alice on Monday.", "kb://rota"), world.model)
+    assert first.revision == again.revision
+    assert len({first.revision, changed.revision, back.revision}) == 3
+
+
 async def test_a_document_without_a_source_uri_is_identified_by_its_content(world: MemoryWorld) -> None:
     first = await world.store.put_document(world.document("Notes", "Standup at ten."), world.model)
     again = await world.store.put_document(world.document("Notes", "Standup at ten."), world.model)

@@ -1,7 +1,7 @@
 """UsageRecorder: FakeRecorder, GroupCommitRecorder and PerRequestRecorder (on the real ledger) record alike.
 
-Whether an entry is in the ledger is asked of the LedgerLookup over the same storage. Recording an entry
-id twice is left to the ledger's own tests.
+Whether an entry is in the ledger is asked of the LedgerLookup over the same storage. Batches that mix
+repeats with new entries are left to the ledger's own tests (tests/integration/ledger/test_group_commit.py).
 """
 
 from __future__ import annotations
@@ -68,3 +68,12 @@ async def test_entries_of_every_kind_are_recorded(ledger: Ledger) -> None:
                      argument_bytes=2)
     await ledger.recorder.record(tool)
     assert await ledger.lookup.recorded([tool.id]) == {tool.id}
+
+
+async def test_recording_an_entry_id_again_is_a_no_op_at_or_after_its_first_position(ledger: Ledger) -> None:
+    first = stored(7)
+    position = await ledger.recorder.record(first)
+    retried = LedgerEntry.of(MemoryStored, first.id, request_id="req-7", memory_id="m-7", agent_id="agent:contract",
+                             microdao_id="microdao:contract", tier="mid", kind="fact", content_bytes=7)
+    assert await ledger.recorder.record(retried) >= position
+    assert await ledger.lookup.recorded([first.id]) == {first.id}

@@ -9,19 +9,10 @@ from collections.abc import Callable, Iterator, Sequence
 from domain.kernel.clock import Clock
 from domain.kernel.errors import Conflict
 from domain.memory.commands import Search
-from domain.memory.model import (
-    DocumentResult,
-    Forgotten,
-    MemoryRecord,
-    NewDocument,
-    NewMemory,
-    Scope,
-    ShortTermTurn,
-    StoreResult,
-    visible,
-)
+from domain.memory.model import NewDocument, NewMemory, Scope, visible
 from domain.memory.queue import ChunkText
 from domain.memory.ranking import Candidate
+from domain.memory.records import DocumentResult, Forgotten, MemoryRecord, ShortTermTurn, StoreResult
 from tests.fakes.memory_tables import Item, MemoryTables
 
 
@@ -35,6 +26,8 @@ class InMemoryMemoryStore:
                  clock: Clock | None = None) -> None:
         self.tables = tables or MemoryTables(clock)
         self._vectorize = vectorize
+        self._revisions: dict[str, str] = {}  # a document's revision changes with every write, as updated_at does
+        self._document_writes = 0
 
     async def add_memory(self, memory: NewMemory, index_model: str) -> StoreResult:
         scope, key = memory.scope, memory.idempotency_key
@@ -57,7 +50,7 @@ class InMemoryMemoryStore:
         existing = next((item for item in self.tables.items.values() if item.tier == "long"
                          and (item.microdao_id, item.doc_key) == (document.microdao_id, document.doc_key)), None)
         if existing is not None and existing.content_hash == document.content_hash:
-            return DocumentResult(existing.id, False, False, True, len(existing.chunks))
+            return DocumentResult(existing.id, False, False, True, len(existing.chunks), self._revisions[existing.id])
         if existing is not None:  # replaced: the old chunks go, with their vectors and pending job
             self.tables.delete(existing.id)
         now = self.tables.now()
@@ -66,7 +59,10 @@ class InMemoryMemoryStore:
                     now if existing is None else existing.created_at, title=document.title,
                     source_uri=document.source_uri, doc_key=document.doc_key, updated_at=now)
         self.tables.insert(item, document.chunks, index_model)
-        return DocumentResult(item.id, existing is None, existing is not None, False, len(document.chunks))
+        self._document_writes += 1
+        self._revisions[item.id] = str(self._document_writes)
+        return DocumentResult(item.id, existing is None, existing is not None, False, len(document.chunks),
+                              self._revisions[item.id])
 
     async def get(self, item_id: str, model: str) -> MemoryRecord | None:
         item = self.tables.items.get(item_id)

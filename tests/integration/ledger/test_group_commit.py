@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import time
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Iterator
+from collections.abc import AsyncIterator, Iterator
 from contextlib import contextmanager
 
 import psycopg
@@ -69,10 +69,10 @@ async def wait_until_a_commit_waits_for_the_lock(url: str) -> None:
     raise AssertionError("the writer never waited for the table lock")
 
 
-async def in_one_batch(url: str, recorder: GroupCommitRecorder, entries: list[LedgerEntry],
-                       ) -> tuple[int, list[int | BaseException]]:
+async def in_one_batch(
+    url: str, recorder: GroupCommitRecorder, entries: list[LedgerEntry],
+) -> tuple[int, list[int | BaseException]]:
     """Commits a first entry alone while `entries` queue up, then lets them go as the next batch."""
-    first: Awaitable[int]
     with table_locked(url):
         first = asyncio.ensure_future(recorder.record(entry()))
         await wait_until_a_commit_waits_for_the_lock(url)
@@ -95,6 +95,9 @@ async def test_a_failed_commit_fails_every_waiter_of_its_batch_and_the_next_batc
     after = entry()
     position = await recorder.record(after)
     assert position > 0 and events_of(ledger, after.id) == 1
+    retried = await asyncio.gather(*(recorder.record(e) for e in batch))
+    assert min(retried) > position, "the failed commit left the entries recordable by a retry"
+    assert [events_of(ledger, e.id) for e in batch] == [1] * 5
 
 
 async def test_repeats_in_one_batch_are_committed_once_and_do_not_fail_the_other_callers(

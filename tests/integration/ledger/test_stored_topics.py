@@ -10,7 +10,7 @@ import psycopg
 import pytest
 
 from domain.ledger.application import UsageLedger
-from domain.ledger.events import LlmCallCompleted, new_entry
+from domain.ledger.events import LedgerEntry, LlmCallCompleted, new_entry
 from domain.ledger.projections import usage_of
 from infra.ledger.event_store import open_ledger
 
@@ -43,7 +43,7 @@ def test_an_llm_call_stored_under_the_old_module_topic_loads_and_projects(
         [notification] = [n for n in reopened.recorder.select_notifications(start=1, limit=100_000)
                           if n.originator_id == entry.id]
         event = reopened.mapper.to_domain_event(notification)
-        loaded = reopened.repository.get(entry.id)
+        loaded: LedgerEntry = reopened.repository.get(entry.id)
     finally:
         reopened.close()
     assert isinstance(event, LlmCallCompleted) and event.agent_id == agent

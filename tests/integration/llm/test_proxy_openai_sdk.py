@@ -7,11 +7,12 @@ from typing import Any
 
 import openai
 import pytest
+from openai.types.chat import ChatCompletionFunctionToolParam, ChatCompletionMessageFunctionToolCall
 
 from tests.fakes.llm_servers import FakeOllama, FakeOpenAI
 from tests.proxy_support import SOFIA_KEY, events_of
 
-WEATHER_TOOL = {"type": "function", "function": {
+WEATHER_TOOL: ChatCompletionFunctionToolParam = {"type": "function", "function": {
     "name": "projects_list", "description": "List projects",
     "parameters": {"type": "object", "properties": {"q": {"type": "string"}}}}}
 
@@ -43,11 +44,12 @@ def test_function_calling_passes_through_both_ways(client: openai.OpenAI, fake_o
         model="tools", messages=[{"role": "user", "content": "list projects"}], tools=[WEATHER_TOOL],
         tool_choice="auto")
     call = completion.choices[0].message.tool_calls[0]  # type: ignore[index]
+    assert isinstance(call, ChatCompletionMessageFunctionToolCall)
     assert completion.choices[0].finish_reason == "tool_calls"
     assert call.function.name == "projects_list" and json.loads(call.function.arguments) == {"q": "x"}
     follow_up = client.chat.completions.create(model="gpt", messages=[
         {"role": "user", "content": "list projects"},
-        {"role": "assistant", "content": None, "tool_calls": [call.model_dump()]},
+        {"role": "assistant", "content": None, "tool_calls": [call.model_dump()]},  # type: ignore[list-item]
         {"role": "tool", "tool_call_id": call.id, "content": '{"items": []}'},
     ])
     sent = fake_openai[0].requests[-1]["body"]["messages"]
@@ -91,6 +93,7 @@ def test_the_ollama_adapter_speaks_ollama_including_tools_and_streaming(
     tool = client.chat.completions.create(model="ollama-tools", messages=[{"role": "user", "content": "hi"}],
                                           tools=[WEATHER_TOOL])
     call = tool.choices[0].message.tool_calls[0]  # type: ignore[index]
+    assert isinstance(call, ChatCompletionMessageFunctionToolCall)
     assert call.function.name == "projects_list" and json.loads(call.function.arguments) == {"q": "x"}
     chunks = list(client.chat.completions.create(model="ollama", messages=[{"role": "user", "content": "yo"}],
                                                  stream=True, stream_options={"include_usage": True}))

@@ -25,7 +25,7 @@ def assert_error(response: httpx.Response, status: int, type_: str) -> dict[str,
     assert error["type"] == type_
     assert error["message"]
     assert error["request_id"] == response.headers["x-request-id"]
-    return error  # type: ignore[no-any-return]
+    return error
 
 
 def test_the_seed_request_is_answered_in_the_openai_shape_with_request_id_and_overhead(proxy: str) -> None:

@@ -11,14 +11,13 @@ from litestar import Request, Response, post
 from litestar.params import FromPath, FromQuery, JSONBody
 from litestar.response import Stream
 
+from apps.agent_runtime.container import RuntimeContainer
 from apps.agent_runtime.schemas import MessageIn, response_body, server_timing, sse
-from apps.agent_runtime.settings import RuntimeSettings
 from apps.common.container import Injected
 from apps.common.requests import request_id_of
 from apps.common.service import internal_guard
 from apps.common.sse import sse_error
 from domain.agents.model import MemoriesRecalled, TurnContext, TurnDone, TurnEvent, TurnResult
-from domain.agents.turn import AgentRuntime
 from domain.kernel.errors import DaarionError
 from domain.kernel.tenancy import check_microdao_claim
 from infra.agents.prometheus_metrics import AgentMetrics
@@ -29,10 +28,10 @@ log = logging.getLogger(__name__)
 @post("/internal/agents/{agent_id:str}/messages", guards=[internal_guard()], status_code=200)
 async def post_message(
     request: Request[Any, Any, Any], agent_id: FromPath[str], data: JSONBody[MessageIn],
-    runtime: Injected[AgentRuntime], profiles: Injected[RuntimeSettings], metrics: Injected[AgentMetrics],
-    stream: FromQuery[bool] = False,
+    container: Injected[RuntimeContainer], stream: FromQuery[bool] = False,
 ) -> Response[Any]:
-    profile = profiles.agent(agent_id)
+    runtime, metrics = container.runtime, container.metrics
+    profile = container.profiles.agent(agent_id)
     check_microdao_claim(agent_id, data.microdao_id, profile.microdao_id)
     request_id = request_id_of(request)
     context = TurnContext(request_id, profile.id, profile.microdao_id, data.channel_id, data.user_id)

@@ -14,7 +14,7 @@ from litestar.types import ControllerRouterHandler
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 
 from apps.common.auth import internal_guard
-from apps.common.container import Injected, ReadinessCheck, ServiceContainer, container_dependencies, install
+from apps.common.container import ContainerSlot, Injected, ReadinessCheck, ServiceContainer
 from apps.common.errors import EXCEPTION_HANDLERS
 from infra.platform.settings import env
 
@@ -27,15 +27,16 @@ def build_app(
     service: str,
     route_handlers: Sequence[ControllerRouterHandler],
     open_container: OpenContainer,
-    container_type: type[Any],
     registry: CollectorRegistry,
 ) -> Litestar:
     """`open_container` builds the service's adapters; it runs once, for the app's lifetime."""
 
+    slot = ContainerSlot()
+
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
         async with open_container() as container:
-            install(app.state, container)
+            slot.fill(app.state, container)
             yield
 
     @get("/healthz", sync_to_thread=False, include_in_schema=False)
@@ -55,7 +56,7 @@ def build_app(
     def metrics() -> Response[bytes]:
         return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
 
-    wired = Router("/", route_handlers=[readyz, *route_handlers], dependencies=container_dependencies(container_type))
+    wired = Router("/", route_handlers=[readyz, *route_handlers], dependencies=slot.dependencies())
     return Litestar(
         route_handlers=[healthz, metrics, wired],
         lifespan=[lifespan],

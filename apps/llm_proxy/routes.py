@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import time
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator
 from datetime import UTC, date, datetime, timedelta
 from typing import Annotated, Any
 
@@ -20,7 +20,7 @@ from apps.common.errors import status_of
 from apps.common.requests import request_id_of
 from apps.common.service import internal_guard
 from apps.common.sse import sse_error
-from apps.llm_proxy.container import ApiKeyIndex
+from apps.llm_proxy.container import ApiKeyIndex, ProxyContainer
 from apps.llm_proxy.schemas import (
     ChatCompletion,
     ChatParameters,
@@ -34,7 +34,7 @@ from apps.llm_proxy.schemas import (
 )
 from domain.kernel.errors import DaarionError, InvalidRequest, Unauthenticated
 from domain.kernel.tenancy import check_microdao_claim
-from domain.ledger.reports import GROUPINGS, UsageReports
+from domain.ledger.reports import GROUPINGS
 from domain.llm.bookkeeping import CallContext
 from domain.llm.gateway import LlmGateway, StreamSummary
 from domain.llm.policies import ChatChunk, ChatRequest
@@ -48,41 +48,38 @@ AnyRequest = Request[Any, Any, Any]
 
 @post("/internal/llm/proxy", guards=[internal_guard()], status_code=200)
 async def proxy_chat(
-    request: AnyRequest, data: JSONBody[ProxyRequest], gateway: Injected[LlmGateway], metrics: Injected[ProxyMetrics],
-    agent_microdaos: Injected[Mapping[str, str]],
+    request: AnyRequest, data: JSONBody[ProxyRequest], container: Injected[ProxyContainer],
 ) -> Response[Any]:
     agent_id = data.metadata.agent_id
-    known = agent_microdaos.get(agent_id)
+    known = container.agent_microdaos.get(agent_id)
     microdao_id = data.metadata.microdao_id or known
     if microdao_id is None:
         raise InvalidRequest(f"metadata.microdao_id is required: agent '{agent_id}' is not configured")
     if known is not None:
         check_microdao_claim(agent_id, microdao_id, known)
-    return await _chat(data, CallContext(request_id_of(request), agent_id, microdao_id, data.model), gateway, metrics,
+    return await _chat(data, CallContext(request_id_of(request), agent_id, microdao_id, data.model), container,
                        "internal")
 
 
 @post("/v1/chat/completions", status_code=200)
 async def openai_chat(
-    request: AnyRequest, data: JSONBody[OpenAIChatRequest], gateway: Injected[LlmGateway],
-    metrics: Injected[ProxyMetrics], api_keys: Injected[ApiKeyIndex],
+    request: AnyRequest, data: JSONBody[OpenAIChatRequest], container: Injected[ProxyContainer],
 ) -> Response[Any]:
-    agent_id, microdao_id = _caller(request, api_keys)
-    return await _chat(data, CallContext(request_id_of(request), agent_id, microdao_id, data.model), gateway, metrics,
-                       "v1")
+    agent_id, microdao_id = _caller(request, container.api_keys)
+    return await _chat(data, CallContext(request_id_of(request), agent_id, microdao_id, data.model), container, "v1")
 
 
 @get("/v1/models")
 async def openai_models(
-    request: AnyRequest, gateway: Injected[LlmGateway], api_keys: Injected[ApiKeyIndex],
+    request: AnyRequest, container: Injected[ProxyContainer],
 ) -> ModelList:
-    _caller(request, api_keys)
-    return ModelList([ModelCard(model) for model in gateway.models])
+    _caller(request, container.api_keys)
+    return ModelList([ModelCard(model) for model in container.gateway.models])
 
 
 @get("/internal/usage", guards=[internal_guard()])
 async def usage_report(
-    usage: Injected[UsageReports],
+    container: Injected[ProxyContainer],
     group_by: FromQuery[str] = "agent",
     since: Annotated[date | None, QueryParameter(name="from")] = None,
     until: Annotated[date | None, QueryParameter(name="to")] = None,
@@ -94,7 +91,7 @@ async def usage_report(
     until = until or today
     if since > until:
         raise InvalidRequest("'from' must not be after 'to'")
-    report = await usage.report(group_by, since, until)
+    report = await container.usage.report(group_by, since, until)
     return {"group_by": group_by, "from": since.isoformat(), "to": until.isoformat(),
             "complete": report.complete, "rows": [msgspec.to_builtins(row) for row in report.rows]}
 
@@ -120,9 +117,10 @@ def _chat_request(params: ChatParameters) -> ChatRequest:
 
 
 async def _chat(
-    params: ChatParameters, call: CallContext, gateway: LlmGateway, metrics: ProxyMetrics, endpoint: str,
+    params: ChatParameters, call: CallContext, container: ProxyContainer, endpoint: str,
 ) -> Response[Any]:
     started = time.perf_counter()
+    gateway, metrics = container.gateway, container.metrics
     request_id = call.request_id
     try:
         if params.stream:

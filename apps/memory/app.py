@@ -54,7 +54,7 @@ def create_app(settings: MemorySettings | None = None, embedder: Embedder | None
                     task.cancel()
                 await asyncio.gather(*tasks, return_exceptions=True)
 
-    return build_app("memory", [internal_router()], open_container, MemoryContainer, registry)
+    return build_app("memory", [internal_router()], open_container, registry)
 
 
 async def _refresh_queue_gauges(memory: MemoryContainer, stop: asyncio.Event) -> None:

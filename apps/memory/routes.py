@@ -11,6 +11,7 @@ from litestar.params import FromPath, FromQuery, JSONBody
 from apps.common.auth import internal_guard
 from apps.common.container import Injected
 from apps.common.requests import request_id_of
+from apps.memory.container import MemoryContainer
 from apps.memory.schemas import (
     DocumentResponse,
     ForgetResponse,
@@ -21,77 +22,74 @@ from apps.memory.schemas import (
     StoreMemory,
     StoreResponse,
 )
-from domain.memory.service import MemoryService
-from infra.memory.prometheus_metrics import MemoryMetrics
 
 AnyRequest = Request[Any, Any, Any]
-Memory = Injected[MemoryService]
-Metrics = Injected[MemoryMetrics]
+Memory = Injected[MemoryContainer]
 
 
 @post("/agent-memory/store", status_code=201)
 async def store_memory(
-    request: AnyRequest, data: JSONBody[StoreMemory], service: Memory, metrics: Metrics,
+    request: AnyRequest, data: JSONBody[StoreMemory], container: Memory,
 ) -> StoreResponse:
-    result = await service.store(request_id_of(request), data)
-    metrics.writes.labels("store", "created" if result.created else "deduplicated").inc()
+    result = await container.service.store(request_id_of(request), data)
+    container.metrics.writes.labels("store", "created" if result.created else "deduplicated").inc()
     return StoreResponse(result.id, [result.id], not result.created, result.chunks)
 
 
 @post("/agent-memory/query", status_code=200)
-async def query_memory(data: JSONBody[QueryMemory], service: Memory, metrics: Metrics) -> QueryResult:
+async def query_memory(data: JSONBody[QueryMemory], container: Memory) -> QueryResult:
     started = time.perf_counter()
-    result = await service.query(data)
-    metrics.query_seconds.observe(time.perf_counter() - started)
+    result = await container.service.query(data)
+    container.metrics.query_seconds.observe(time.perf_counter() - started)
     return result
 
 
 @get("/agent-memory/{memory_id:str}")
-async def get_memory(memory_id: FromPath[str], service: Memory) -> MemoryRecord:
-    return await service.get(memory_id)
+async def get_memory(memory_id: FromPath[str], container: Memory) -> MemoryRecord:
+    return await container.service.get(memory_id)
 
 
 @delete("/agent-memory/{memory_id:str}", status_code=200)
 async def forget_memory(
-    request: AnyRequest, memory_id: FromPath[str], service: Memory, metrics: Metrics,
+    request: AnyRequest, memory_id: FromPath[str], container: Memory,
 ) -> ForgetResponse:
-    forgotten = await service.forget(request_id_of(request), memory_id)
-    metrics.writes.labels("forget", "forgotten").inc(len(forgotten))
+    forgotten = await container.service.forget(request_id_of(request), memory_id)
+    container.metrics.writes.labels("forget", "forgotten").inc(len(forgotten))
     return ForgetResponse(forgotten)
 
 
 @delete("/agent-memory", status_code=200)
 async def forget_agent(
-    request: AnyRequest, agent_id: FromQuery[str], service: Memory, metrics: Metrics,
+    request: AnyRequest, agent_id: FromQuery[str], container: Memory,
     microdao_id: FromQuery[str | None] = None,
 ) -> ForgetResponse:
-    forgotten = await service.forget_agent(request_id_of(request), agent_id, microdao_id)
-    metrics.writes.labels("forget", "forgotten").inc(len(forgotten))
+    forgotten = await container.service.forget_agent(request_id_of(request), agent_id, microdao_id)
+    container.metrics.writes.labels("forget", "forgotten").inc(len(forgotten))
     return ForgetResponse(forgotten)
 
 
 @post("/knowledge/documents")
 async def post_document(
-    request: AnyRequest, data: JSONBody[PostDocument], service: Memory, metrics: Metrics,
+    request: AnyRequest, data: JSONBody[PostDocument], container: Memory,
 ) -> Response[DocumentResponse]:
-    result = await service.put_document(request_id_of(request), data)
+    result = await container.service.put_document(request_id_of(request), data)
     outcome = "created" if result.created else "replaced" if result.replaced else "unchanged"
-    metrics.writes.labels("document", outcome).inc()
+    container.metrics.writes.labels("document", outcome).inc()
     body = DocumentResponse(result.id, result.chunks, result.created, result.replaced, result.unchanged)
     return Response(body, status_code=201 if result.created else 200)
 
 
 @get("/knowledge/documents/{document_id:str}")
-async def get_document(document_id: FromPath[str], service: Memory) -> MemoryRecord:
-    return await service.get_document(document_id)
+async def get_document(document_id: FromPath[str], container: Memory) -> MemoryRecord:
+    return await container.service.get_document(document_id)
 
 
 @delete("/knowledge/documents/{document_id:str}", status_code=200)
 async def delete_document(
-    request: AnyRequest, document_id: FromPath[str], service: Memory, metrics: Metrics,
+    request: AnyRequest, document_id: FromPath[str], container: Memory,
 ) -> ForgetResponse:
-    forgotten = await service.forget(request_id_of(request), document_id, tier="long")
-    metrics.writes.labels("document", "deleted").inc()
+    forgotten = await container.service.forget(request_id_of(request), document_id, tier="long")
+    container.metrics.writes.labels("document", "deleted").inc()
     return ForgetResponse(forgotten)
 
 

@@ -6,12 +6,11 @@ from litestar import Litestar
 from prometheus_client import CollectorRegistry
 
 from apps.common.service import build_app
-from apps.projects.container import ProjectsContainer, open_projects
+from apps.projects.container import open_projects
 from apps.projects.routes import ProjectsController
 from apps.projects.settings import ProjectsSettings, load_projects_settings
 
 
 def create_app(settings: ProjectsSettings | None = None) -> Litestar:
     settings = settings or load_projects_settings()
-    return build_app("projects", [ProjectsController], lambda: open_projects(settings), ProjectsContainer,
-                     CollectorRegistry())
+    return build_app("projects", [ProjectsController], lambda: open_projects(settings), CollectorRegistry())

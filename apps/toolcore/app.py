@@ -47,7 +47,7 @@ def create_app(settings: ToolcoreSettings | None = None) -> Litestar:
             async with sessions.run():
                 yield ToolcoreHttpContainer(toolcore.service, toolcore.core, sessions)
 
-    return build_app("toolcore", [ToolsController, mcp_endpoint], open_container, ToolcoreHttpContainer, registry)
+    return build_app("toolcore", [ToolsController, mcp_endpoint], open_container, registry)
 
 
 @asgi("/mcp", is_mount=True, copy_scope=True, guards=[internal_guard()])

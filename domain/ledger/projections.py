@@ -45,7 +45,7 @@ class UsageCounters(msgspec.Struct):
     completion_tokens: int = 0
     cost_usd: Decimal = Decimal(0)
     unpriced_calls: int = 0
-    latency_ms_sum: float = 0.0
+    latency_ms_sum: Decimal = Decimal(0)  # exact, so any batching of a rebuild sums to the same total
     bytes: int = 0
 
     def add(self, other: UsageCounters) -> None:
@@ -73,12 +73,12 @@ def usage_of(event: Any) -> tuple[UsageKey, UsageCounters] | None:
             completion_tokens=event.completion_tokens,
             cost_usd=event.cost_usd or Decimal(0),
             unpriced_calls=int(not event.cost_known),
-            latency_ms_sum=event.latency_ms,
+            latency_ms_sum=_milliseconds(event.latency_ms),
         )
     if isinstance(event, ToolInvoked):
         key = UsageKey(day, "tool", event.agent_id, event.microdao_id, event.tool_id)
         return key, UsageCounters(
-            calls=1, failures=int(event.status != ToolCallStatus.SUCCEEDED), latency_ms_sum=event.latency_ms,
+            calls=1, failures=int(event.status != ToolCallStatus.SUCCEEDED), latency_ms_sum=_milliseconds(event.latency_ms),
             bytes=event.argument_bytes,
         )
     if isinstance(event, MemoryStored):
@@ -95,7 +95,7 @@ def usage_of(event: Any) -> tuple[UsageKey, UsageCounters] | None:
         return key, UsageCounters(
             calls=1, failures=int(event.status != "completed"), prompt_tokens=event.prompt_tokens,
             completion_tokens=event.completion_tokens, cost_usd=event.cost_usd or Decimal(0),
-            unpriced_calls=int(event.cost_usd is None), latency_ms_sum=event.latency_ms,
+            unpriced_calls=int(event.cost_usd is None), latency_ms_sum=_milliseconds(event.latency_ms),
         )
     return None
 
@@ -109,3 +109,10 @@ def fold_usage(events: Iterable[Any]) -> dict[UsageKey, UsageCounters]:
         key, counters = found
         totals.setdefault(key, UsageCounters()).add(counters)
     return totals
+
+
+_MICROSECOND = Decimal("0.001")
+
+
+def _milliseconds(latency_ms: float) -> Decimal:
+    return Decimal(repr(latency_ms)).quantize(_MICROSECOND)

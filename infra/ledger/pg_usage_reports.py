@@ -52,7 +52,7 @@ async def usage_report(pool: Any, group_by: str, since: date, until: date) -> li
             completion_tokens=int(r["completion_tokens"]),
             total_tokens=int(r["prompt_tokens"] + r["completion_tokens"]),
             cost_usd=str(_money(r["cost_usd"])), unpriced_calls=int(r["unpriced_calls"]),
-            avg_llm_latency_ms=round(r["avg_llm_latency_ms"], 3) if r["avg_llm_latency_ms"] is not None else None,
+            avg_llm_latency_ms=round(float(r["avg_llm_latency_ms"]), 3) if r["avg_llm_latency_ms"] is not None else None,
             tool_calls=int(r["tool_calls"]), tool_failures=int(r["tool_failures"]),
             memory_writes=int(r["memory_writes"]), agent_turns=int(r["agent_turns"]),
             avg_turn_cost_usd=str(_money(r["avg_turn_cost_usd"])) if r["avg_turn_cost_usd"] is not None else None,

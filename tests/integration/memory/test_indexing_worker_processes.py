@@ -100,9 +100,15 @@ async def test_worker_processes_killed_mid_batch_lose_nothing_and_index_every_me
         first, second = WorkerProcess(worker_config, isolated_database), WorkerProcess(worker_config, isolated_database)
         restarted: WorkerProcess | None = None
         try:
-            first.wait_for(r"indexed \S")  # a batch of its own committed, then
             victim = first.wait_for(r"worker (\S+) claimed \d+ jobs", timeout=60).group(1)
-            first.process.send_signal(signal.SIGKILL)  # killed in the middle of embedding the next one
+            first.wait_for(r"indexed \S")  # a batch of its own committed, then
+            # ...as soon as it holds its next batch (read from the queue: a worker may claim the next batch
+            # before it logs the last one, so its log lines cannot say when it is mid-batch)...
+            claimed_by = time.monotonic() + 60
+            while not await pool.fetchval("SELECT count(*) FROM memory_index_jobs WHERE locked_by = $1", victim):
+                assert time.monotonic() < claimed_by, "the first worker never claimed a second batch"
+                await asyncio.sleep(0.02)
+            first.process.send_signal(signal.SIGKILL)  # ...it is killed in the middle of embedding it
             first.process.wait(timeout=10)
             held = await pool.fetchval("SELECT count(*) FROM memory_index_jobs WHERE locked_by = $1", victim)
             assert held > 0, "the worker was killed holding a claimed batch"

@@ -73,6 +73,17 @@ def start_proxy(
     return process, wait_ready(f"http://127.0.0.1:{port}/readyz")
 
 
+def prepare_run() -> dict[str, str]:
+    """Moves this process (the load generator) to core 1, leaving core 0 to the proxy, and migrates the
+    bench database; returns the environment the proxy processes start with."""
+    if (os.cpu_count() or 1) > 1:
+        os.sched_setaffinity(0, {1})
+    os.environ.setdefault("DAARION_DATA_DIR", str(ROOT / ".daarion" / "bench-pgdata"))
+    url = db.database_url()
+    migrations.upgrade(url)
+    return {**os.environ, "DATABASE_URL": url}
+
+
 def bodies(stream: bool) -> tuple[bytes, bytes]:
     messages = [{"role": "system", "content": "You are Sofia."}, {"role": "user", "content": "What is new in Project X?"}]
     direct = {"model": "bench-model", "messages": messages, "max_tokens": 64, "stream": stream}
@@ -117,12 +128,7 @@ def main() -> int:
     args = parser.parse_args()
     levels = [1, 8, 32] if args.quick else [1, 8, 32, 64]
     seconds = 2.0 if args.quick else 4.0
-    if (os.cpu_count() or 1) > 1:
-        os.sched_setaffinity(0, {1})
-    os.environ.setdefault("DAARION_DATA_DIR", str(ROOT / ".daarion" / "bench-pgdata"))
-    url = db.database_url()
-    migrations.upgrade(url)
-    env = {**os.environ, "DATABASE_URL": url}
+    env = prepare_run()
     ports = {"mock": 17900, "proxy": 17907}
     upstream, proxy = (f"http://127.0.0.1:{ports['mock']}", f"http://127.0.0.1:{ports['proxy']}")
     children: list[subprocess.Popen[bytes]] = []

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
 import statistics
 import subprocess
 import sys
@@ -26,8 +25,7 @@ import psutil
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.loadgen import run_load
-from bench.proxy_overhead import ROOT, bodies, cpu_seconds, pinned, start_proxy
-from infra.platform import db, migrations
+from bench.proxy_overhead import ROOT, bodies, cpu_seconds, pinned, prepare_run, start_proxy
 
 PORTS = {"mock": 17920, "proxy": 17927}
 
@@ -52,12 +50,7 @@ def main() -> int:
     parser.add_argument("--seconds", type=float, default=3.0)
     args = parser.parse_args()
     levels = [8, 32]
-    if (os.cpu_count() or 1) > 1:
-        os.sched_setaffinity(0, {1})
-    os.environ.setdefault("DAARION_DATA_DIR", str(ROOT / ".daarion" / "bench-pgdata"))
-    url = db.database_url()
-    migrations.upgrade(url)
-    env = {**os.environ, "DATABASE_URL": url}
+    env = prepare_run()
     upstream, proxy = f"http://127.0.0.1:{PORTS['mock']}", f"http://127.0.0.1:{PORTS['proxy']}"
     runs: dict[str, list[dict[int, tuple[float, float]]]] = {"base": [], "this": []}
     with tempfile.TemporaryDirectory() as tmp:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import uuid
 from collections.abc import AsyncIterator, Sequence
 from typing import Any, TypeVar
-from urllib.parse import urlsplit, urlunsplit
 
 import msgspec
 import pytest
@@ -15,6 +14,7 @@ from apps.memory.settings import MemorySettings
 from domain.ledger.application import UsageLedger
 from domain.memory.ports import Embedder
 from infra.memory.embedders.minilm import MiniLMEmbedder
+from tests.support import fresh_database
 
 T = TypeVar("T")
 
@@ -85,19 +85,8 @@ async def memory_runtime_fixture(database_url: str, test_embedder: LabelledEmbed
 
 @pytest.fixture(name="isolated_database")
 def isolated_database_fixture(database_url: str) -> str:
-    """A fresh, migrated database on the session's server, for tests whose worker processes must have the
-    queue to themselves."""
-    import psycopg
-
-    from infra.platform import migrations
-
-    name = unique("memory_isolated").replace("-", "_")
-    with psycopg.connect(database_url, autocommit=True) as connection:
-        connection.execute(f'CREATE DATABASE "{name}"')
-    parts = urlsplit(database_url)
-    url = urlunsplit((parts.scheme, parts.netloc, f"/{name}", parts.query, parts.fragment))
-    migrations.upgrade(url)
-    return url
+    """A database of its own: these tests' worker processes must have the queue to themselves."""
+    return fresh_database(database_url, "memory_isolated")
 
 
 async def index_everything(runtime: MemoryContainer, embedder: Embedder | None = None) -> int:

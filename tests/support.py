@@ -6,10 +6,12 @@ import asyncio
 import socket
 import threading
 import time
+import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 import httpx
 import uvicorn
@@ -61,3 +63,19 @@ def wait_for_http(url: str, timeout: float = 60.0) -> None:
 
 def run(coro: Any) -> Any:
     return asyncio.run(coro)
+
+
+def fresh_database(url: str, prefix: str) -> str:
+    """A new, migrated database on the session's server, for tests that need tables of their own (worker
+    processes that must have the queue to themselves, triggers, reads of every row)."""
+    import psycopg
+
+    from infra.platform import migrations
+
+    name = f"{prefix}_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(url, autocommit=True) as connection:
+        connection.execute(f'CREATE DATABASE "{name}"')
+    parts = urlsplit(url)
+    database = urlunsplit((parts.scheme, parts.netloc, f"/{name}", parts.query, parts.fragment))
+    migrations.upgrade(database)
+    return database

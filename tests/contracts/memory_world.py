@@ -31,11 +31,12 @@ from domain.memory.queue import IndexedJob, IndexJob, QueueStats
 from infra.memory.pg_indexing_queue import PgIndexingQueue
 from infra.memory.pg_memory_store import PgMemoryStore
 from infra.memory.pg_pool import open_memory_pool
-from tests.contracts.support import BOTH, drop_database, fresh_database, unique
+from tests.contracts.support import BOTH, drop_database, unique
 from tests.fakes.clock import FakeClock
 from tests.fakes.indexing_queue import InMemoryQueue
 from tests.fakes.memory_store import InMemoryMemoryStore
 from tests.fakes.memory_tables import MemoryTables
+from tests.support import fresh_database
 
 DIMS = 4  # small vectors: no HNSW index covers them, so the vector leg scans exactly
 MOMENT = 0.01  # seconds: long enough for PostgreSQL's now() to move past a 0-second lease
@@ -133,7 +134,7 @@ async def lone_world_fixture(request: pytest.FixtureRequest) -> AsyncIterator[Me
     if request.param == "fake":
         yield fake_world()
         return
-    url = fresh_database(request.getfixturevalue("database_url"))
+    url = fresh_database(request.getfixturevalue("database_url"), "contract")
     pool = await open_memory_pool(url, size=2)
     try:
         yield MemoryWorld(PgMemoryStore(pool, DIMS), PgIndexingQueue(pool), asyncio.sleep, *world_names())

@@ -12,21 +12,6 @@ def unique(prefix: str) -> str:
     return f"{prefix}-{uuid.uuid4().hex[:10]}"
 
 
-def fresh_database(url: str) -> str:
-    """A new, migrated database on the session's server, for a test that reads every row of a table."""
-    import psycopg
-
-    from infra.platform import migrations
-
-    name = unique("contract").replace("-", "_")
-    with psycopg.connect(url, autocommit=True) as connection:
-        connection.execute(f'CREATE DATABASE "{name}"')
-    parts = urlsplit(url)
-    database = urlunsplit((parts.scheme, parts.netloc, f"/{name}", parts.query, parts.fragment))
-    migrations.upgrade(database)
-    return database
-
-
 def drop_database(url: str) -> None:
     import psycopg
 

@@ -3,24 +3,17 @@
 from __future__ import annotations
 
 import uuid
-from urllib.parse import urlsplit, urlunsplit
 
 import psycopg
 import pytest
 
-from infra.platform import migrations
+from tests.support import fresh_database
 
 
 @pytest.fixture(name="isolated_database")
 def isolated_database_fixture(database_url: str) -> str:
-    """A fresh, migrated database on the session's server: these tests put triggers on its tables."""
-    name = f"ledger_{uuid.uuid4().hex[:12]}"
-    with psycopg.connect(database_url, autocommit=True) as connection:
-        connection.execute(f'CREATE DATABASE "{name}"')
-    parts = urlsplit(database_url)
-    url = urlunsplit((parts.scheme, parts.netloc, f"/{name}", parts.query, parts.fragment))
-    migrations.upgrade(url)
-    return url
+    """A database of its own: these tests put triggers on its tables."""
+    return fresh_database(database_url, "ledger")
 
 
 def fail_once(url: str, event_on_table: str, nth: int = 1) -> None:

@@ -11,26 +11,32 @@ from domain.agents.model import LlmCall, LlmReply, Recall, ToolResult, TurnConte
 from domain.kernel.errors import UpstreamFailed
 from domain.kernel.tool_calls import ToolCallStatus
 from domain.kernel.usage import Usage
-from domain.llm.policies import ChatChunk, ChatRequest, ChatResult
+from domain.llm.policies import ChatChunk, ChatRequest, ChatResult, ProviderError
 from domain.llm.ports import ChatProvider
 
 
 class RecordingProvider:
-    """Wraps a real provider (the stub) and keeps every request it was given."""
+    """Wraps a real provider (the stub) and keeps every request it was given. Given a `failure`, it is a
+    backend that is down: every call raises it, a stream when first iterated, as the HTTP providers do."""
 
-    def __init__(self, inner: ChatProvider) -> None:
+    def __init__(self, inner: ChatProvider, failure: ProviderError | None = None) -> None:
         self.name = inner.name
         self._inner = inner
+        self.failure = failure
         self.requests: list[ChatRequest] = []
 
     async def complete(self, model: str, request: ChatRequest, timeout_s: float) -> ChatResult:
         self.requests.append(request)
+        if self.failure is not None:
+            raise self.failure
         return await self._inner.complete(model, request, timeout_s)
 
     async def stream(
         self, model: str, request: ChatRequest, timeout_s: float,
     ) -> AsyncGenerator[ChatChunk, None]:
         self.requests.append(request)
+        if self.failure is not None:
+            raise self.failure
         async for chunk in self._inner.stream(model, request, timeout_s):
             yield chunk
 

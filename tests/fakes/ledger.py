@@ -3,10 +3,15 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from datetime import date
+from decimal import Decimal
 from typing import Any, TypeVar
 
 from domain.ledger.events import LedgerEntry
+from domain.ledger.projections import UsageCounters, UsageKey, fold_usage
+from domain.ledger.reports import UsageReport, UsageRow
 
 T = TypeVar("T")
 
@@ -46,3 +51,77 @@ class SetLookup:
 
     async def recorded(self, entry_ids: Sequence[uuid.UUID]) -> set[uuid.UUID]:
         return {entry_id for entry_id in entry_ids if entry_id in self.ids}
+
+
+class UsageTable:
+    """The usage_daily twin: counters per UsageKey, folded from a FakeRecorder's events as UsageProjector
+    folds the ledger's (domain.ledger.projections), or put in directly for a day the clock cannot reach."""
+
+    def __init__(self, recorder: FakeRecorder | None = None) -> None:
+        self.recorder = recorder or FakeRecorder()
+        self.rows: dict[UsageKey, UsageCounters] = {}
+        self.projected = 0  # how many of the recorder's events are folded in
+        self.stuck = False  # a projection that cannot advance (another projector holds it)
+
+    def put(self, key: UsageKey, counters: UsageCounters) -> None:
+        self.rows.setdefault(key, UsageCounters()).add(counters)
+
+    @contextmanager
+    def stalled(self) -> Iterator[None]:
+        """No event is folded in while this lasts."""
+        self.stuck = True
+        try:
+            yield
+        finally:
+            self.stuck = False
+
+    def catch_up(self) -> bool:
+        """Folds the events recorded since the last call; whether the table now holds every one."""
+        if not self.stuck:
+            for key, counters in fold_usage(self.recorder.events[self.projected:]).items():
+                self.put(key, counters)
+            self.projected = len(self.recorder.events)
+        return self.projected == len(self.recorder.events)
+
+
+_GROUPINGS: dict[str, tuple[Callable[[UsageKey], str], frozenset[str] | None]] = {
+    "agent": (lambda key: key.agent_id, None),
+    "microdao": (lambda key: key.microdao_id, None),
+    "model": (lambda key: f"{key.subject} -> {key.provider}/{key.physical_model}", frozenset({"llm"})),
+    "tool": (lambda key: key.subject, frozenset({"tool"})),
+    "day": (lambda key: key.day.isoformat(), None),
+}
+
+
+class FakeUsageReports:
+    """The UsageReports twin over a UsageTable: the rows, figures and rounding of infra's report SQL."""
+
+    def __init__(self, table: UsageTable) -> None:
+        self.table = table
+
+    async def report(self, group_by: str, since: date, until: date) -> UsageReport:
+        complete = self.table.catch_up()
+        key_of, kinds = _GROUPINGS[group_by]
+        groups: dict[str, dict[str, UsageCounters]] = {}
+        for key, counters in self.table.rows.items():
+            if since <= key.day <= until and (kinds is None or key.kind in kinds):
+                kind = f"memory:{key.subject}" if key.kind == "memory" else key.kind
+                groups.setdefault(key_of(key), {}).setdefault(kind, UsageCounters()).add(counters)
+        return UsageReport([_row(key, groups[key]) for key in sorted(groups)], complete)
+
+
+def _row(key: str, totals: dict[str, UsageCounters]) -> UsageRow:
+    llm, tool, turn, stored = (totals.get(kind, UsageCounters()) for kind in ("llm", "tool", "turn", "memory:stored"))
+    return UsageRow(
+        key=key, llm_calls=llm.calls, llm_failures=llm.failures, llm_cancelled=llm.cancelled,
+        prompt_tokens=llm.prompt_tokens, completion_tokens=llm.completion_tokens,
+        total_tokens=llm.prompt_tokens + llm.completion_tokens, cost_usd=str(_money(llm.cost_usd)),
+        unpriced_calls=llm.unpriced_calls,
+        avg_llm_latency_ms=round(float(llm.latency_ms_sum / llm.calls), 3) if llm.calls else None,
+        tool_calls=tool.calls, tool_failures=tool.failures, memory_writes=stored.calls, agent_turns=turn.calls,
+        avg_turn_cost_usd=str(_money(turn.cost_usd / turn.calls)) if turn.calls else None,
+    )
+
+
+def _money(value: Decimal) -> Decimal:
+    return value.quantize(Decimal("0.000001"))

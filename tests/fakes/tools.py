@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
 from domain.kernel.clock import Clock
 from domain.kernel.errors import Conflict
-from domain.tools.model import ToolCall, ToolDefinition, ToolOutcome
+from domain.kernel.tool_calls import ToolErrorType
+from domain.tools.model import ToolCall, ToolDefinition, ToolFailure, ToolOutcome
 from tests.fakes.clock import FakeClock
 
 
@@ -26,15 +28,22 @@ class FakeRegistry:
 
 
 class FakeExecutor:
-    """Returns `result`, or raises `failure`; remembers every (tool, call, attempts) it was given."""
+    """Returns `result`, or raises `failure`, after `delay_s`; remembers every (tool, call, attempts) it was
+    given. A delay past the tool's timeout ends, as the real executors' do, at the timeout as a `timeout`."""
 
-    def __init__(self, result: Any = None, failure: Exception | None = None) -> None:
+    def __init__(self, result: Any = None, failure: Exception | None = None, delay_s: float = 0.0) -> None:
         self.result = result
         self.failure = failure
+        self.delay_s = delay_s
         self.calls: list[tuple[str, ToolCall, int]] = []
 
     async def execute(self, tool: ToolDefinition, call: ToolCall, attempts: int) -> Any:
         self.calls.append((tool.id, call, attempts))
+        if self.delay_s > tool.timeout_s:
+            await asyncio.sleep(tool.timeout_s)
+            raise ToolFailure(ToolErrorType.TIMEOUT, f"{tool.id} did not finish within {tool.timeout_s:g}s")
+        if self.delay_s:
+            await asyncio.sleep(self.delay_s)
         if self.failure is not None:
             raise self.failure
         return self.result

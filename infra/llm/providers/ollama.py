@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator
 from typing import Any
 
 import httpx
@@ -35,7 +35,7 @@ class OllamaProvider:
             usage=Usage(response.prompt_eval_count or 0, response.eval_count or 0),
         )
 
-    async def stream(self, model: str, request: ChatRequest, timeout_s: float) -> AsyncIterator[ChatChunk]:
+    async def stream(self, model: str, request: ChatRequest, timeout_s: float) -> AsyncGenerator[ChatChunk, None]:
         try:
             async with asyncio.timeout(timeout_s):
                 parts = await self._client.chat(model=model, stream=True, **_arguments(request))

@@ -8,7 +8,7 @@ between ~400 and >1,000 proxied requests per second on one core.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator
 from typing import Any
 
 import aiohttp
@@ -79,7 +79,7 @@ class OpenAICompatibleProvider:
         except (msgspec.DecodeError, KeyError, IndexError, TypeError) as exc:
             raise ProviderError("server_error", f"{self.name} sent an unreadable completion ({exc})") from None
 
-    async def stream(self, model: str, request: ChatRequest, timeout_s: float) -> AsyncIterator[ChatChunk]:
+    async def stream(self, model: str, request: ChatRequest, timeout_s: float) -> AsyncGenerator[ChatChunk, None]:
         """`timeout_s` bounds the wait for the first byte and for each later chunk, not the whole stream."""
         self._check_configured()
         payload = msgspec.json.encode(self.payload(model, request, True))

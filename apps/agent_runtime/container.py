@@ -30,7 +30,7 @@ class RuntimeContainer:
     core: Core
 
     def readiness(self) -> Mapping[str, ReadinessCheck]:
-        return {"database": lambda: database_ready(self.core)}
+        return {"database": lambda: database_ready(self.core.pool)}
 
 
 @asynccontextmanager

@@ -36,6 +36,6 @@ async def open_core(ledger_mode: str = "group_commit", pool_size: int = 10) -> A
         await pool.close()
 
 
-async def database_ready(core: Core) -> None:
-    async with core.pool.acquire() as connection:
+async def database_ready(pool: Any) -> None:
+    async with pool.acquire() as connection:
         await connection.fetchval("SELECT 1")

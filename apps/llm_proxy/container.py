@@ -37,7 +37,7 @@ class ProxyContainer:
     core: Core
 
     def readiness(self) -> Mapping[str, ReadinessCheck]:
-        return {"database": lambda: database_ready(self.core), "config": _config_loaded}
+        return {"database": lambda: database_ready(self.core.pool), "config": _config_loaded}
 
 
 @asynccontextmanager

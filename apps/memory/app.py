@@ -8,7 +8,6 @@ Besides the container, the app runs `indexing.workers` indexing workers as backg
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -22,6 +21,7 @@ from apps.memory.routes import internal_router
 from apps.memory.settings import MemorySettings, load_memory_settings
 from domain.memory.ports import Embedder
 from infra.memory.prometheus_metrics import MemoryMetrics
+from infra.platform.periodic import every
 
 log = logging.getLogger(__name__)
 
@@ -59,10 +59,10 @@ def create_app(settings: MemorySettings | None = None, embedder: Embedder | None
 
 async def _refresh_queue_gauges(memory: MemoryContainer, stop: asyncio.Event) -> None:
     """/metrics is served synchronously, so the backlog figures are read here, every few seconds."""
-    while not stop.is_set():
-        try:
-            memory.metrics.queue_seen(await memory.queue.stats(), memory.embedder.model)
-        except Exception as exc:  # noqa: BLE001 - a database blip must not end the refresher (/readyz reports it)
-            log.warning("could not read the indexing queue's figures: %s", exc)
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(stop.wait(), timeout=memory.settings.metrics_refresh_seconds)
+
+    async def read_backlog() -> None:
+        memory.metrics.queue_seen(await memory.queue.stats(), memory.embedder.model)
+
+    # Whatever fails, the refresher goes on: stale gauges beat none.
+    await every(memory.settings.metrics_refresh_seconds, stop, read_backlog, "reading the indexing queue's figures",
+                log, (Exception,))

@@ -44,7 +44,7 @@ class MemoryContainer:
     wake: asyncio.Event = field(default_factory=asyncio.Event)
 
     def readiness(self) -> Mapping[str, ReadinessCheck]:
-        return {"database": lambda: database_ready(self.core)}
+        return {"database": lambda: database_ready(self.core.pool)}
 
     def worker(
         self, policy: IndexingPolicy | None = None, on_batch: Callable[[BatchReport], None] | None = None,

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from apps.common.container import ReadinessCheck
+from apps.common.core import database_ready
 from apps.projects.settings import ProjectsSettings
 from domain.projects.ports import ProjectStore
 from infra.platform.db import create_pool, database_url
@@ -20,11 +21,7 @@ class ProjectsContainer:
     pool: Any
 
     def readiness(self) -> Mapping[str, ReadinessCheck]:
-        return {"database": self._ping}
-
-    async def _ping(self) -> None:
-        async with self.pool.acquire() as connection:
-            await connection.fetchval("SELECT 1")
+        return {"database": lambda: database_ready(self.pool)}
 
 
 @asynccontextmanager

@@ -33,7 +33,7 @@ class ToolcoreContainer:
     core: Core
 
     def readiness(self) -> Mapping[str, ReadinessCheck]:
-        return {"database": lambda: database_ready(self.core)}
+        return {"database": lambda: database_ready(self.core.pool)}
 
 
 @asynccontextmanager

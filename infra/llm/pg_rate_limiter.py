@@ -24,6 +24,7 @@ from domain.kernel.clock import Clock
 from domain.kernel.errors import RateLimited
 from domain.llm.policies import RateLimit
 from domain.llm.ports import Admission
+from infra.platform.periodic import every
 
 log = logging.getLogger(__name__)
 
@@ -111,16 +112,7 @@ class PgRateLimiter:
     async def prune_every(self, interval_s: float, stop: asyncio.Event, keep_s: int = 3600) -> None:
         """Prunes at once and then every `interval_s` until `stop` is set. A prune that fails (the database
         restarting, a connection dropped) is logged and tried again at the next tick."""
-        while not stop.is_set():
-            try:
-                pruned = await self.prune(keep_s)
-            except _DATABASE_BLIPS as exc:
-                log.warning("pruning rate_limit_windows failed (%s: %s); next try in %g s", type(exc).__name__,
-                            exc, interval_s)
-            else:
-                log.debug("pruned %d rate-limit windows", pruned)
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(stop.wait(), interval_s)
+        await every(interval_s, stop, lambda: self.prune(keep_s), "pruning rate_limit_windows", log, _DATABASE_BLIPS)
 
     def start_pruning(self, interval_s: float = 300.0, keep_s: int = 3600) -> None:
         """Runs `prune_every` in the background until `aclose()`."""

@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
 from decimal import Decimal
 
 import psycopg
-import pytest
 
 from domain.ledger.application import UsageLedger
 from domain.ledger.events import LedgerEntry, LlmCallCompleted, new_entry
@@ -15,22 +13,15 @@ from domain.ledger.projections import usage_of
 from infra.ledger.event_store import open_ledger
 
 
-@pytest.fixture()
-def usage_ledger(database_url: str) -> Iterator[UsageLedger]:
-    ledger = open_ledger(database_url)
-    yield ledger
-    ledger.close()
-
-
 def test_an_llm_call_stored_under_the_old_module_topic_loads_and_projects(
-    database_url: str, usage_ledger: UsageLedger,
+    database_url: str, ledger: UsageLedger,
 ) -> None:
     agent = f"agent:old-topic-{uuid.uuid4().hex[:8]}"
     entry = new_entry(LlmCallCompleted, request_id="req_old", agent_id=agent, microdao_id="microdao:7",
                       logical_model="gpt", provider="openai", physical_model="gpt-4.1-mini", prompt_tokens=11,
                       completion_tokens=7, latency_ms=12.5, cost_usd=Decimal("0.0001"), cost_known=True,
                       status="completed", error_type=None, stream=False, fallbacks=0)
-    usage_ledger.record([entry])
+    ledger.record([entry])
     with psycopg.connect(database_url) as connection:  # rewrite the row as an older release wrote it
         connection.execute(
             "UPDATE usageledger_events SET topic = 'domain.ledger:LlmCallCompleted', "

@@ -15,10 +15,40 @@ from apps.llm_proxy.settings import ProxySettings, validate
 from domain.ledger.application import UsageLedger
 from infra.ledger.event_store import open_ledger
 from tests.fakes.llm_servers import FakeOllama, FakeOpenAI
-from tests.support import serve_in_thread
+from tests.support import bearer, issue_key, serve_in_thread
 
 UPSTREAM_KEY = "sk-test-upstream-SECRET-0123456789"
-SOFIA_KEY = "sk-daarion-sofia-dev"
+_keys: dict[tuple[str, str, str], str] = {}
+
+
+def key_of(agent: str = "agent:sofia", microdao: str | None = None) -> str:
+    """A real API key of `agent` (registered in `microdao`, default: Sofia's microdao:7 or microdao:test) in
+    the session's database; one per agent for the session."""
+    microdao = microdao or ("microdao:7" if agent == "agent:sofia" else "microdao:test")
+    cache_key = (os.environ["DATABASE_URL"], agent, microdao)
+    if cache_key not in _keys:
+        _keys[cache_key] = issue_key(os.environ["DATABASE_URL"], agent, microdao)
+    return _keys[cache_key]
+
+
+def operator_key() -> str:
+    """An operator key (admin, usage:read, metrics:read) in the session's database."""
+    cache_key = (os.environ["DATABASE_URL"], "", "")
+    if cache_key not in _keys:
+        _keys[cache_key] = issue_key(os.environ["DATABASE_URL"], None)
+    return _keys[cache_key]
+
+
+def auth(agent: str = "agent:sofia", microdao: str | None = None) -> dict[str, str]:
+    return bearer(key_of(agent, microdao))
+
+
+def auth_for(payload: Any) -> dict[str, str]:
+    """The credential of the agent a request body names (body() below), so a test reads as before."""
+    metadata = payload.get("metadata") if isinstance(payload, dict) else None
+    if not isinstance(metadata, dict) or "agent_id" not in metadata:
+        return auth()
+    return auth(metadata["agent_id"], metadata.get("microdao_id"))
 
 
 def proxy_config(openai_url: str, ollama_url: str, **overrides: Any) -> ProxySettings:
@@ -65,9 +95,6 @@ def proxy_config(openai_url: str, ollama_url: str, **overrides: Any) -> ProxySet
                    "agents": {"agent:limited": {"requests_per_minute": 3, "tokens_per_minute": 10000000},
                               "agent:few-tokens": {"requests_per_minute": 100, "tokens_per_minute": 2000}}},
         "budgets": {"agents": {"agent:broke": "0.0000001"}, "microdaos": {"microdao:poor": "0.0000001"}},
-        "agents": {"agent:sofia": {"microdao_id": "microdao:7"}},
-        "api_keys": [{"agent_id": "agent:sofia", "microdao_id": "microdao:7",
-                      "key_sha256": "bb307c2b1110a38b730e4d1083f3bb3d60ae071bb172bb56d4b28d051ca7fe80"}],
         "budget_cache_s": 0.0,
     }
     raw.update(overrides)

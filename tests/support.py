@@ -79,3 +79,41 @@ def fresh_database(url: str, prefix: str) -> str:
     database = urlunsplit((parts.scheme, parts.netloc, f"/{name}", parts.query, parts.fragment))
     migrations.upgrade(database)
     return database
+
+
+def issue_key(url: str, agent_id: str | None, microdao_id: str | None = None, scopes: Any = None,
+              monthly_budget_usd: Any = None) -> str:
+    """A real API key in the database at `url` (the agent registered first when needed); `agent_id` None
+    makes an operator key. Callable from sync tests and from inside a running event loop alike."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(1) as pool:
+        return pool.submit(asyncio.run, _issue_key(url, agent_id, microdao_id, scopes, monthly_budget_usd)).result()
+
+
+async def _issue_key(url: str, agent_id: str | None, microdao_id: str | None, scopes: Any,
+                     monthly_budget_usd: Any) -> str:
+    from datetime import UTC, datetime
+
+    from domain.identity.keys import AgentRecord, KeyRecord, digest, new_key
+    from domain.identity.scopes import AGENT_SCOPES, OPERATOR_SCOPES, parse_scopes
+    from infra.identity.pg_identity_store import PgIdentityStore
+    from infra.platform.db import create_pool
+
+    pool = await create_pool(url, max_size=1)
+    try:
+        store = PgIdentityStore(pool)
+        if agent_id is not None:
+            await store.register_agent(AgentRecord(agent_id, microdao_id or "microdao:7"))
+            microdao_id = (await store.agent(agent_id) or AgentRecord(agent_id, "")).microdao_id
+        chosen = parse_scopes(scopes) if scopes else AGENT_SCOPES if agent_id else OPERATOR_SCOPES
+        key_id, key = new_key()
+        await store.add_key(KeyRecord(key_id, digest(key), agent_id, microdao_id if agent_id else None, chosen,
+                                      "test", monthly_budget_usd, datetime.now(UTC)))
+        return key
+    finally:
+        await pool.close()
+
+
+def bearer(key: str) -> dict[str, str]:
+    return {"authorization": f"Bearer {key}"}

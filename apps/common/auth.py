@@ -1,33 +1,56 @@
-"""Internal endpoints take a bearer token when DAARION_INTERNAL_TOKEN was set at app creation."""
+"""Every route but health and readiness needs a credential; the caller is whoever the key belongs to.
+
+A route declares the scope it needs with `guards=[requires(Scope.X)]`; the guard authenticates the bearer
+key against the app's authenticator (an in-memory index, no database round trip) and leaves the principal
+on the request for the handler (`caller(request)`). Identity never comes from a body, path or header.
+"""
 
 from __future__ import annotations
 
-import hmac
 from typing import Any
 
 from litestar.connection import ASGIConnection
 from litestar.handlers import BaseRouteHandler
-from litestar.types import Guard
+from litestar.types import Guard, Scope as AsgiScope
 
-from domain.kernel.errors import Unauthenticated
+from apps.common.container import AUTHENTICATOR
+from domain.identity.ports import Authenticator
+from domain.identity.principal import Principal
+from domain.identity.scopes import Scope
+
+_PRINCIPAL = "daarion.principal"
 
 
 def bearer_token(connection: ASGIConnection[Any, Any, Any, Any]) -> str | None:
-    header = connection.headers.get("authorization", "")
+    return bearer_of(connection.headers.get("authorization", ""))
+
+
+def bearer_of(header: str) -> str | None:
     scheme, _, token = header.partition(" ")
     return token.strip() if scheme.lower() == "bearer" and token.strip() else None
 
 
-def internal_guard() -> Guard:
-    """The guard for internal routes; the expected token is read from app state at each request.
-    A coroutine on purpose: Litestar runs synchronous guards in a worker thread."""
-    return _check_internal_token
+def requires(scope: Scope) -> Guard:
+    """The guard of a route that needs `scope`. A coroutine on purpose: Litestar runs synchronous guards in
+    a worker thread."""
+
+    async def guard(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
+        principal = await authenticate(connection.scope, bearer_token(connection))
+        principal.require(scope)
+        connection.scope["state"][_PRINCIPAL] = principal
+
+    return guard
 
 
-async def _check_internal_token(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
-    expected: str | None = connection.app.state.get("internal_token")
-    if expected is None:
-        return
-    presented = bearer_token(connection)
-    if presented is None or not hmac.compare_digest(presented.encode(), expected.encode()):
-        raise Unauthenticated("this internal endpoint needs 'Authorization: Bearer <DAARION_INTERNAL_TOKEN>'")
+async def authenticate(scope: AsgiScope, presented: str | None) -> Principal:
+    """For raw ASGI handlers too (MCP): the principal of `presented`, by the running app's authenticator."""
+    authenticator: Authenticator = scope["app"].state[AUTHENTICATOR]
+    return await authenticator.authenticate(presented)
+
+
+def caller(connection: ASGIConnection[Any, Any, Any, Any]) -> Principal:
+    """The principal a `requires(...)` guard authenticated for this request."""
+    principal = connection.scope["state"].get(_PRINCIPAL)
+    if not isinstance(principal, Principal):
+        raise RuntimeError(f"{connection.url.path} has no requires(...) guard, so it has no caller")
+    return principal

@@ -18,6 +18,8 @@ from litestar.di import NamedDependency, Provide
 from litestar.params import SkipValidation
 from litestar.types import Scope
 
+from domain.identity.ports import Authenticator
+
 ReadinessCheck = Callable[[], Awaitable[None]]
 C = TypeVar("C")
 T = TypeVar("T")
@@ -26,9 +28,15 @@ T = TypeVar("T")
 Injected: TypeAlias = NamedDependency[SkipValidation[T]]
 
 _KEY = "container"
+AUTHENTICATOR = "authenticator"  # read by apps/common/auth.py
 
 
 class ServiceContainer(Protocol):
+    @property
+    def authenticator(self) -> Authenticator:
+        """Who a presented key belongs to (apps/common/auth.py asks it on every guarded request)."""
+        ...
+
     def readiness(self) -> Mapping[str, ReadinessCheck]:
         """Name -> async check that raises when that dependency is not ready (served by /readyz)."""
         ...
@@ -41,9 +49,10 @@ class ContainerSlot:
     def __init__(self) -> None:
         self._container: Any = None
 
-    def fill(self, state: State, container: object) -> None:
+    def fill(self, state: State, container: ServiceContainer) -> None:
         self._container = container
         state[_KEY] = container  # for raw ASGI handlers, which get no DI (container_in)
+        state[AUTHENTICATOR] = container.authenticator
 
     def get(self) -> Any:
         if self._container is None:

@@ -12,6 +12,9 @@ import msgspec
 from domain.ledger.application import UsageLedger
 from infra.ledger.event_store import ledger_recorder, open_ledger
 from infra.ledger.group_commit import GroupCommitRecorder, PerRequestRecorder
+from infra.identity.pg_identity_store import PgIdentityStore
+from infra.identity.synced_index import SyncedKeyIndex
+from infra.platform.clock import SystemClock
 from infra.platform.db import create_pool, database_url
 
 
@@ -20,6 +23,7 @@ class Core(msgspec.Struct):
     ledger: UsageLedger
     recorder: GroupCommitRecorder | PerRequestRecorder
     url: str
+    authenticator: SyncedKeyIndex
 
 
 @asynccontextmanager
@@ -28,12 +32,21 @@ async def open_core(ledger_mode: str = "group_commit", pool_size: int = 10) -> A
     pool = await create_pool(url, min_size=1, max_size=pool_size)
     ledger = await asyncio.to_thread(open_ledger, url)
     recorder = ledger_recorder(ledger, ledger_mode)
+    authenticator = await open_authenticator(pool)
     try:
-        yield Core(pool, ledger, recorder, url)
+        yield Core(pool, ledger, recorder, url, authenticator)
     finally:
+        await authenticator.aclose()
         await asyncio.to_thread(recorder.close)
         await asyncio.to_thread(ledger.close)
         await pool.close()
+
+
+async def open_authenticator(pool: Any) -> SyncedKeyIndex:
+    """The process's index of keys, following the database's changes until `aclose()`."""
+    authenticator = SyncedKeyIndex(PgIdentityStore(pool), SystemClock())
+    await authenticator.start()
+    return authenticator
 
 
 async def database_ready(pool: Any) -> None:

@@ -56,6 +56,8 @@ def error_response(
 
 def on_domain_error(request: Request[Any, Any, Any], exc: errors.DaarionError) -> Response[bytes]:
     headers = {"retry-after": str(exc.retry_after_s)} if isinstance(exc, errors.RateLimited) else None
+    if isinstance(exc, errors.Unauthenticated):
+        headers = {"www-authenticate": 'Bearer realm="daarion"'}
     errs = exc.errors if isinstance(exc, errors.ArgumentsInvalid) else None
     return error_response(request, status_of(exc), exc.type, exc.message, errs, headers)
 

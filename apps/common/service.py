@@ -13,14 +13,14 @@ from litestar.datastructures import State
 from litestar.types import ControllerRouterHandler
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 
-from apps.common.auth import internal_guard
+from apps.common.auth import requires
 from apps.common.container import ContainerSlot, Injected, ReadinessCheck, ServiceContainer
 from apps.common.errors import EXCEPTION_HANDLERS
-from infra.platform.settings import env
+from domain.identity.scopes import Scope
 
 OpenContainer = Callable[[], AbstractAsyncContextManager[ServiceContainer]]
 
-__all__ = ["build_app", "internal_guard"]
+__all__ = ["build_app"]
 
 
 def build_app(
@@ -52,7 +52,7 @@ def build_app(
         return Response({"status": "ready" if ready else "not_ready", "service": service, "checks": report},
                         status_code=200 if ready else 503)
 
-    @get("/metrics", sync_to_thread=False, include_in_schema=False)
+    @get("/metrics", sync_to_thread=False, include_in_schema=False, guards=[requires(Scope.METRICS_READ)])
     def metrics() -> Response[bytes]:
         return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
 
@@ -61,7 +61,7 @@ def build_app(
         route_handlers=[healthz, metrics, wired],
         lifespan=[lifespan],
         exception_handlers=EXCEPTION_HANDLERS,
-        state=State({"internal_token": env("DAARION_INTERNAL_TOKEN")}),
+        state=State(),
         openapi_config=None,
         debug=False,
     )

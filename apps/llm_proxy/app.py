@@ -19,5 +19,5 @@ def create_app(settings: ProxySettings | None = None, providers: Mapping[str, Ch
     """`providers` replaces the configured adapters by name (tests swap in their own)."""
     settings = settings or load_proxy_settings()
     registry = CollectorRegistry()
-    metrics = ProxyMetrics(registry, known_agents=settings.known_agents())
+    metrics = ProxyMetrics(registry)
     return build_app("llm-proxy", ROUTES, lambda: open_proxy(settings, metrics, providers), registry)

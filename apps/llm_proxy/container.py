@@ -18,23 +18,23 @@ from domain.llm.ports import ChatProvider
 from infra.ledger.pg_usage_reports import PgSpendReader
 from infra.ledger.projected_usage import ProjectedUsageReports
 from infra.ledger.usage_projection import ProjectorThread, UsageProjector
+from infra.identity.synced_index import SyncedKeyIndex
 from infra.llm.pg_rate_limiter import PgRateLimiter
 from infra.llm.prometheus_metrics import ProxyMetrics
 from infra.llm.providers.factory import build_provider
 from infra.platform.clock import SystemClock
 from infra.platform.db import create_pool
 
-ApiKeyIndex = Mapping[str, tuple[str, str]]   # sha256(key) -> (agent_id, microdao_id)
-
-
 @dataclass(frozen=True)
 class ProxyContainer:
     gateway: LlmGateway
     usage: UsageReports
     metrics: ProxyMetrics
-    api_keys: ApiKeyIndex
-    agent_microdaos: Mapping[str, str]
     core: Core
+
+    @property
+    def authenticator(self) -> SyncedKeyIndex:
+        return self.core.authenticator
 
     def readiness(self) -> Mapping[str, ReadinessCheck]:
         return {"database": lambda: database_ready(self.core.pool), "config": _config_loaded}
@@ -67,8 +67,7 @@ async def open_proxy(
         )
         try:
             yield ProxyContainer(
-                gateway, ProjectedUsageReports(core.ledger, projector, core.pool), metrics, settings.key_index(),
-                {agent: cfg.microdao_id for agent, cfg in settings.agents.items()}, core,
+                gateway, ProjectedUsageReports(core.ledger, projector, core.pool), metrics, core,
             )
         finally:
             await limiter.aclose()

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import time
 from collections.abc import AsyncIterator
@@ -14,13 +13,12 @@ from litestar import Request, Response, get, post
 from litestar.params import FromQuery, JSONBody, QueryParameter
 from litestar.response import Stream
 
-from apps.common.auth import bearer_token
+from apps.common.auth import caller, requires
 from apps.common.container import Injected
 from apps.common.errors import status_of
 from apps.common.requests import request_id_of
-from apps.common.service import internal_guard
 from apps.common.sse import sse_error
-from apps.llm_proxy.container import ApiKeyIndex, ProxyContainer
+from apps.llm_proxy.container import ProxyContainer
 from apps.llm_proxy.schemas import (
     ChatCompletion,
     ChatParameters,
@@ -32,8 +30,8 @@ from apps.llm_proxy.schemas import (
     ResponseMessage,
     UsageBody,
 )
-from domain.kernel.errors import DaarionError, InvalidRequest, Unauthenticated
-from domain.kernel.tenancy import check_microdao_claim
+from domain.identity.scopes import Scope
+from domain.kernel.errors import DaarionError, InvalidRequest
 from domain.ledger.reports import GROUPINGS
 from domain.llm.bookkeeping import CallContext
 from domain.llm.gateway import LlmGateway, StreamSummary
@@ -46,39 +44,30 @@ log = logging.getLogger(__name__)
 AnyRequest = Request[Any, Any, Any]
 
 
-@post("/internal/llm/proxy", guards=[internal_guard()], status_code=200)
+@post("/internal/llm/proxy", guards=[requires(Scope.LLM)], status_code=200)
 async def proxy_chat(
     request: AnyRequest, data: JSONBody[ProxyRequest], container: Injected[ProxyContainer],
 ) -> Response[Any]:
-    agent_id = data.metadata.agent_id
-    known = container.agent_microdaos.get(agent_id)
-    microdao_id = data.metadata.microdao_id or known
-    if microdao_id is None:
-        raise InvalidRequest(f"metadata.microdao_id is required: agent '{agent_id}' is not configured")
-    if known is not None:
-        check_microdao_claim(agent_id, microdao_id, known)
-    return await _chat(data, CallContext(request_id_of(request), agent_id, microdao_id, data.model), container,
+    metadata = data.metadata
+    return await _chat(data, _call(request, data.model, metadata.agent_id, metadata.microdao_id), container,
                        "internal")
 
 
-@post("/v1/chat/completions", status_code=200)
+@post("/v1/chat/completions", guards=[requires(Scope.LLM)], status_code=200)
 async def openai_chat(
     request: AnyRequest, data: JSONBody[OpenAIChatRequest], container: Injected[ProxyContainer],
 ) -> Response[Any]:
-    agent_id, microdao_id = _caller(request, container.api_keys)
-    return await _chat(data, CallContext(request_id_of(request), agent_id, microdao_id, data.model), container, "v1")
+    return await _chat(data, _call(request, data.model), container, "v1")
 
 
-@get("/v1/models")
-async def openai_models(
-    request: AnyRequest, container: Injected[ProxyContainer],
-) -> ModelList:
-    _caller(request, container.api_keys)
+@get("/v1/models", guards=[requires(Scope.LLM)])
+async def openai_models(container: Injected[ProxyContainer]) -> ModelList:
     return ModelList([ModelCard(model) for model in container.gateway.models])
 
 
-@get("/internal/usage", guards=[internal_guard()])
+@get("/internal/usage", guards=[requires(Scope.USAGE_READ)])
 async def usage_report(
+    request: AnyRequest,
     container: Injected[ProxyContainer],
     group_by: FromQuery[str] = "agent",
     since: Annotated[date | None, QueryParameter(name="from")] = None,
@@ -91,19 +80,17 @@ async def usage_report(
     until = until or today
     if since > until:
         raise InvalidRequest("'from' must not be after 'to'")
-    report = await container.usage.report(group_by, since, until)
+    # An agent's key sees its own agent's usage; an operator's sees everyone's.
+    report = await container.usage.report(group_by, since, until, caller(request).agent_id)
     return {"group_by": group_by, "from": since.isoformat(), "to": until.isoformat(),
             "complete": report.complete, "rows": [msgspec.to_builtins(row) for row in report.rows]}
 
 
-def _caller(request: AnyRequest, api_keys: ApiKeyIndex) -> tuple[str, str]:
-    key = bearer_token(request)
-    if key is None:
-        raise Unauthenticated("missing API key: send 'Authorization: Bearer <key>'")
-    identity = api_keys.get(hashlib.sha256(key.encode()).hexdigest())
-    if identity is None:
-        raise Unauthenticated("invalid API key")
-    return identity
+def _call(request: AnyRequest, model: str, agent_id: str | None = None, microdao_id: str | None = None) -> CallContext:
+    principal = caller(request)
+    tenant = principal.tenant(agent_id, microdao_id)
+    return CallContext(request_id_of(request), tenant.agent_id, tenant.microdao_id, model,
+                       key_id=principal.key_id, key_budget_usd=principal.monthly_budget_usd)
 
 
 def _chat_request(params: ChatParameters) -> ChatRequest:

@@ -46,14 +46,16 @@ class ChatParameters(StrictStruct, kw_only=True):
 
 
 class ProxyMetadata(StrictStruct):
-    agent_id: SubjectId
+    """Optional: the caller is whoever the key belongs to; naming another agent or microDAO is a 403."""
+
+    agent_id: SubjectId | None = None
     microdao_id: SubjectId | None = None
 
 
 class ProxyRequest(ChatParameters, kw_only=True):
-    """POST /internal/llm/proxy: OpenAI parameters plus who is calling."""
+    """POST /internal/llm/proxy: OpenAI parameters (metadata kept for clients that send it)."""
 
-    metadata: ProxyMetadata
+    metadata: ProxyMetadata = msgspec.field(default_factory=ProxyMetadata)
 
 
 class OpenAIChatRequest(ChatParameters, kw_only=True):

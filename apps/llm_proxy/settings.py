@@ -1,10 +1,8 @@
 """The LLM proxy's settings: config/llm_proxy.yaml (providers, logical model routes, prices, limits, budgets,
-API keys, ledger) with the environment laid over it (infra.platform.settings)."""
+ledger) with the environment laid over it (infra.platform.settings)."""
 
 from __future__ import annotations
 
-import hashlib
-import os
 from decimal import Decimal
 from pathlib import Path
 from typing import Annotated, Literal
@@ -46,47 +44,17 @@ class BudgetsConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     microdaos: dict[str, Decimal] = {}
 
 
-class ApiKeyConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
-    """A client key, stored as its SHA-256 (or read from an env var), mapped to one agent."""
-
-    agent_id: str
-    microdao_id: str
-    key_sha256: str | None = None
-    key_env: str | None = None
-
-
-class AgentConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
-    microdao_id: str
-
-
 class ProxySettings(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     providers: dict[str, ProviderConfig]
     models: dict[str, ModelRoute]
     prices: dict[str, Price] = {}
     limits: LimitsConfig = LimitsConfig()
     budgets: BudgetsConfig = BudgetsConfig()
-    api_keys: list[ApiKeyConfig] = []
-    agents: dict[str, AgentConfig] = {}
     ledger: LedgerSettings = LedgerSettings()
     default_max_tokens: PositiveInt = 1024
     budget_cache_s: float = 1.0
     ollama_host: str | None = None  # DAARION_OLLAMA_HOST: wins over every ollama provider's `host`
 
-    def known_agents(self) -> frozenset[str]:
-        """Every agent this file names: the only ones metrics label by id (others are "unknown")."""
-        return frozenset({*self.agents, *self.limits.agents, *self.budgets.agents,
-                          *(entry.agent_id for entry in self.api_keys)})
-
-    def key_index(self) -> dict[str, tuple[str, str]]:
-        """sha256(key) -> (agent_id, microdao_id); keys from env vars are hashed here and never kept."""
-        index = {}
-        for entry in self.api_keys:
-            digest = entry.key_sha256
-            if entry.key_env and os.environ.get(entry.key_env):
-                digest = hashlib.sha256(os.environ[entry.key_env].encode()).hexdigest()
-            if digest:
-                index[digest.lower()] = (entry.agent_id, entry.microdao_id)
-        return index
 
 
 def validate(config: ProxySettings, path: Path) -> ProxySettings:
@@ -97,12 +65,6 @@ def validate(config: ProxySettings, path: Path) -> ProxySettings:
                     f"config file {path}: unknown provider '{target.provider}' - at `$.models.{name}"
                     f".targets[{index}].provider` (known: {', '.join(sorted(config.providers))})"
                 )
-    for index, entry in enumerate(config.api_keys):
-        if not entry.key_sha256 and not entry.key_env:
-            raise ConfigError(f"config file {path}: an API key needs key_sha256 or key_env - at `$.api_keys[{index}]`")
-        if entry.key_sha256 and len(entry.key_sha256) != 64:
-            raise ConfigError(f"config file {path}: key_sha256 must be 64 hex characters - at "
-                              f"`$.api_keys[{index}].key_sha256`")
     return config
 
 

@@ -6,6 +6,10 @@
     ├── Unauthenticated               unauthenticated     401
     ├── BudgetExhausted               budget_exhausted    402
     ├── PermissionDenied              permission_denied   403
+    │   ├── InsufficientScope         insufficient_scope  403  (the key lacks the route's scope)
+    │   ├── IdentityMismatch          identity_mismatch   403  (names another agent or microDAO)
+    │   ├── UnknownAgent              unknown_agent       403
+    │   └── AgentKeyRequired          agent_key_required  403
     ├── NotFound                      not_found           404
     │   └── UnknownModel              unknown_model       404
     ├── Conflict                      conflict            409
@@ -80,3 +84,23 @@ class ServiceUnavailable(DaarionError):
 
 class UpstreamTimeout(DaarionError):
     type = "timeout"
+
+
+class InsufficientScope(PermissionDenied):
+    type = "insufficient_scope"
+
+
+class IdentityMismatch(PermissionDenied):
+    """The request names an agent or microDAO other than the one its credential belongs to."""
+
+    type = "identity_mismatch"
+
+
+class UnknownAgent(PermissionDenied):
+    type = "unknown_agent"
+
+
+class AgentKeyRequired(PermissionDenied):
+    """An operator key on a route that acts as one agent: only that agent's own key may."""
+
+    type = "agent_key_required"

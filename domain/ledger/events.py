@@ -111,6 +111,41 @@ class AgentTurnCompleted(Aggregate.Created):
     status: str = "completed"
 
 
+class AgentRegistered(Aggregate.Created):
+    """The audit trail of identity lives in the same ledger as usage: who registered, issued, revoked."""
+
+    agent_id: str
+    microdao_id: str
+    actor: str            # the operator key's id, or "config" / "cli" for seeds and the local CLI
+
+
+class AgentDisabled(Aggregate.Created):
+    agent_id: str
+    microdao_id: str
+    actor: str
+
+
+class ApiKeyIssued(Aggregate.Created):
+    key_id: str
+    agent_id: str | None
+    microdao_id: str | None
+    scopes: list[str]
+    name: str
+    expires_at: str | None
+    monthly_budget_usd: Decimal | None
+    actor: str
+    replaces_key_id: str | None = None
+
+
+class ApiKeyRevoked(Aggregate.Created):
+    key_id: str
+    agent_id: str | None
+    microdao_id: str | None
+    actor: str
+    reason: str               # "revoked" or "rotated"
+    effective_at: str
+
+
 def new_entry(event_class: type[Aggregate.Created], **facts: Any) -> LedgerEntry:
     """A ledger entry not yet saved; the writer saves many in one transaction (group commit)."""
     return LedgerEntry.of(event_class, uuid.uuid4(), **facts)

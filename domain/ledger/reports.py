@@ -35,7 +35,7 @@ class UsageReport(msgspec.Struct):
 
 
 class UsageReports(Protocol):
-    async def report(self, group_by: str, since: date, until: date) -> UsageReport:
-        """Rows from the projection once it has caught up with every event committed before the call
+    async def report(self, group_by: str, since: date, until: date, agent_id: str | None = None) -> UsageReport:
+        """Rows (of one agent's usage when `agent_id` is given) from the projection once it has caught up with every event committed before the call
         (waiting a few seconds at most; `complete` says whether it did)."""
         ...

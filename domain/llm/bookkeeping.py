@@ -26,6 +26,8 @@ class CallContext(msgspec.Struct, frozen=True):
     agent_id: str
     microdao_id: str
     logical_model: str
+    key_id: str | None = None                 # the API key the call was made with
+    key_budget_usd: Decimal | None = None     # that key's monthly budget, if it has one
 
 
 class Bookkeeper:

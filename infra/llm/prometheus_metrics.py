@@ -1,26 +1,22 @@
 """Prometheus metrics of the LLM proxy, on a registry of its own (one per app instance).
 
-Label values are bounded by configuration, never taken from requests as they come: an internal caller
-may name any agent in `metadata.agent_id`, so agent ids outside `known_agents` (the configured agents and
-those behind API keys) count as "unknown". Models are the configured logical models (routing refuses
+Label values are bounded, never taken from requests as they come: the agent is the one the caller's key
+belongs to (a registered agent; a request naming another is refused before any figure). Models are the configured logical models (routing refuses
 others before any figure), providers and error kinds are the configured providers and the adapters'
 fixed kinds, endpoints and statuses are the proxy's own.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from decimal import Decimal
 
 from prometheus_client import CollectorRegistry, Counter, Histogram
 
-UNKNOWN = "unknown"
 _LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60)
 
 
 class ProxyMetrics:
-    def __init__(self, registry: CollectorRegistry, known_agents: Iterable[str] = ()) -> None:
-        self._agents = frozenset(known_agents)
+    def __init__(self, registry: CollectorRegistry) -> None:
         self.requests = Counter("llm_proxy_requests_total", "Requests by endpoint and status",
                                 ["endpoint", "status"], registry=registry)
         self.latency = Histogram("llm_proxy_request_seconds", "Request latency", ["endpoint"],
@@ -46,7 +42,6 @@ class ProxyMetrics:
 
     def call_finished(self, agent_id: str, logical_model: str, status: str, prompt_tokens: int,
                       completion_tokens: int, cost_usd: Decimal | None) -> None:
-        agent_id = agent_id if agent_id in self._agents else UNKNOWN
         self.calls.labels(agent_id, logical_model, status).inc()
         self.tokens.labels(agent_id, logical_model, "prompt").inc(prompt_tokens)
         self.tokens.labels(agent_id, logical_model, "completion").inc(completion_tokens)

@@ -38,8 +38,11 @@ ENVIRONMENT: tuple[EnvVar, ...] = (
                                "(default `$XDG_DATA_HOME/daarion/pgdata`, i.e. `~/.local/share/daarion/pgdata`)"),
     EnvVar("DAARION_MIGRATE_ON_START", "`1`: `daarion serve` migrates a DATABASE_URL database too "
                                        "(the embedded one always is)"),
-    EnvVar("DAARION_INTERNAL_TOKEN", "bearer token every `/internal` endpoint requires; the services' "
-                                     "clients send it"),
+    EnvVar("DAARION_API_KEY", "`daarion chat` and `daarion toolcore mcp`: the API key to act with (default: "
+                              "the agent's key in the local keys file)"),
+    EnvVar("DAARION_KEYS_FILE", "the local keys file `daarion up` writes (default `$XDG_DATA_HOME/daarion/keys.json`)"),
+    EnvVar("DAARION_BOOTSTRAP_ADMIN_KEY", "an operator key (`dk_...`, from `daarion keys generate-env`) every "
+                                          "service registers at start, so a fresh deployment has an admin"),
     EnvVar("DAARION_HOST", "address `daarion serve`/`daarion up` bind (default 127.0.0.1)"),
     EnvVar("DAARION_LLM_PROXY_CONFIG", "the LLM proxy's YAML (default `config/llm_proxy.yaml`)"),
     EnvVar("DAARION_MEMORY_CONFIG", "the memory service's YAML (default `config/memory.yaml`)"),

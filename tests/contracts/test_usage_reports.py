@@ -157,3 +157,9 @@ async def test_a_report_while_the_projection_cannot_advance_says_it_is_incomplet
         assert [(row.key, row.llm_calls) for row in report.rows] == [("agent:a", 2)]
     rows, complete = await usage.report("agent", TODAY - timedelta(days=1))
     assert complete and (rows[0].key, rows[0].llm_calls) == ("agent:a", 4)
+
+
+async def test_a_report_for_one_agent_holds_only_that_agents_usage(usage: Usage) -> None:
+    await usage.scene()
+    report = await usage.build(5.0).report("microdao", TODAY, TODAY, "agent:b")
+    assert [(r.key, r.llm_calls, r.tool_calls) for r in report.rows] == [("microdao:7", 1, 1)]

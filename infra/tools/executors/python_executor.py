@@ -1,75 +1,183 @@
 """PythonToolExecutor: runs functions registered by dotted path in config, never code from arguments.
 
 A function is looked up once at load, only inside the configured module prefixes, and must be a plain
-function defined in the module named (a re-exported `subprocess.run` does not qualify). Calls run in a
-bounded thread pool so a slow function never blocks the event loop; the tool's timeout ends the wait.
-A thread cannot be killed, so a timed-out function keeps its worker until it returns: while every
-worker is held that way, calls fail fast as `busy` instead of queueing behind them.
+function defined in the module named (a re-exported `subprocess.run` does not qualify). It runs in a
+worker process (python_worker.py), which imports it again by the same dotted path: a function that
+overruns its tool's timeout, even inside one C call holding a GIL (`10 ** 10 ** 9`), is killed with its
+worker and the call fails as `timeout`; the worker is replaced, and the service's own process never
+stops. Arguments and results cross as JSON.
+
+Workers start with the executor (`max_workers` of them) and serve one call at a time, so a call costs a
+pipe round trip, not a process start. When every worker is busy a call fails fast as `busy` (transient:
+the caller may retry) rather than queueing: a queued call would spend its own timeout waiting for others.
 """
 
 from __future__ import annotations
 
 import asyncio
-import functools
-import importlib
-import inspect
 import threading
-from collections.abc import Callable, Iterable, Mapping
-from concurrent.futures import Future, ThreadPoolExecutor
+import weakref
+from collections.abc import Iterable, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
+
+import msgspec
 
 from domain.kernel.tool_calls import ToolErrorType
 from domain.tools.model import ToolCall, ToolDefinition, ToolFailure
+from infra.tools.executors.python_worker import ToolFunction, resolve_function
+from infra.tools.executors.python_worker_process import WorkerGone, WorkerProcess, WorkerSpec, stop_all
 
-ToolFunction = Callable[..., Any]
+__all__ = ["PythonToolExecutor", "ToolFunction", "resolve_function"]
+
+DEFAULT_MEMORY_LIMIT_MB = 1024
 
 
-def resolve_function(dotted: str, allowed_modules: Iterable[str]) -> ToolFunction:
-    """The function at `package.module.function`; ValueError naming the reason when it is not allowed."""
-    module_name, _, attribute = dotted.rpartition(".")
-    if not module_name or not attribute.isidentifier() or attribute.startswith("_"):
-        raise ValueError(f"{dotted!r} is not a dotted path to a public function")
-    if not any(module_name == allowed or module_name.startswith(allowed + ".") for allowed in allowed_modules):
-        raise ValueError(f"{dotted!r} is outside python.allowed_modules {sorted(allowed_modules)}")
-    try:
-        module = importlib.import_module(module_name)
-    except ImportError as exc:
-        raise ValueError(f"module {module_name!r} cannot be imported: {exc}") from None
-    function = getattr(module, attribute, None)
-    if not inspect.isfunction(function) or function.__module__ != module.__name__:
-        raise ValueError(f"{dotted!r} is not a function defined in {module_name}")
-    return function
+class _Reply(msgspec.Struct):
+    ok: bool
+    result: Any = None
+    error: str = ""
+
+
+_decode_reply = msgspec.json.Decoder(_Reply).decode
+
+
+def dotted_path(function: ToolFunction) -> str:
+    path = f"{function.__module__}.{function.__name__}"
+    if resolve_function(path, [function.__module__]) is not function:
+        raise ValueError(f"{function!r} is not reachable by its dotted path {path!r}")
+    return path
+
+
+class _Slot:
+    """One place to run a call: its worker (None until one is started) and whether its call was given up."""
+
+    def __init__(self) -> None:
+        self.worker: WorkerProcess | None = None
+        self._given_up = False
+        self._lock = threading.Lock()
+
+    def put(self, worker: WorkerProcess) -> None:
+        with self._lock:
+            self.worker = worker
+            if self._given_up:  # the call timed out while this worker was starting
+                worker.kill()
+
+    def give_up(self) -> None:
+        with self._lock:
+            self._given_up = True
+            if self.worker is not None:
+                self.worker.kill()
+
+    def reuse(self) -> None:
+        with self._lock:
+            self._given_up = False
 
 
 class PythonToolExecutor:
-    def __init__(self, functions: Mapping[str, ToolFunction], max_workers: int = 4) -> None:
-        self._functions = functions
-        self._max_workers = max_workers
-        self._pool = ThreadPoolExecutor(max_workers=max_workers, thread_name_prefix="python-tool")
-        self._running = 0
+    def __init__(self, functions: Mapping[str, ToolFunction], max_workers: int = 4, *,
+                 allowed_modules: Iterable[str] | None = None,
+                 memory_limit_mb: int | None = DEFAULT_MEMORY_LIMIT_MB) -> None:
+        paths = {tool_id: dotted_path(function) for tool_id, function in functions.items()}
+        modules = list(allowed_modules) if allowed_modules is not None else sorted({f.__module__ for f in functions.values()})
+        self._spec = WorkerSpec(paths, modules, memory_limit_mb)
         self._lock = threading.Lock()
+        self._workers: dict[int, WorkerProcess] = {}  # every live worker by PID, idle or busy
+        self._idle = [_Slot() for _ in range(max_workers)]
+        self._closed = False
+        self._threads = ThreadPoolExecutor(max_workers=max_workers, thread_name_prefix="python-tool")
+        self._stop = weakref.finalize(self, stop_all, self._workers, 0.0)  # an executor never closed
+        for slot in self._idle if paths else []:
+            slot.put(self._spawn())
+
+    def worker_pids(self) -> list[int]:
+        with self._lock:
+            return sorted(self._workers)
 
     async def execute(self, tool: ToolDefinition, call: ToolCall, attempts: int) -> Any:
         # `attempts` is ignored: a Python function has no transient network failure worth repeating.
-        function = self._functions[tool.id]
-        with self._lock:
-            if self._running >= self._max_workers:
-                raise ToolFailure(ToolErrorType.BUSY, "every Python tool worker is still busy with earlier calls; try later")
-            self._running += 1
-        work = self._pool.submit(functools.partial(function, **call.args))
-        work.add_done_callback(self._finished)
+        if tool.id not in self._spec.functions:
+            raise ToolFailure(ToolErrorType.NOT_CONFIGURED, f"{tool.id} is not a registered Python function")
+        slot = self._checkout()
+        request = msgspec.json.encode({"tool": tool.id, "args": call.args, "cpu_s": tool.timeout_s})
+        exchange = asyncio.wrap_future(self._threads.submit(self._exchange, slot, request))
         try:
-            return await asyncio.wait_for(asyncio.wrap_future(work), timeout=tool.timeout_s)
-        except TimeoutError:
-            raise ToolFailure(ToolErrorType.TIMEOUT, f"{tool.id} did not finish within {tool.timeout_s:g}s") from None
-        except ToolFailure:
+            done, _ = await asyncio.wait({exchange}, timeout=tool.timeout_s)
+        except asyncio.CancelledError:
+            slot.give_up()  # nobody waits for the answer any more; the exchange thread replaces the worker
             raise
-        except Exception as exc:  # noqa: BLE001 - any exception of a tool function is the tool's error
-            raise ToolFailure(ToolErrorType.TOOL_ERROR, f"{type(exc).__name__}: {exc}") from None
+        if not done:
+            slot.give_up()
+            await exchange  # the worker is replaced before the slot frees: milliseconds
+            raise ToolFailure(ToolErrorType.TIMEOUT, f"{tool.id} did not finish within {tool.timeout_s:g}s")
+        reply = exchange.result()
+        if isinstance(reply, WorkerGone):
+            raise ToolFailure(ToolErrorType.TOOL_ERROR, str(reply))
+        if not reply.ok:
+            raise ToolFailure(ToolErrorType.TOOL_ERROR, reply.error)
+        return reply.result
 
-    def _finished(self, _: Future[Any]) -> None:
+    def _checkout(self) -> _Slot:
         with self._lock:
-            self._running -= 1
+            if self._closed:
+                raise ToolFailure(ToolErrorType.NOT_CONFIGURED, "the Python tool executor is closed")
+            if not self._idle:
+                raise ToolFailure(ToolErrorType.BUSY, "every Python tool worker is busy with other calls; try later")
+            return self._idle.pop()
 
-    def close(self) -> None:
-        self._pool.shutdown(wait=False, cancel_futures=True)
+    def _exchange(self, slot: _Slot, request: bytes) -> _Reply | WorkerGone:
+        """In a pool thread: one call in `slot`; a worker that ended is replaced before the slot frees."""
+        try:
+            return _decode_reply(self._ready(slot).call(request))
+        except WorkerGone as gone:
+            return gone
+        except OSError as exc:
+            return WorkerGone(f"no Python worker could start: {exc}")
+        finally:
+            slot.reuse()
+            try:
+                self._ready(slot)
+            except (OSError, WorkerGone):
+                pass  # the next call in this slot tries again (or the executor is closed)
+            with self._lock:
+                self._idle.append(slot)
+
+    def _ready(self, slot: _Slot) -> WorkerProcess:
+        """The slot's worker, replaced first when it has ended (a kill, a limit, a crash, or none yet)."""
+        worker = slot.worker
+        if worker is not None and worker.alive():
+            return worker
+        if worker is not None:
+            worker.stop(0)
+            with self._lock:
+                self._workers.pop(worker.pid, None)
+        slot.worker = None
+        fresh = self._spawn()
+        slot.put(fresh)
+        return fresh
+
+    def _spawn(self) -> WorkerProcess:
+        with self._lock:
+            closed = self._closed
+        if not closed:
+            worker = WorkerProcess(self._spec)
+            with self._lock:
+                if not self._closed:
+                    self._workers[worker.pid] = worker
+                    return worker
+            worker.stop(0)
+        raise WorkerGone("the Python tool executor is closed")
+
+    def close(self, grace_s: float = 1.0) -> None:
+        """Stops every worker: idle ones leave when their stdin closes; one still in a call is killed."""
+        with self._lock:
+            self._closed = True
+            idle = {id(slot.worker) for slot in self._idle}
+        for worker in list(self._workers.values()):
+            if id(worker) not in idle:
+                worker.kill()
+        stop_all(self._workers, grace_s)
+        with self._lock:
+            self._workers.clear()
+        self._stop.detach()
+        self._threads.shutdown(wait=False, cancel_futures=True)

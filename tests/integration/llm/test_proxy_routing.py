@@ -10,13 +10,15 @@ import pytest
 
 from domain.ledger.events import LlmCallCompleted, LlmCallFailed
 from tests.fakes.llm_servers import FakeOpenAI
-from tests.proxy_support import UPSTREAM_KEY, body, events_of
+from tests.proxy_support import UPSTREAM_KEY, auth, auth_for, body, events_of, operator_key
+from tests.support import bearer
 
 URL = "/internal/llm/proxy"
 
 
-def call(proxy: str, payload: Any, **kwargs: Any) -> httpx.Response:
-    return httpx.post(proxy + URL, json=payload, timeout=30, **kwargs)
+def call(proxy: str, payload: Any, headers: dict[str, str] | None = None) -> httpx.Response:
+    """As the agent the body names, with that agent's own key."""
+    return httpx.post(proxy + URL, json=payload, timeout=30, headers={**auth_for(payload), **(headers or {})})
 
 
 def assert_error(response: httpx.Response, status: int, type_: str) -> dict[str, Any]:
@@ -95,7 +97,7 @@ def test_an_unknown_model_is_a_404(proxy: str) -> None:
 
 @pytest.mark.parametrize("raw", [b"{not json", b'{"model": "gpt"}', b'[]'])
 def test_malformed_bodies_are_a_400(proxy: str, raw: bytes) -> None:
-    response = httpx.post(proxy + URL, content=raw, headers={"content-type": "application/json"})
+    response = httpx.post(proxy + URL, content=raw, headers={"content-type": "application/json", **auth()})
     assert_error(response, 400, "invalid_request")
 
 
@@ -113,20 +115,20 @@ def test_a_message_with_an_unknown_role_is_a_400(proxy: str) -> None:
 def test_an_agent_claiming_another_microdao_is_a_403_as_in_every_service(proxy: str) -> None:
     payload = body()
     payload["metadata"]["microdao_id"] = "microdao:8"
-    error = assert_error(call(proxy, payload), 403, "permission_denied")
+    error = assert_error(call(proxy, payload, auth()), 403, "identity_mismatch")
     assert "microdao:7" in error["message"]
 
 
 def test_an_exhausted_monthly_budget_is_a_402(proxy: str) -> None:
     first = call(proxy, body(agent="agent:broke", model="gpt"))
     assert first.status_code == 200
-    httpx.get(proxy + "/internal/usage", params={"group_by": "agent"})  # waits for the projection
+    httpx.get(proxy + "/internal/usage", params={"group_by": "agent"}, headers=auth())  # waits for the projection
     assert_error(call(proxy, body(agent="agent:broke", model="gpt")), 402, "budget_exhausted")
 
 
 def test_a_microdao_over_its_budget_blocks_all_its_agents(proxy: str) -> None:
     assert call(proxy, body(agent="agent:rich-1", model="gpt", microdao_id="microdao:poor")).status_code == 200
-    httpx.get(proxy + "/internal/usage", params={"group_by": "agent"})
+    httpx.get(proxy + "/internal/usage", params={"group_by": "agent"}, headers=auth())
     error = assert_error(call(proxy, body(agent="agent:rich-2", model="gpt", microdao_id="microdao:poor")), 402,
                          "budget_exhausted")
     assert "microdao:poor" in error["message"]
@@ -164,7 +166,7 @@ def test_health_readiness_and_metrics(proxy: str) -> None:
     ready = httpx.get(proxy + "/readyz")
     assert ready.status_code == 200 and ready.json()["checks"] == {"database": "ok", "config": "ok"}
     call(proxy, body(model="fallback"))
-    metrics = httpx.get(proxy + "/metrics").text
+    metrics = httpx.get(proxy + "/metrics", headers=bearer(operator_key())).text
     for name in ("llm_proxy_requests_total", "llm_proxy_request_seconds_bucket", "llm_proxy_tokens_total",
                  "llm_proxy_cost_usd_total", "llm_proxy_provider_errors_total", "llm_proxy_fallbacks_total"):
         assert name in metrics

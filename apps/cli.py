@@ -73,6 +73,7 @@ def _serve(args: argparse.Namespace) -> int:
     import uvicorn
 
     spec = SERVICES[args.service]
+    _refuse_default_secrets(args.host)
     prepare_database()
     uvicorn.run(spec.app, factory=True, host=args.host, port=args.port or spec.port, workers=args.workers,
                 log_level=args.log_level, access_log=False, lifespan="on")
@@ -81,7 +82,10 @@ def _serve(args: argparse.Namespace) -> int:
 
 def _up(args: argparse.Namespace) -> int:
     # The services reuse the database resolved here (the embedded server this process started, if any).
-    environment = {**os.environ, "DATABASE_URL": prepare_database()}
+    _refuse_default_secrets(args.host)
+    url = prepare_database()
+    _print_new_local_keys(url)
+    environment = {**os.environ, "DATABASE_URL": url}
     children: list[tuple[str, subprocess.Popen[bytes]]] = []
     stopping = False
 
@@ -114,6 +118,32 @@ def _up(args: argparse.Namespace) -> int:
             except subprocess.TimeoutExpired:
                 child.kill()
     return 0
+
+
+def _refuse_default_secrets(host: str) -> None:
+    from infra.platform.exposure import default_secret_problem
+
+    problem = default_secret_problem(host, env("DATABASE_URL"))
+    if problem:
+        raise SystemExit(problem)
+
+
+def _print_new_local_keys(url: str) -> None:
+    """The configured agents and their keys, made on the first `up` (and whenever the file's keys stop
+    working, e.g. against a new database); printed only when new."""
+    import asyncio
+
+    from apps.agent_runtime.settings import load_runtime_settings
+    from apps.llm_proxy.local_identity import configured_agents, ensure_local_keys
+    from infra.identity.local_keys import keys_file
+
+    issued = asyncio.run(ensure_local_keys(url, configured_agents(load_runtime_settings())))
+    if issued:
+        print(f"new API keys (shown once; kept in {keys_file()}, mode 0600):", flush=True)
+        for line in issued:
+            print(line, flush=True)
+        print("  `daarion chat <agent>` uses the agent's key by itself; other clients send "
+              "'Authorization: Bearer <key>'", flush=True)
 
 
 def _wait_healthy(url: str, child: subprocess.Popen[bytes], name: str, timeout: float = 120.0) -> None:

@@ -117,3 +117,7 @@ async def _issue_key(url: str, agent_id: str | None, microdao_id: str | None, sc
 
 def bearer(key: str) -> dict[str, str]:
     return {"authorization": f"Bearer {key}"}
+
+
+def unique_id(prefix: str) -> str:
+    return f"{prefix}-{uuid.uuid4().hex[:10]}"

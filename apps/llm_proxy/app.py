@@ -8,6 +8,7 @@ from litestar import Litestar
 from prometheus_client import CollectorRegistry
 
 from apps.common.service import build_app
+from apps.llm_proxy.admin_routes import admin_router
 from apps.llm_proxy.container import open_proxy
 from apps.llm_proxy.routes import ROUTES
 from apps.llm_proxy.settings import ProxySettings, load_proxy_settings
@@ -20,4 +21,4 @@ def create_app(settings: ProxySettings | None = None, providers: Mapping[str, Ch
     settings = settings or load_proxy_settings()
     registry = CollectorRegistry()
     metrics = ProxyMetrics(registry)
-    return build_app("llm-proxy", ROUTES, lambda: open_proxy(settings, metrics, providers), registry)
+    return build_app("llm-proxy", [*ROUTES, admin_router()], lambda: open_proxy(settings, metrics, providers), registry)

@@ -10,10 +10,12 @@ from typing import Any
 
 import msgspec
 
+from apps.llm_proxy.keys_cli import register as register_key_commands
 from domain.ledger.reports import GROUPINGS
 
 
 def register(subparsers: Any) -> None:
+    register_key_commands(subparsers)
     usage = subparsers.add_parser("usage", help="usage and cost report from the ledger's projection")
     usage.add_argument("--by", choices=GROUPINGS, default="agent")
     usage.add_argument("--since", default="30d", help="7d, 24h or an ISO date (default 30d)")

@@ -11,25 +11,29 @@ from dataclasses import dataclass
 from apps.common.container import ReadinessCheck
 from apps.common.core import Core, database_ready, open_core
 from apps.llm_proxy.settings import ProxySettings
+from domain.identity.administration import IdentityAdmin
 from domain.ledger.reports import UsageReports
 from domain.llm.gateway import LlmGateway
 from domain.llm.policies import BudgetPolicy, LimitPolicy, PriceTable, Router
 from domain.llm.ports import ChatProvider
+from infra.identity.pg_identity_store import PgIdentityStore
+from infra.identity.synced_index import SyncedKeyIndex
 from infra.ledger.pg_usage_reports import PgSpendReader
 from infra.ledger.projected_usage import ProjectedUsageReports
 from infra.ledger.usage_projection import ProjectorThread, UsageProjector
-from infra.identity.synced_index import SyncedKeyIndex
 from infra.llm.pg_rate_limiter import PgRateLimiter
 from infra.llm.prometheus_metrics import ProxyMetrics
 from infra.llm.providers.factory import build_provider
 from infra.platform.clock import SystemClock
 from infra.platform.db import create_pool
 
+
 @dataclass(frozen=True)
 class ProxyContainer:
     gateway: LlmGateway
     usage: UsageReports
     metrics: ProxyMetrics
+    identity: IdentityAdmin
     core: Core
 
     @property
@@ -50,6 +54,9 @@ async def open_proxy(
     built.update(providers or {})
     clock = SystemClock()
     async with open_core(settings.ledger.mode, pool_size=10) as core:
+        identity = IdentityAdmin(PgIdentityStore(core.pool), core.recorder, clock, settings.allow_unregistered_agents)
+        if settings.bootstrap_admin_key:
+            await identity.adopt_operator_key(settings.bootstrap_admin_key, "bootstrap")
         # Rate counters are not worth a WAL flush per admission (it serialises every call of one
         # agent on its row lock); the ledger keeps full durability through its own connections.
         limiter_pool = await create_pool(core.url, max_size=10, durable=False)
@@ -67,7 +74,7 @@ async def open_proxy(
         )
         try:
             yield ProxyContainer(
-                gateway, ProjectedUsageReports(core.ledger, projector, core.pool), metrics, core,
+                gateway, ProjectedUsageReports(core.ledger, projector, core.pool), metrics, identity, core,
             )
         finally:
             await limiter.aclose()

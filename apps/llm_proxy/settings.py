@@ -9,6 +9,7 @@ from typing import Annotated, Literal
 
 import msgspec
 
+from domain.identity.keys import key_id_of
 from domain.llm.policies import Price, RateLimit, Target
 from infra.llm.providers.stub import StubRule
 from infra.platform.config_files import ConfigError
@@ -54,10 +55,17 @@ class ProxySettings(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     default_max_tokens: PositiveInt = 1024
     budget_cache_s: float = 1.0
     ollama_host: str | None = None  # DAARION_OLLAMA_HOST: wins over every ollama provider's `host`
+    # Keys may be issued for agents nobody registered (they are registered on the spot, in the microDAO the
+    # request names). Off: an unknown agent is a 403 unknown_agent.
+    allow_unregistered_agents: bool = False
+    bootstrap_admin_key: str | None = None  # DAARION_BOOTSTRAP_ADMIN_KEY
 
 
 
 def validate(config: ProxySettings, path: Path) -> ProxySettings:
+    if config.bootstrap_admin_key is not None and key_id_of(config.bootstrap_admin_key) is None:
+        raise ConfigError("DAARION_BOOTSTRAP_ADMIN_KEY is not a DAARION key (dk_<16 hex>_<43 characters>); "
+                          "make one with `daarion keys generate-env`")
     for name, route in config.models.items():
         for index, target in enumerate(route.targets):
             if target.provider not in config.providers:

@@ -11,7 +11,7 @@ from decimal import Decimal
 
 from eventsourcing.domain import Aggregate
 
-from domain.identity.keys import AgentRecord, KeyRecord, digest, new_key
+from domain.identity.keys import AgentRecord, KeyRecord, digest, key_id_of, new_key
 from domain.identity.ports import IdentityStore
 from domain.identity.scopes import OPERATOR_SCOPES, Scope
 from domain.kernel.clock import Clock
@@ -36,6 +36,10 @@ class IdentityAdmin:
         self._recorder = recorder
         self._clock = clock
         self._allow_unregistered = allow_unregistered_agents
+
+    @property
+    def store(self) -> IdentityStore:
+        return self._store
 
     async def register_agent(self, agent_id: str, microdao_id: str, actor: str,
                              display_name: str | None = None) -> AgentRecord:
@@ -67,6 +71,8 @@ class IdentityAdmin:
         agent = await self._agent_for_key(agent_id, microdao_id, scopes, actor)
         if expires_in is not None and expires_in <= timedelta(0):
             raise InvalidRequest("a key's lifetime must be positive")
+        if monthly_budget_usd is not None and not monthly_budget_usd >= 0:
+            raise InvalidRequest("a key's monthly budget must be a non-negative amount of USD")
         key_id, key = new_key()
         now = self._clock.now()
         record = KeyRecord(
@@ -111,6 +117,24 @@ class IdentityAdmin:
         await self._audit(ApiKeyRevoked, f"key-revoked:{key_id}", key_id=key_id, agent_id=old.agent_id,
                           microdao_id=old.microdao_id, actor=actor, reason="rotated", effective_at=ends.isoformat())
         return issued
+
+    async def adopt_operator_key(self, key: str, actor: str) -> KeyRecord:
+        """Registers an operator key made outside (a deployment's bootstrap secret) unless it is there."""
+        key_id = key_id_of(key)
+        if key_id is None:
+            raise InvalidRequest("not a DAARION key (expected dk_<16 hex>_<43 characters>; make one with "
+                                 "`daarion keys generate-env`)")
+        known = await self._store.key(key_id)
+        if known is not None:
+            if not known.matches(key):
+                raise Conflict(f"another key already has the id {key_id}")
+            return known
+        record = KeyRecord(key_id, digest(key), None, None, OPERATOR_SCOPES, "bootstrap", None, self._clock.now())
+        await self._store.add_key(record)
+        await self._audit(ApiKeyIssued, f"key:{key_id}", key_id=key_id, agent_id=None, microdao_id=None,
+                          scopes=sorted(OPERATOR_SCOPES), name="bootstrap", expires_at=None, monthly_budget_usd=None,
+                          actor=actor)
+        return record
 
     async def keys(self, agent_id: str | None = None) -> Sequence[KeyRecord]:
         return await self._store.keys(agent_id)

@@ -41,8 +41,9 @@ ENVIRONMENT: tuple[EnvVar, ...] = (
     EnvVar("DAARION_API_KEY", "`daarion chat` and `daarion toolcore mcp`: the API key to act with (default: "
                               "the agent's key in the local keys file)"),
     EnvVar("DAARION_KEYS_FILE", "the local keys file `daarion up` writes (default `$XDG_DATA_HOME/daarion/keys.json`)"),
-    EnvVar("DAARION_BOOTSTRAP_ADMIN_KEY", "an operator key (`dk_...`, from `daarion keys generate-env`) every "
-                                          "service registers at start, so a fresh deployment has an admin"),
+    EnvVar("DAARION_BOOTSTRAP_ADMIN_KEY", "an operator key (`dk_...`, from `daarion keys generate-env`) the LLM "
+                                          "proxy registers at start, so a fresh deployment has an admin",
+           "bootstrap_admin_key", ("llm-proxy",)),
     EnvVar("DAARION_HOST", "address `daarion serve`/`daarion up` bind (default 127.0.0.1)"),
     EnvVar("DAARION_LLM_PROXY_CONFIG", "the LLM proxy's YAML (default `config/llm_proxy.yaml`)"),
     EnvVar("DAARION_MEMORY_CONFIG", "the memory service's YAML (default `config/memory.yaml`)"),

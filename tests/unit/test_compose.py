@@ -53,3 +53,33 @@ def test_the_services_find_each_other_by_their_compose_names() -> None:
     assert environment["DATABASE_URL"].startswith("postgresql://") and "@postgres:5432/" in environment["DATABASE_URL"]
     runtime_needs = APP_SERVICES["agent-runtime"]["depends_on"]
     assert {"llm-proxy", "memory", "toolcore"} <= set(runtime_needs)
+
+
+def test_secrets_come_from_the_env_file_and_no_default_secret_is_left_in_compose() -> None:
+    text = (REPO / "compose.yaml").read_text()
+    assert "daarion:daarion@" not in text and "INTERNAL_TOKEN" not in text
+    assert SERVICES_IN_COMPOSE["postgres"]["environment"]["POSTGRES_PASSWORD"].startswith("${POSTGRES_PASSWORD:?")
+    for service in APP_SERVICES.values():
+        environment = service["environment"]
+        assert "${POSTGRES_PASSWORD:?" in environment["DATABASE_URL"]
+        assert environment["DAARION_BOOTSTRAP_ADMIN_KEY"].startswith("${DAARION_BOOTSTRAP_ADMIN_KEY:?")
+
+
+def test_the_env_file_script_writes_fresh_secrets_that_the_services_accept(tmp_path: Any) -> None:
+    import stat
+    import subprocess
+    import sys
+
+    from domain.identity.keys import key_id_of
+    from infra.platform.exposure import default_secret_problem
+
+    target = tmp_path / ".env"
+    subprocess.run([sys.executable, str(REPO / "scripts" / "generate_env.py"), str(target)], check=True,
+                   cwd=tmp_path, env={"PATH": "/usr/bin:/bin"})
+    values = dict(line.split("=", 1) for line in target.read_text().splitlines() if not line.startswith("#"))
+    assert stat.S_IMODE(target.stat().st_mode) == 0o600
+    assert key_id_of(values["DAARION_BOOTSTRAP_ADMIN_KEY"]) is not None
+    url = f"postgresql://daarion:{values['POSTGRES_PASSWORD']}@postgres:5432/daarion"
+    assert default_secret_problem("0.0.0.0", url) is None
+    assert subprocess.run([sys.executable, str(REPO / "scripts" / "generate_env.py"), str(target)],
+                          capture_output=True).returncode != 0  # never overwritten

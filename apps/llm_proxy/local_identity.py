@@ -1,0 +1,82 @@
+"""The identity a local install needs to work in one command: the configured agents registered, an admin key
+and one key per agent in the local keys file (0600). `daarion up` calls it before starting the services."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from domain.identity.administration import IdentityAdmin
+from domain.identity.keys import key_id_of
+from domain.identity.ports import IdentityStore
+from domain.identity.scopes import AGENT_SCOPES, OPERATOR_SCOPES
+from infra.identity.local_keys import LocalKeys, read_local_keys, write_local_keys
+from infra.identity.pg_identity_store import PgIdentityStore
+from infra.ledger.event_store import ledger_recorder, open_ledger
+from infra.platform.clock import SystemClock
+from infra.platform.db import create_pool
+
+ACTOR = "cli"
+
+
+@dataclass(frozen=True)
+class LocalAgent:
+    agent_id: str
+    microdao_id: str
+    display_name: str | None = None
+
+
+@asynccontextmanager
+async def identity_admin(url: str, allow_unregistered_agents: bool = False) -> AsyncIterator[IdentityAdmin]:
+    """An IdentityAdmin on the database at `url`, its audit entries written to the ledger (for the CLI)."""
+    import asyncio
+
+    pool = await create_pool(url, max_size=2)
+    ledger = await asyncio.to_thread(open_ledger, url)
+    recorder = ledger_recorder(ledger, "per_request")
+    try:
+        yield IdentityAdmin(PgIdentityStore(pool), recorder, SystemClock(), allow_unregistered_agents)
+    finally:
+        await asyncio.to_thread(recorder.close)
+        await asyncio.to_thread(ledger.close)
+        await pool.close()
+
+
+async def ensure_local_keys(url: str, agents: Sequence[LocalAgent]) -> list[str]:
+    """Registers `agents`, keeps every key of the keys file that still works and issues the missing ones;
+    returns the lines to print about keys issued now (each key is shown this once)."""
+    keys = read_local_keys()
+    issued: list[str] = []
+    async with identity_admin(url) as admin:
+        store = admin.store
+        for agent in agents:
+            await admin.register_agent(agent.agent_id, agent.microdao_id, ACTOR, agent.display_name)
+        if not await _still_valid(store, keys.admin, None):
+            keys.admin = (await admin.issue_key(None, OPERATOR_SCOPES, ACTOR, name="local admin")).key
+            issued.append(f"  admin         {keys.admin}")
+        for agent in agents:
+            if not await _still_valid(store, keys.agents.get(agent.agent_id), agent.agent_id):
+                key = (await admin.issue_key(agent.agent_id, AGENT_SCOPES, ACTOR, name="local")).key
+                keys.agents[agent.agent_id] = key
+                issued.append(f"  {agent.agent_id:<13} {key}")
+    if issued:
+        write_local_keys(LocalKeys(keys.admin, dict(keys.agents)))
+    return issued
+
+
+async def _still_valid(store: IdentityStore, key: str | None, agent_id: str | None) -> bool:
+    """A key from the file works against this database (files outlive databases: a new data dir or
+    DATABASE_URL makes them strangers)."""
+    key_id = key_id_of(key) if key else None
+    if key is None or key_id is None:
+        return False
+    record = await store.key(key_id)
+    return (record is not None and record.matches(key) and record.is_valid_at(datetime.now(UTC))
+            and record.agent_id == agent_id)
+
+
+def configured_agents(settings: Any) -> list[LocalAgent]:
+    return [LocalAgent(profile.id, profile.microdao_id, profile.display_name) for profile in settings.agents]

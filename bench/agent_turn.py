@@ -7,7 +7,7 @@ tasks.list: 3 LLM calls and 2 tool calls per turn) and the agent runtime. The tu
 
 Baseline, in the same run: the bench makes the very same downstream calls itself, one after another
 (memory query, tool list, 3 proxy calls, 2 tool calls, memory store), so "runtime adds" is what the
-orchestration costs on top of the services it uses.
+orchestration costs on top of the services it uses. Both speak as Sofia, with a key the bench issues her.
 
     python bench/agent_turn.py            # 300 turns (+30 warm-up), then 300 baseline sequences
     python bench/agent_turn.py --quick    # 60 turns
@@ -16,6 +16,7 @@ orchestration costs on top of the services it uses.
 from __future__ import annotations
 
 import argparse
+import asyncio
 import json
 import os
 import socket
@@ -63,6 +64,16 @@ def write_configs(folder: Path) -> dict[str, str]:
         paths[name] = str(path)
     return {"DAARION_LLM_PROXY_CONFIG": paths["llm_proxy"], "DAARION_AGENTS_CONFIG": paths["agents"],
             "DAARION_PROJECTS_URL": url("projects")}
+
+
+async def issue_sofia_key(database: str) -> str:
+    """Sofia's own key: the runtime acts with the key its caller presents, as does every direct call."""
+    from apps.llm_proxy.local_identity import identity_admin
+    from domain.identity.scopes import AGENT_SCOPES
+
+    async with identity_admin(database) as admin:
+        await admin.register_agent("agent:sofia", "microdao:7", "bench")
+        return (await admin.issue_key("agent:sofia", AGENT_SCOPES, "bench", name="bench")).key
 
 
 def start_stack(env: dict[str, str]) -> list[subprocess.Popen[bytes]]:
@@ -135,14 +146,14 @@ def main() -> int:
     os.environ.setdefault("DAARION_DATA_DIR", str(ROOT / ".daarion" / "bench-agent-pgdata"))
     database = db.database_url()
     migrations.upgrade(database)
+    key = asyncio.run(issue_sofia_key(database))
     children: list[subprocess.Popen[bytes]] = []
     with tempfile.TemporaryDirectory() as tmp:
         env = {**os.environ, "DATABASE_URL": database, **write_configs(Path(tmp))}
-        env.pop("DAARION_INTERNAL_TOKEN", None)
         try:
             print("starting the stack (each service its own process, stub LLM):")
             children = start_stack(env)
-            with httpx.Client(timeout=60) as client:
+            with httpx.Client(timeout=60, headers={"authorization": f"Bearer {key}"}) as client:
                 for i in range(turns // 10):  # warm-up: connections, caches, the model's first batches
                     turn(client, f"bench:warm-{i % 5}")
                 totals, phases = [], {name: [] for name in PHASES}  # type: ignore[var-annotated]

@@ -84,6 +84,16 @@ def prepare_run() -> dict[str, str]:
     return {**os.environ, "DATABASE_URL": url}
 
 
+async def bench_key(url: str) -> str:
+    """A real key of agent:bench (microdao:bench) in the bench database, as a client would hold."""
+    from apps.llm_proxy.local_identity import identity_admin
+    from domain.identity.scopes import AGENT_SCOPES
+
+    async with identity_admin(url) as admin:
+        await admin.register_agent("agent:bench", "microdao:bench", "bench")
+        return (await admin.issue_key("agent:bench", AGENT_SCOPES, "bench", name="bench")).key
+
+
 def bodies(stream: bool) -> tuple[bytes, bytes]:
     messages = [{"role": "system", "content": "You are Sofia."}, {"role": "user", "content": "What is new in Project X?"}]
     direct = {"model": "bench-model", "messages": messages, "max_tokens": 64, "stream": stream}
@@ -105,7 +115,7 @@ def cpu_seconds(process: psutil.Process) -> float:
 
 
 async def measure(upstream: str, proxy: str, proxy_pid: int, levels: list[int], seconds: float,
-                  streams: list[bool]) -> dict[tuple[bool, int], tuple[Result, Result]]:
+                  streams: list[bool], key: str) -> dict[tuple[bool, int], tuple[Result, Result]]:
     """Also prints the proxy's CPU per request: unlike req/s, it does not depend on what else the
     machine is running, so it gives the proxy's capacity on one core (1000 / cpu ms)."""
     results = {}
@@ -115,7 +125,8 @@ async def measure(upstream: str, proxy: str, proxy_pid: int, levels: list[int], 
         for c in levels:
             direct = await run_load(upstream + "/v1/chat/completions", direct_body, c, seconds)
             before = cpu_seconds(process)
-            proxied = await run_load(proxy + "/internal/llm/proxy", proxy_body, c, seconds, warmup=0)
+            proxied = await run_load(proxy + "/internal/llm/proxy", proxy_body, c, seconds, warmup=0,
+                                     headers={"authorization": f"Bearer {key}"})
             cpu_ms = (cpu_seconds(process) - before) / max(proxied.requests, 1) * 1000
             results[(stream, c)] = (direct, proxied)
             print(row("stream" if stream else "json", c, direct, proxied) + f"  {cpu_ms:6.3f}", flush=True)
@@ -123,12 +134,16 @@ async def measure(upstream: str, proxy: str, proxy_pid: int, levels: list[int], 
 
 
 def main() -> int:
+    from bench.auth_cost import TARGET_VERIFY_MS, compare, verification_ms
+
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true")
+    parser.add_argument("--auth-rounds", type=int, default=3, help="alternating rounds with and without auth")
     args = parser.parse_args()
     levels = [1, 8, 32] if args.quick else [1, 8, 32, 64]
     seconds = 2.0 if args.quick else 4.0
     env = prepare_run()
+    key = asyncio.run(bench_key(env["DATABASE_URL"]))
     ports = {"mock": 17900, "proxy": 17907}
     upstream, proxy = (f"http://127.0.0.1:{ports['mock']}", f"http://127.0.0.1:{ports['proxy']}")
     children: list[subprocess.Popen[bytes]] = []
@@ -143,7 +158,7 @@ def main() -> int:
             print(f"proxy ready in {start_s:.2f} s; pinned to core 0, durable group-commit ledger, exact limits")
             print("           c   direct p50     p99    req/s   proxy p50     p99    req/s   +p50 ms +p99 ms  ratio  errs"
                   "  cpu ms/req")
-            results = asyncio.run(measure(upstream, proxy, process.pid, levels, seconds, [False, True]))
+            results = asyncio.run(measure(upstream, proxy, process.pid, levels, seconds, [False, True], key))
             rss = psutil.Process(process.pid).memory_info().rss / 2**20
             process.terminate()
             process.wait(30)
@@ -151,7 +166,14 @@ def main() -> int:
             children.append(process)
             print("\nsame, with one ledger transaction per request (no group commit):")
             per_request = asyncio.run(measure(upstream, proxy, process.pid, [MODERATE_CONCURRENCY, levels[-1]],
-                                              seconds, [False]))
+                                              seconds, [False], key))
+            process.terminate()
+            process.wait(30)
+            verify_ms = verification_ms()
+            print(f"\ncredentials: one verification costs {verify_ms:.4f} ms CPU in-process "
+                  f"(target <= {TARGET_VERIFY_MS}); the proxy with and without verification, alternating:")
+            auth_met = compare(ports["proxy"], upstream, Path(tmp), env, key, args.auth_rounds, seconds,
+                               [MODERATE_CONCURRENCY, levels[-1]])
         finally:
             for child in children:
                 if child.poll() is None:
@@ -170,6 +192,8 @@ def main() -> int:
     print(f"best throughput through the proxy on one core: {best:.0f} req/s "
           f"(target >= 1000; LiteLLM peer figure here ~55 req/s)")
     print(f"group commit vs one transaction per request at c={levels[-1]}: {group_peak:.0f} vs {single_peak:.0f} req/s")
+    print(f"credential verification: {verify_ms:.4f} ms CPU per request, req/s with auth within 10% of without -> "
+          f"{'MET' if verify_ms <= TARGET_VERIFY_MS and auth_met else 'NOT MET'}")
     return 0
 
 

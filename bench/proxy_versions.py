@@ -25,20 +25,21 @@ import psutil
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.loadgen import run_load
-from bench.proxy_overhead import ROOT, bodies, cpu_seconds, pinned, prepare_run, start_proxy
+from bench.proxy_overhead import ROOT, bench_key, bodies, cpu_seconds, pinned, prepare_run, start_proxy
 
 PORTS = {"mock": 17920, "proxy": 17927}
 
 
-async def one_round(proxy: str, pid: int, levels: list[int], seconds: float) -> dict[int, tuple[float, float]]:
-    """c -> (req/s, proxy CPU ms per request)."""
+async def one_round(proxy: str, pid: int, levels: list[int], seconds: float, key: str) -> dict[int, tuple[float, float]]:
+    """c -> (req/s, proxy CPU ms per request), calling as agent:bench with `key` (older revisions ignore it)."""
     _, body = bodies(stream=False)
+    headers = {"authorization": f"Bearer {key}"}
     process = psutil.Process(pid)
-    await run_load(proxy + "/internal/llm/proxy", body, levels[0], 1.0)  # warm-up: imports, pools, JIT caches
+    await run_load(proxy + "/internal/llm/proxy", body, levels[0], 1.0, headers=headers)  # warm-up: imports, pools
     figures = {}
     for c in levels:
         before = cpu_seconds(process)
-        result = await run_load(proxy + "/internal/llm/proxy", body, c, seconds, warmup=0)
+        result = await run_load(proxy + "/internal/llm/proxy", body, c, seconds, warmup=0, headers=headers)
         figures[c] = (result.rps, (cpu_seconds(process) - before) / max(result.requests, 1) * 1000)
     return figures
 
@@ -51,6 +52,7 @@ def main() -> int:
     args = parser.parse_args()
     levels = [8, 32]
     env = prepare_run()
+    key = asyncio.run(bench_key(env["DATABASE_URL"]))
     upstream, proxy = f"http://127.0.0.1:{PORTS['mock']}", f"http://127.0.0.1:{PORTS['proxy']}"
     runs: dict[str, list[dict[int, tuple[float, float]]]] = {"base": [], "this": []}
     with tempfile.TemporaryDirectory() as tmp:
@@ -64,7 +66,7 @@ def main() -> int:
                 for name, tree in (("base", base_tree), ("this", ROOT)):
                     process, _ = start_proxy(PORTS["proxy"], upstream, "group_commit", Path(tmp), env, tree)
                     try:
-                        figures = asyncio.run(one_round(proxy, process.pid, levels, args.seconds))
+                        figures = asyncio.run(one_round(proxy, process.pid, levels, args.seconds, key))
                     finally:
                         process.terminate()
                         process.wait(30)

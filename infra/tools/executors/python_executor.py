@@ -5,7 +5,9 @@ function defined in the module named (a re-exported `subprocess.run` does not qu
 worker process (python_worker.py), which imports it again by the same dotted path: a function that
 overruns its tool's timeout, even inside one C call holding a GIL (`10 ** 10 ** 9`), is killed with its
 worker and the call fails as `timeout`; the worker is replaced, and the service's own process never
-stops. Arguments and results cross as JSON.
+stops. Arguments and results cross as JSON. The kernel bounds each worker too (python_worker.py): CPU
+time a second or two past the call's timeout, for when this process is stuck or gone, and its address
+space (`memory_limit_mb`, 1 GiB by default), so a runaway allocation is a MemoryError.
 
 Workers start with the executor (`max_workers` of them) and serve one call at a time, so a call costs a
 pipe round trip, not a process start. When every worker is busy a call fails fast as `busy` (transient:
@@ -26,7 +28,7 @@ import msgspec
 from domain.kernel.tool_calls import ToolErrorType
 from domain.tools.model import ToolCall, ToolDefinition, ToolFailure
 from infra.tools.executors.python_worker import ToolFunction, resolve_function
-from infra.tools.executors.python_worker_process import WorkerGone, WorkerProcess, WorkerSpec, stop_all
+from infra.tools.executors.python_worker_process import Slot, WorkerGone, WorkerProcess, WorkerSpec, stop_all
 
 __all__ = ["PythonToolExecutor", "ToolFunction", "resolve_function"]
 
@@ -49,31 +51,6 @@ def dotted_path(function: ToolFunction) -> str:
     return path
 
 
-class _Slot:
-    """One place to run a call: its worker (None until one is started) and whether its call was given up."""
-
-    def __init__(self) -> None:
-        self.worker: WorkerProcess | None = None
-        self._given_up = False
-        self._lock = threading.Lock()
-
-    def put(self, worker: WorkerProcess) -> None:
-        with self._lock:
-            self.worker = worker
-            if self._given_up:  # the call timed out while this worker was starting
-                worker.kill()
-
-    def give_up(self) -> None:
-        with self._lock:
-            self._given_up = True
-            if self.worker is not None:
-                self.worker.kill()
-
-    def reuse(self) -> None:
-        with self._lock:
-            self._given_up = False
-
-
 class PythonToolExecutor:
     def __init__(self, functions: Mapping[str, ToolFunction], max_workers: int = 4, *,
                  allowed_modules: Iterable[str] | None = None,
@@ -83,7 +60,7 @@ class PythonToolExecutor:
         self._spec = WorkerSpec(paths, modules, memory_limit_mb)
         self._lock = threading.Lock()
         self._workers: dict[int, WorkerProcess] = {}  # every live worker by PID, idle or busy
-        self._idle = [_Slot() for _ in range(max_workers)]
+        self._idle = [Slot() for _ in range(max_workers)]
         self._closed = False
         self._threads = ThreadPoolExecutor(max_workers=max_workers, thread_name_prefix="python-tool")
         self._stop = weakref.finalize(self, stop_all, self._workers, 0.0)  # an executor never closed
@@ -98,16 +75,16 @@ class PythonToolExecutor:
         # `attempts` is ignored: a Python function has no transient network failure worth repeating.
         if tool.id not in self._spec.functions:
             raise ToolFailure(ToolErrorType.NOT_CONFIGURED, f"{tool.id} is not a registered Python function")
-        slot = self._checkout()
         request = msgspec.json.encode({"tool": tool.id, "args": call.args, "cpu_s": tool.timeout_s})
+        slot, taken = self._checkout()
         exchange = asyncio.wrap_future(self._threads.submit(self._exchange, slot, request))
         try:
             done, _ = await asyncio.wait({exchange}, timeout=tool.timeout_s)
         except asyncio.CancelledError:
-            slot.give_up()  # nobody waits for the answer any more; the exchange thread replaces the worker
+            slot.give_up(taken)  # nobody waits for the answer any more; the exchange thread replaces the worker
             raise
         if not done:
-            slot.give_up()
+            slot.give_up(taken)
             await exchange  # the worker is replaced before the slot frees: milliseconds
             raise ToolFailure(ToolErrorType.TIMEOUT, f"{tool.id} did not finish within {tool.timeout_s:g}s")
         reply = exchange.result()
@@ -117,24 +94,31 @@ class PythonToolExecutor:
             raise ToolFailure(ToolErrorType.TOOL_ERROR, reply.error)
         return reply.result
 
-    def _checkout(self) -> _Slot:
+    def _checkout(self) -> tuple[Slot, object]:
         with self._lock:
             if self._closed:
                 raise ToolFailure(ToolErrorType.NOT_CONFIGURED, "the Python tool executor is closed")
             if not self._idle:
                 raise ToolFailure(ToolErrorType.BUSY, "every Python tool worker is busy with other calls; try later")
-            return self._idle.pop()
+            slot = self._idle.pop()
+        return slot, slot.take()
 
-    def _exchange(self, slot: _Slot, request: bytes) -> _Reply | WorkerGone:
+    def _exchange(self, slot: Slot, request: bytes) -> _Reply | WorkerGone:
         """In a pool thread: one call in `slot`; a worker that ended is replaced before the slot frees."""
         try:
-            return _decode_reply(self._ready(slot).call(request))
+            worker = self._ready(slot)
+            answer = worker.call(request)
+            try:
+                return _decode_reply(answer)
+            except msgspec.DecodeError:
+                worker.kill()
+                return WorkerGone("the Python worker answered outside its protocol and was replaced")
         except WorkerGone as gone:
             return gone
         except OSError as exc:
             return WorkerGone(f"no Python worker could start: {exc}")
         finally:
-            slot.reuse()
+            slot.release()
             try:
                 self._ready(slot)
             except (OSError, WorkerGone):
@@ -142,7 +126,7 @@ class PythonToolExecutor:
             with self._lock:
                 self._idle.append(slot)
 
-    def _ready(self, slot: _Slot) -> WorkerProcess:
+    def _ready(self, slot: Slot) -> WorkerProcess:
         """The slot's worker, replaced first when it has ended (a kill, a limit, a crash, or none yet)."""
         worker = slot.worker
         if worker is not None and worker.alive():

@@ -65,7 +65,10 @@ class Request(msgspec.Struct, forbid_unknown_fields=True):
 def _answer(function: ToolFunction, request: Request) -> bytes:
     used = resource.getrusage(resource.RUSAGE_SELF)
     cpu_limit = int(used.ru_utime + used.ru_stime) + math.ceil(request.cpu_s) + 1
-    resource.setrlimit(resource.RLIMIT_CPU, (cpu_limit, resource.getrlimit(resource.RLIMIT_CPU)[1]))
+    hard = resource.getrlimit(resource.RLIMIT_CPU)[1]
+    if hard != resource.RLIM_INFINITY:
+        cpu_limit = min(cpu_limit, hard)
+    resource.setrlimit(resource.RLIMIT_CPU, (cpu_limit, hard))
     try:
         result = function(**request.args)
     except BaseException as exc:  # noqa: BLE001 - even SystemExit of a tool function is only its error

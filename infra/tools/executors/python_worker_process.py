@@ -1,4 +1,5 @@
-"""The parent's handle on one Python tool worker process (infra/tools/executors/python_worker.py).
+"""The parent's handle on one Python tool worker process (infra/tools/executors/python_worker.py), and
+the slot a call runs in.
 
 Calls block on the worker's pipe, so they run in a thread; `kill` comes from another thread (the event
 loop, on a timeout) and ends that read with EOF. Only `Popen` signals and reaps the process, so a PID is
@@ -15,6 +16,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 from collections.abc import Mapping
 from typing import IO
 
@@ -45,9 +47,9 @@ class WorkerProcess:
         )
         self._requests: IO[bytes] = self._process.stdin  # type: ignore[assignment]
         self._replies: IO[bytes] = self._process.stdout  # type: ignore[assignment]
+        self._killed = False
         self._requests.write(msgspec.json.encode(spec) + b"\n")
         self._requests.flush()
-        self._killed = False
 
     @property
     def pid(self) -> int:
@@ -75,12 +77,16 @@ class WorkerProcess:
         except ProcessLookupError:  # already gone
             pass
 
-    def stop(self, grace_s: float) -> None:
-        """Closing stdin ends an idle worker at once; one still running gets SIGKILL after `grace_s`."""
+    def hang_up(self) -> None:
+        """Closes the worker's stdin: an idle worker leaves at once."""
         try:
             self._requests.close()
         except OSError:  # the worker is gone and the last write failed
             pass
+
+    def stop(self, grace_s: float) -> None:
+        """Hangs up; a worker still running a call gets SIGKILL after `grace_s`."""
+        self.hang_up()
         self._reap(grace_s)
         self._replies.close()  # after the process ended: a reader still blocked on it has had its EOF
 
@@ -100,6 +106,43 @@ class WorkerProcess:
         return f"the Python worker exited with status {code} before it answered"
 
 
+class Slot:
+    """One place to run a call: its worker (None until one starts) and the call it serves, which the
+    caller may give up on (a timeout, a cancellation): that kills the worker, once it exists."""
+
+    def __init__(self) -> None:
+        self.worker: WorkerProcess | None = None
+        self._call: object | None = None
+        self._given_up = False
+        self._lock = threading.Lock()
+
+    def take(self) -> object:
+        with self._lock:
+            self._call, self._given_up = object(), False
+            return self._call
+
+    def put(self, worker: WorkerProcess) -> None:
+        with self._lock:
+            self.worker = worker
+            if self._given_up:  # the call was given up while this worker was starting
+                worker.kill()
+
+    def give_up(self, call: object) -> None:
+        with self._lock:
+            if self._call is not call:  # that call has already ended, and the slot serves another or none
+                return
+            self._given_up = True
+            if self.worker is not None:
+                self.worker.kill()
+
+    def release(self) -> None:
+        with self._lock:
+            self._call, self._given_up = None, False
+
+
 def stop_all(workers: Mapping[int, WorkerProcess], grace_s: float = 1.0) -> None:
-    for worker in list(workers.values()):
+    every = list(workers.values())
+    for worker in every:
+        worker.hang_up()  # all at once: they exit in parallel
+    for worker in every:
         worker.stop(grace_s)

@@ -29,7 +29,6 @@ MAX_NDIGITS = 15
 Number = int | float
 
 
-
 def _power(base: Number, exponent: Number) -> Number:
     if abs(exponent) > MAX_EXPONENT:
         raise ValueError(f"exponent {exponent} is larger than {MAX_EXPONENT}")

@@ -1,4 +1,6 @@
-"""A terminal chat with an agent over the runtime's HTTP API: what it remembered, which tools ran, the reply."""
+"""A terminal chat with an agent over the runtime's HTTP API: what it remembered, which tools ran, the reply.
+
+The chat speaks as the agent, with the agent's own key (the runtime acts with the key it is handed)."""
 
 from __future__ import annotations
 
@@ -8,8 +10,6 @@ from typing import Any, TextIO
 
 import httpx
 
-from infra.platform.settings import env
-
 PATH = "/internal/agents/{agent_id}/messages"
 
 
@@ -18,11 +18,14 @@ class ChatError(Exception):
 
 
 class ChatClient:
-    def __init__(self, base_url: str, agent_id: str, microdao_id: str, channel_id: str, user_id: str) -> None:
+    def __init__(self, base_url: str, agent_id: str, key: str, channel_id: str, user_id: str,
+                 microdao_id: str | None = None) -> None:
+        """`key`: the agent's API key. The microDAO is the key's; one given here is checked against it."""
         self._url = base_url.rstrip("/") + PATH.format(agent_id=agent_id)
-        self._identity = {"microdao_id": microdao_id, "channel_id": channel_id, "user_id": user_id}
-        token = env("DAARION_INTERNAL_TOKEN")
-        self._headers = {"authorization": f"Bearer {token}"} if token else {}
+        self._identity = {"channel_id": channel_id, "user_id": user_id}
+        if microdao_id is not None:
+            self._identity["microdao_id"] = microdao_id
+        self._headers = {"authorization": f"Bearer {key}"}
         self._http = httpx.Client(timeout=httpx.Timeout(300.0, connect=5.0))
 
     def ask(self, text: str) -> dict[str, Any]:

@@ -1,5 +1,8 @@
 """`daarion chat agent:sofia ["message"] [--channel ...]`: one answer, or an interactive chat (Ctrl-D or /quit
-ends it). Options go after the message (argparse cannot take them between the two positionals)."""
+ends it). Options go after the message (argparse cannot take them between the two positionals).
+
+It speaks with the agent's own key, found by itself: DAARION_API_KEY, else the local keys file that
+`daarion up` writes (infra/identity/local_keys.py)."""
 
 from __future__ import annotations
 
@@ -11,6 +14,7 @@ from typing import Any
 from apps.agent_runtime.chat import ChatClient, ChatError, Printer
 from apps.agent_runtime.settings import load_runtime_settings
 from domain.kernel.errors import DaarionError
+from infra.identity.local_keys import agent_key, keys_file
 from infra.platform.config_files import ConfigError
 from infra.platform.settings import env
 
@@ -24,21 +28,23 @@ def register(commands: Any) -> None:
     chat.add_argument("--url", default=env("DAARION_AGENT_RUNTIME_URL") or DEFAULT_URL)
     chat.add_argument("--user", default=env("DAARION_CHAT_USER") or "member:cli")
     chat.add_argument("--channel", default=None, help="default: cli:<your login name>")
-    chat.add_argument("--microdao", default=None, help="default: the agent's microDAO from config/agents.yaml")
+    chat.add_argument("--microdao", default=None, help="default: the key's (the runtime refuses any other)")
     chat.set_defaults(handler=run_chat)
 
 
 def run_chat(args: argparse.Namespace) -> int:
-    microdao, name = args.microdao, args.agent
     try:
-        profile = load_runtime_settings().agent(args.agent)
-        microdao, name = microdao or profile.microdao_id, profile.display_name
-    except (ConfigError, DaarionError) as exc:  # the runtime may know agents this checkout's config lacks
-        if microdao is None:
-            print(f"cannot tell the agent's microDAO ({exc}); pass --microdao", file=sys.stderr)
-            return 2
+        key = agent_key(args.agent)
+    except ValueError as exc:  # a keys file that is not one
+        print(f"cannot read the keys: {exc}", file=sys.stderr)
+        return 2
+    if key is None:
+        print(f"no API key for {args.agent}: run `daarion up` once (it writes the local keys file, {keys_file()}), "
+              f"or set DAARION_API_KEY to {args.agent}'s key", file=sys.stderr)
+        return 2
+    name = _display_name(args.agent)
     channel = args.channel or f"cli:{_login()}"
-    client = ChatClient(args.url, args.agent, microdao, channel, args.user)
+    client = ChatClient(args.url, args.agent, key, channel, args.user, args.microdao)
     printer = Printer(name, sys.stdout)
     try:
         if args.message:
@@ -81,6 +87,13 @@ def _interactive(client: ChatClient, printer: Printer, name: str) -> int:
             print(f"error: {exc}", file=sys.stderr)
         except KeyboardInterrupt:
             print("\n(interrupted)")
+
+
+def _display_name(agent_id: str) -> str:
+    try:
+        return load_runtime_settings().agent(agent_id).display_name
+    except (ConfigError, DaarionError):  # the runtime may know agents this checkout's config lacks
+        return agent_id
 
 
 def _login() -> str:

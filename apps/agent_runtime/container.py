@@ -1,4 +1,6 @@
-"""The agent runtime's adapters: clients of memory, Toolcore and the LLM proxy, the ledger, the profiles."""
+"""The agent runtime's adapters: clients of memory, Toolcore and the LLM proxy, the ledger, the profiles.
+
+The clients hold no credential: each turn brings its agent's key (apps/agent_runtime/identity.py)."""
 
 from __future__ import annotations
 
@@ -18,8 +20,8 @@ from infra.agents.memory_client import MemoryClient
 from infra.agents.prometheus_metrics import AgentMetrics
 from infra.agents.service_http import ServiceHttp
 from infra.agents.toolcore_client import ToolcoreClient
+from infra.identity.synced_index import SyncedKeyIndex
 from infra.platform.clock import SystemClock
-from infra.platform.settings import env
 
 
 @dataclass(frozen=True)
@@ -29,6 +31,10 @@ class RuntimeContainer:
     metrics: AgentMetrics
     core: Core
 
+    @property
+    def authenticator(self) -> SyncedKeyIndex:
+        return self.core.authenticator
+
     def readiness(self) -> Mapping[str, ReadinessCheck]:
         return {"database": lambda: database_ready(self.core.pool)}
 
@@ -36,7 +42,7 @@ class RuntimeContainer:
 @asynccontextmanager
 async def open_runtime(settings: RuntimeSettings, metrics: AgentMetrics) -> AsyncIterator[RuntimeContainer]:
     services = settings.services
-    http = ServiceHttp(env("DAARION_INTERNAL_TOKEN"))
+    http = ServiceHttp()
     async with open_core(settings.ledger.mode, pool_size=2) as core:
         memory = MemoryClient(http, services.memory)
         runtime = AgentRuntime(memory, ToolcoreClient(http, services.toolcore), LlmProxyClient(http, services.llm_proxy),

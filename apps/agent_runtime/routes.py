@@ -1,4 +1,5 @@
-"""The agent runtime's one route: a message in, a turn out (JSON, or SSE with `?stream=true`)."""
+"""The agent runtime's one route: a message in, a turn out (JSON, or SSE with `?stream=true`). The caller
+presents the agent's own key, and the turn acts with it (apps/agent_runtime/identity.py)."""
 
 from __future__ import annotations
 
@@ -12,29 +13,28 @@ from litestar.params import FromPath, FromQuery, JSONBody
 from litestar.response import Stream
 
 from apps.agent_runtime.container import RuntimeContainer
+from apps.agent_runtime.identity import acting_agent, agent_key_guard, turn_context
 from apps.agent_runtime.schemas import MessageIn, response_body, server_timing, sse
 from apps.common.container import Injected
 from apps.common.requests import request_id_of
-from apps.common.service import internal_guard
 from apps.common.sse import sse_error
 from domain.agents.model import MemoriesRecalled, TurnContext, TurnDone, TurnEvent, TurnResult
 from domain.kernel.errors import DaarionError
-from domain.kernel.tenancy import check_microdao_claim
 from infra.agents.prometheus_metrics import AgentMetrics
 
 log = logging.getLogger(__name__)
 
 
-@post("/internal/agents/{agent_id:str}/messages", guards=[internal_guard()], status_code=200)
+@post("/internal/agents/{agent_id:str}/messages", guards=[agent_key_guard()], status_code=200)
 async def post_message(
     request: Request[Any, Any, Any], agent_id: FromPath[str], data: JSONBody[MessageIn],
     container: Injected[RuntimeContainer], stream: FromQuery[bool] = False,
 ) -> Response[Any]:
     runtime, metrics = container.runtime, container.metrics
-    profile = container.profiles.agent(agent_id)
-    check_microdao_claim(agent_id, data.microdao_id, profile.microdao_id)
+    # Identity before existence: a key never learns which other agents this runtime serves.
+    profile = container.profiles.agent(acting_agent(request, agent_id, data.microdao_id))
     request_id = request_id_of(request)
-    context = TurnContext(request_id, profile.id, profile.microdao_id, data.channel_id, data.user_id)
+    context = turn_context(request, profile, request_id, data.channel_id, data.user_id)
     started = time.perf_counter()
     if stream:
         return await _stream(runtime.events(profile, context, data.text, stream=True), context, metrics, started)

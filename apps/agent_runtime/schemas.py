@@ -20,10 +20,10 @@ from domain.kernel.ids import ExternalId, SubjectId
 
 
 class MessageIn(StrictStruct):
-    microdao_id: SubjectId
     channel_id: ExternalId
     user_id: SubjectId
     text: Annotated[str, Meta(min_length=1, max_length=16_000)]
+    microdao_id: SubjectId | None = None  # the key says which; one named here must be the key's
 
 
 def response_body(result: TurnResult) -> dict[str, Any]:

@@ -49,7 +49,8 @@ class RuntimeSettings(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
         for profile in self.agents:
             if profile.id == agent_id:
                 return profile
-        raise NotFound(f"no agent '{agent_id}' (configured: {', '.join(p.id for p in self.agents)})")
+        # Not the list of configured agents: the caller is an agent, and the others are not its business.
+        raise NotFound(f"agent '{agent_id}' is not configured in this agent runtime")
 
 
 def validate(config: RuntimeSettings, path: Path | str) -> RuntimeSettings:

@@ -27,6 +27,16 @@ class MemorySettings(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     max_chars: Annotated[int, Meta(ge=50, le=20_000)] = 600    # per memory, so one long memory cannot crowd out the rest
     store_turns: bool = True
 
+    def recalled_tiers(self) -> list[MemoryTier]:
+        """The tiers a turn asks memory for: none when disabled, "short" only when its turns are wanted."""
+        if not self.enabled:
+            return []
+        return [tier for tier in self.tiers if tier != "short" or self.short_term_turns > 0]
+
+    @property
+    def stores_turns(self) -> bool:
+        return self.enabled and self.store_turns
+
 
 class ToolSettings(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     """Which of the tools Toolcore allows this agent are offered to the model (Toolcore's allowlist decides
@@ -50,14 +60,37 @@ class AgentProfile(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     temperature: Annotated[float, Meta(ge=0, le=2)] | None = None
 
 
+class Credential:
+    """The bearer key a turn acts with: the agent's own, as its caller presented it. Opaque to the domain.
+
+    It never prints (repr and str hide all of it) and msgspec refuses to encode it, so it cannot reach a log
+    line, a ledger event or a response body by accident; only the HTTP clients `reveal()` it, as a header.
+    """
+
+    __slots__ = ("_secret",)
+
+    def __init__(self, secret: str) -> None:
+        self._secret = secret
+
+    def reveal(self) -> str:
+        return self._secret
+
+    def __repr__(self) -> str:
+        return "Credential(<hidden>)"
+
+    __str__ = __repr__
+
+
 class TurnContext(msgspec.Struct, frozen=True):
-    """Who is talking to whom, and the one request id every downstream call carries."""
+    """Who is talking to whom, the one request id every downstream call carries, and the credential they
+    are made with (None: the calls go without one and the services refuse them)."""
 
     request_id: str
     agent_id: str
     microdao_id: str
     channel_id: str
     user_id: str
+    credential: Credential | None = None
 
 
 class RecalledTurn(msgspec.Struct, frozen=True):

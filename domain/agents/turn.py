@@ -6,7 +6,8 @@ Degradation rules (each one a warning in the result, never a silent gap):
   a tool failing        the model reads the tool's error and answers anyway.
   the LLM proxy failing the turn fails (the caller gets the proxy's error, 502 when it is unreachable);
                         nothing is written to memory and the ledger records the turn as failed.
-Every downstream call carries the turn's request id, so the ledger shows the whole turn under one id.
+Every downstream call carries the turn's request id, so the ledger shows the whole turn under one id, and
+the turn's credential (the agent's own key, TurnContext.credential), so each service acts as that agent.
 """
 
 from __future__ import annotations
@@ -122,8 +123,8 @@ class AgentRuntime:
 
     async def _recall(self, profile: AgentProfile, context: TurnContext, text: str, turn: TurnState) -> Recall:
         settings = profile.memory
-        tiers = [t for t in settings.tiers if t != "short" or settings.short_term_turns > 0]
-        if not settings.enabled or not tiers:
+        tiers = settings.recalled_tiers()
+        if not tiers:
             return Recall()
         started = self._clock.monotonic()
         try:
@@ -150,8 +151,7 @@ class AgentRuntime:
             turn.add_time("tool_list", self._clock.monotonic() - started)
 
     async def _remember(self, profile: AgentProfile, context: TurnContext, text: str, reply: str, turn: TurnState) -> None:
-        settings = profile.memory
-        if not (settings.enabled and settings.store_turns) or turn.memory_down or not reply.strip():
+        if not profile.memory.stores_turns or turn.memory_down or not reply.strip():
             if turn.memory_down:
                 turn.warnings.append("this turn was not stored in memory (memory unavailable)")
             return

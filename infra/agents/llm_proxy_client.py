@@ -25,7 +25,7 @@ class LlmProxyClient:
         self._endpoint = endpoint
 
     async def complete(self, context: TurnContext, call: LlmCall) -> LlmReply:
-        reply = await self._http.call(SERVICE, self._endpoint, "POST", PATH, context.request_id,
+        reply = await self._http.call(SERVICE, self._endpoint, "POST", PATH, context,
                                       _body(context, call, False))
         if reply.status != 200:
             raise status_error(SERVICE, reply.status, reply.headers, reply.content)
@@ -40,7 +40,7 @@ class LlmProxyClient:
 
     async def stream(self, context: TurnContext, call: LlmCall) -> AsyncIterator[str | LlmReply]:
         assembled = _Assembly()
-        async with self._http.stream(SERVICE, self._endpoint, PATH, context.request_id,
+        async with self._http.stream(SERVICE, self._endpoint, PATH, context,
                                      _body(context, call, True)) as response:
             if response.status != 200:
                 headers = {name.lower(): value for name, value in response.headers.items()}

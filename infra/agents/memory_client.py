@@ -43,7 +43,7 @@ class MemoryClient:
     async def recall(self, context: TurnContext, query: str, tiers: Sequence[str], limit: int) -> Recall:
         body = {"agent_id": context.agent_id, "microdao_id": context.microdao_id, "query": query, "limit": limit,
                 "channel_id": context.channel_id, "tiers": list(tiers)}
-        found = await self._post("/internal/agent-memory/query", context.request_id, body, _QueryResult)
+        found = await self._post("/internal/agent-memory/query", context, body, _QueryResult)
         memories = [RecalledMemory(h.id, h.tier, h.kind, h.text, h.score, h.created_at) for h in found.memories]
         return Recall(found.short_term, memories)
 
@@ -64,11 +64,11 @@ class MemoryClient:
         }
         if occurred_at is not None:
             body["occurred_at"] = occurred_at.isoformat()
-        stored = await self._post("/internal/agent-memory/store", context.request_id, body, _Stored)
+        stored = await self._post("/internal/agent-memory/store", context, body, _Stored)
         return stored.ids or [stored.id]
 
-    async def _post(self, path: str, request_id: str, body: object, shape: type[T]) -> T:
-        reply = await self._http.call(SERVICE, self._endpoint, "POST", path, request_id, body)
+    async def _post(self, path: str, context: TurnContext, body: object, shape: type[T]) -> T:
+        reply = await self._http.call(SERVICE, self._endpoint, "POST", path, context, body)
         if reply.status not in (200, 201):
             raise status_error(SERVICE, reply.status, reply.headers, reply.content)
         try:

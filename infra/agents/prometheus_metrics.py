@@ -1,7 +1,7 @@
 """Prometheus figures of the agent runtime: turns by outcome, turn latency, tool calls by status.
 
-Label values are bounded: agent ids are those of configured profiles (the route refuses others before
-any figure), and a tool id labels a series only once Toolcore has offered that tool to some agent
+Label values are bounded: agent ids are those of configured profiles (the route refuses a key of another
+agent, and an agent with a key but no profile here, before any figure; apps/agent_runtime/routes.py), and a tool id labels a series only once Toolcore has offered that tool to some agent
 (`tools_offered`, fed by the turn). A model may ask for any function name it likes; those it was never
 offered all count under "unknown", so a model cannot grow the label space.
 """

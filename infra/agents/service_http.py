@@ -5,8 +5,15 @@ and what fails, without knowing the HTTP library).
     unreachable (connect/protocol error)  -> UpstreamFailed   (502)
     no answer in time                     -> UpstreamTimeout  (504)
     429 / 402 from the service            -> RateLimited / BudgetExhausted (passed on as they are)
+    401 / 403 from the service            -> Unauthenticated / the PermissionDenied it named (passed on)
     504                                   -> UpstreamTimeout
     any other non-2xx                     -> UpstreamFailed, with the service's own error message
+
+Credentials: the runtime acts FOR an agent by presenting that agent's own key, the one its caller
+presented (service to service). Each call sends the turn's credential (TurnContext.credential) as its
+bearer; the runtime holds no key of its own and no shared secret, so a compromised runtime can act only
+as the agents whose keys it was handed, and a revoked key stops working at once (every service checks
+the key on every call).
 
 aiohttp rather than httpx: a turn makes about eight calls, and httpx costs ~1.7 ms of CPU per request
 here against aiohttp's ~0.1 ms (measured for the proxy's providers, see infra/llm/providers/openai_compatible.py).
@@ -21,9 +28,24 @@ from typing import Any
 import aiohttp
 import msgspec
 
-from domain.kernel.errors import BudgetExhausted, DaarionError, RateLimited, UpstreamFailed, UpstreamTimeout
+from domain.agents.model import TurnContext
+from domain.kernel.errors import (
+    AgentKeyRequired,
+    BudgetExhausted,
+    DaarionError,
+    IdentityMismatch,
+    InsufficientScope,
+    PermissionDenied,
+    RateLimited,
+    Unauthenticated,
+    UnknownAgent,
+    UpstreamFailed,
+    UpstreamTimeout,
+)
 
 _decode = msgspec.json.Decoder()
+_REFUSALS: dict[str, type[PermissionDenied]] = {
+    error.type: error for error in (InsufficientScope, IdentityMismatch, UnknownAgent, AgentKeyRequired)}
 
 
 class ServiceEndpoint(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
@@ -49,10 +71,10 @@ class Reply(msgspec.Struct, frozen=True):
 
 
 class ServiceHttp:
-    """One pooled session for all of a runtime's downstream calls (keep-alive matters for latency)."""
+    """One pooled session for all of a runtime's downstream calls (keep-alive matters for latency); the
+    credential is the turn's, per call, never the session's."""
 
-    def __init__(self, internal_token: str | None = None) -> None:
-        self._internal_token = internal_token
+    def __init__(self) -> None:
         self._session: aiohttp.ClientSession | None = None
 
     @property
@@ -63,13 +85,13 @@ class ServiceHttp:
         return self._session
 
     async def call(
-        self, service: str, endpoint: ServiceEndpoint, method: str, path: str, request_id: str,
+        self, service: str, endpoint: ServiceEndpoint, method: str, path: str, context: TurnContext,
         body: object = None, params: Mapping[str, str] | None = None,
     ) -> Reply:
         data = None if body is None else msgspec.json.encode(body)
         try:
             async with self.session.request(method, endpoint.url(path), data=data, params=params,
-                                            headers=self._headers(request_id), timeout=endpoint.timeout()) as response:
+                                            headers=_headers(context), timeout=endpoint.timeout()) as response:
                 headers = {name.lower(): value for name, value in response.headers.items()}
                 return Reply(response.status, headers, await response.read())
         except (TimeoutError, aiohttp.ClientError) as exc:
@@ -77,12 +99,12 @@ class ServiceHttp:
 
     @asynccontextmanager
     async def stream(
-        self, service: str, endpoint: ServiceEndpoint, path: str, request_id: str, body: object,
+        self, service: str, endpoint: ServiceEndpoint, path: str, context: TurnContext, body: object,
     ) -> AsyncIterator[aiohttp.ClientResponse]:
         """The open response of a POST; errors while opening it are the domain's, like `call`'s."""
         try:
             async with self.session.post(endpoint.url(path), data=msgspec.json.encode(body),
-                                         headers=self._headers(request_id), timeout=endpoint.timeout()) as response:
+                                         headers=_headers(context), timeout=endpoint.timeout()) as response:
                 yield response
         except (TimeoutError, aiohttp.ClientError) as exc:
             raise transport_error(service, endpoint, exc) from None
@@ -91,12 +113,13 @@ class ServiceHttp:
         if self._session is not None:
             await self._session.close()
 
-    def _headers(self, request_id: str) -> dict[str, str]:
-        """The turn's request id on every call; the internal token when the stack uses one."""
-        headers = {"x-request-id": request_id, "content-type": "application/json"}
-        if self._internal_token:
-            headers["authorization"] = f"Bearer {self._internal_token}"
-        return headers
+
+def _headers(context: TurnContext) -> dict[str, str]:
+    """The turn's request id and the agent's credential on every call."""
+    headers = {"x-request-id": context.request_id, "content-type": "application/json"}
+    if context.credential is not None:
+        headers["authorization"] = f"Bearer {context.credential.reveal()}"
+    return headers
 
 
 def transport_error(service: str, endpoint: ServiceEndpoint, exc: BaseException) -> DaarionError:
@@ -125,6 +148,10 @@ def status_error(service: str, status: int, headers: Mapping[str, str], content:
         return RateLimited(message, int(retry_after) if retry_after.isdigit() else 1)
     if status == 402:
         return BudgetExhausted(message)
+    if status == 401:
+        return Unauthenticated(message)
+    if status == 403:
+        return _REFUSALS.get(str(error.get("type")), PermissionDenied)(message)
     if status == 504:
         return UpstreamTimeout(message)
     return UpstreamFailed(message)

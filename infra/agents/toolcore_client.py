@@ -27,7 +27,7 @@ class ToolcoreClient:
 
     async def available(self, context: TurnContext) -> list[dict[str, Any]]:
         params = {"agent_id": context.agent_id, "microdao_id": context.microdao_id, "format": "openai"}
-        reply = await self._http.call(SERVICE, self._endpoint, "GET", "/internal/tools", context.request_id,
+        reply = await self._http.call(SERVICE, self._endpoint, "GET", "/internal/tools", context,
                                       params=params)
         if reply.status != 200:
             raise status_error(SERVICE, reply.status, reply.headers, reply.content)
@@ -42,7 +42,7 @@ class ToolcoreClient:
         started = time.perf_counter()
         try:
             reply = await self._http.call(SERVICE, self._endpoint, "POST", "/internal/tools/call",
-                                          context.request_id, body)
+                                          context, body)
         except DaarionError as exc:  # unreachable or too slow: the model reads that, the turn goes on
             return ToolResult(ToolCallStatus.UNAVAILABLE, _ms(started), error={"type": exc.type, "message": exc.message})
         if reply.status != 200:

@@ -1,6 +1,8 @@
 """The whole stack for end-to-end tests, on 127.0.0.1 against the embedded Postgres, once per session:
 projects, Toolcore (shipped tools.yaml, pointed at that projects server), memory (real MiniLM, indexing
-on), the LLM proxy (the stub, scripted as below and recorded) and the agent runtime.
+on), the LLM proxy (the stub, scripted as below and recorded) and the agent runtime. Every service runs in
+a thread of this process, on the session's database; each request carries Sofia's own key (issued there),
+and the runtime calls the other services with that same key.
 """
 
 from __future__ import annotations
@@ -27,8 +29,8 @@ from infra.llm.providers.stub import StubProvider, StubRule
 from infra.memory.embedders.minilm import MiniLMEmbedder
 from tests.fakes.agents import RecordingProvider
 from tests.memory_support import memory_settings, minilm_fixture  # noqa: F401 - the session's MiniLM
-from tests.proxy_support import events_of
-from tests.support import REPO, free_port, serve_in_thread, wait_until
+from tests.proxy_support import events_of, key_of
+from tests.support import REPO, bearer, free_port, serve_in_thread, wait_until
 
 MODEL = "sofia-test"
 
@@ -52,11 +54,16 @@ class Stack(msgspec.Struct):
     llm: RecordingProvider
     ledger: UsageLedger
     config: RuntimeSettings
+    key: str  # Sofia's own API key
+
+    @property
+    def auth(self) -> dict[str, str]:
+        return bearer(self.key)
 
     def ask(self, text: str, channel: str, runtime: str | None = None, request_id: str | None = None,
             **params: Any) -> httpx.Response:
         body = {"microdao_id": "microdao:7", "channel_id": channel, "user_id": "member:olena", "text": text}
-        headers = {"x-request-id": request_id} if request_id else {}
+        headers = {**self.auth, "x-request-id": request_id} if request_id else self.auth
         return httpx.post(f"{runtime or self.runtime}/internal/agents/agent:sofia/messages", json=body,
                           params=params, headers=headers, timeout=300)
 
@@ -64,12 +71,14 @@ class Stack(msgspec.Struct):
         """An earlier conversation, stored straight into memory; returns its id once it is indexed."""
         body = {"agent_id": "agent:sofia", "microdao_id": "microdao:7", "channel_id": channel,
                 "user_id": "member:olena", "content": {"user_message": user_message, "agent_reply": agent_reply}}
-        response = httpx.post(f"{self.memory}/internal/agent-memory/store", json=body, timeout=30)
+        response = httpx.post(f"{self.memory}/internal/agent-memory/store", json=body, headers=self.auth,
+                              timeout=30)
         assert response.status_code == 201, response.text
         memory_id: str = response.json()["id"]
 
         def indexed() -> bool:
-            record = httpx.get(f"{self.memory}/internal/agent-memory/{memory_id}", timeout=10).json()
+            record = httpx.get(f"{self.memory}/internal/agent-memory/{memory_id}", headers=self.auth,
+                               timeout=10).json()
             return bool(record["indexed_chunks"]) and record["indexed_chunks"] == record["chunks"]
 
         wait_until(indexed, timeout=30, interval=0.1)
@@ -78,7 +87,8 @@ class Stack(msgspec.Struct):
     def recall(self, channel: str, query: str) -> dict[str, Any]:
         body = {"agent_id": "agent:sofia", "microdao_id": "microdao:7", "query": query, "channel_id": channel,
                 "limit": 10}
-        response = httpx.post(f"{self.memory}/internal/agent-memory/query", json=body, timeout=30)
+        response = httpx.post(f"{self.memory}/internal/agent-memory/query", json=body, headers=self.auth,
+                              timeout=30)
         assert response.status_code == 200, response.text
         found: dict[str, Any] = response.json()
         return found
@@ -112,7 +122,6 @@ def proxy_config() -> ProxySettings:
         "models": {MODEL: {"targets": [{"provider": "stub", "model": "stub-1"}]}},
         "prices": {"stub-1": {"input_per_1m": "0.5", "output_per_1m": "1.5"}},
         "limits": {"default": {"requests_per_minute": 100000, "tokens_per_minute": 100000000}},
-        "agents": {"agent:sofia": {"microdao_id": "microdao:7"}},
         "budget_cache_s": 0.0,
     }
     return msgspec.convert(raw, ProxySettings)
@@ -132,7 +141,8 @@ def stack(database_url: str, minilm: MiniLMEmbedder, tmp_path_factory: pytest.Te
         with serve_in_thread(create_toolcore(ToolcoreSettings(tools_config=str(tools_file)))) as toolcore:
             config = runtime_config(proxy, memory, toolcore)
             with serve_in_thread(create_runtime(config)) as runtime:
-                yield Stack(runtime, proxy, memory, projects, toolcore, llm, ledger_for_agents, config)
+                yield Stack(runtime, proxy, memory, projects, toolcore, llm, ledger_for_agents, config,
+                            key_of("agent:sofia", "microdao:7"))
 
 
 @pytest.fixture(scope="session")

@@ -11,6 +11,8 @@ import httpx
 
 from domain.ledger.events import AgentTurnCompleted, LlmCallCompleted, MemoryStored, ToolInvoked
 from tests.e2e.conftest import Stack
+from tests.proxy_support import key_of, operator_key
+from tests.support import bearer
 
 QUESTION = "Sofia, що нового в проєкті X?"
 
@@ -18,7 +20,7 @@ QUESTION = "Sofia, що нового в проєкті X?"
 def project_x_titles(stack: Stack) -> list[str]:
     """What the projects service itself says (tasks.list asks for its default of 10)."""
     url = f"{stack.projects}/microdaos/microdao:7/projects/prj_project_x/tasks"
-    return [task["title"] for task in httpx.get(url, params={"limit": 10}).json()["tasks"]]
+    return [task["title"] for task in httpx.get(url, params={"limit": 10}, headers=stack.auth).json()["tasks"]]
 
 
 def turn_complete(events: list[Any]) -> bool:
@@ -71,6 +73,8 @@ def test_sofia_answers_whats_new_in_project_x_from_memory_tools_and_the_model(st
     [turn] = [e for e in events if isinstance(e, AgentTurnCompleted)]
     llm_cost = sum(e.cost_usd or Decimal(0) for e in events if isinstance(e, LlmCallCompleted))
     assert (turn.agent_id, turn.microdao_id, turn.channel_id) == ("agent:sofia", "microdao:7", channel)
+    # Each service took the turn's calls as Sofia: the key her caller presented, passed on by the runtime.
+    assert {(e.agent_id, e.microdao_id) for e in events} == {("agent:sofia", "microdao:7")}
     assert (turn.steps, turn.tools_used, turn.status) == (3, ["projects.list", "tasks.list"], "completed")
     assert turn.cost_usd == llm_cost == Decimal(usage["cost_usd"])
     assert turn.prompt_tokens == usage["prompt_tokens"]
@@ -81,7 +85,7 @@ def test_a_streamed_turn_sends_memories_then_tool_calls_then_the_reply_as_it_is_
     events: list[tuple[str, dict[str, Any]]] = []
     body = {"microdao_id": "microdao:7", "channel_id": channel, "user_id": "member:olena", "text": QUESTION}
     with httpx.stream("POST", f"{stack.runtime}/internal/agents/agent:sofia/messages", params={"stream": "true"},
-                      json=body, timeout=60) as response:
+                      json=body, headers=stack.auth, timeout=60) as response:
         assert response.status_code == 200
         assert response.headers["content-type"].startswith("text/event-stream")
         name = ""
@@ -101,11 +105,18 @@ def test_a_streamed_turn_sends_memories_then_tool_calls_then_the_reply_as_it_is_
     assert done["usage"]["llm_calls"] == 3
 
 
-def test_a_message_for_an_unknown_agent_or_another_microdao_is_refused(stack: Stack) -> None:
+def test_a_message_without_sofias_key_for_another_agent_or_microdao_or_malformed_is_refused(stack: Stack) -> None:
     body = {"microdao_id": "microdao:7", "channel_id": "c1", "user_id": "member:olena", "text": "hi"}
-    unknown = httpx.post(f"{stack.runtime}/internal/agents/agent:nobody/messages", json=body)
-    assert (unknown.status_code, unknown.json()["error"]["type"]) == (404, "not_found")
-    foreign = httpx.post(f"{stack.runtime}/internal/agents/agent:sofia/messages", json={**body, "microdao_id": "microdao:8"})
-    assert (foreign.status_code, foreign.json()["error"]["type"]) == (403, "permission_denied")
-    malformed = httpx.post(f"{stack.runtime}/internal/agents/agent:sofia/messages", json={**body, "text": ""})
-    assert (malformed.status_code, malformed.json()["error"]["type"]) == (400, "invalid_request")
+    sofia = f"{stack.runtime}/internal/agents/agent:sofia/messages"
+
+    def refusal(url: str, key: str | None, payload: dict[str, Any] = body) -> tuple[int, str]:
+        response = httpx.post(url, json=payload, headers=bearer(key) if key else {})
+        return response.status_code, response.json()["error"]["type"]
+
+    assert refusal(sofia, None) == (401, "unauthenticated")
+    assert refusal(sofia, operator_key()) == (403, "agent_key_required")
+    assert refusal(f"{stack.runtime}/internal/agents/agent:nobody/messages", stack.key) == (403, "identity_mismatch")
+    assert refusal(f"{stack.runtime}/internal/agents/agent:nobody/messages",
+                   key_of("agent:nobody", "microdao:7")) == (404, "not_found")  # a key, but no such agent here
+    assert refusal(sofia, stack.key, {**body, "microdao_id": "microdao:8"}) == (403, "identity_mismatch")
+    assert refusal(sofia, stack.key, {**body, "text": ""}) == (400, "invalid_request")

@@ -27,7 +27,6 @@ def local_proxy(database_url: str) -> Iterator[str]:
         "providers": {"llama": {"kind": "llama_cpp", "threads": 2}},
         "models": {MODEL: {"targets": [{"provider": "llama", "model": "smollm2-135m-instruct", "timeout_s": 180}]}},
         "prices": {"smollm2-135m-instruct": {"input_per_1m": "0", "output_per_1m": "0"}},
-        "agents": {"agent:sofia": {"microdao_id": "microdao:7"}},
     }
     with serve_in_thread(create_proxy(msgspec.convert(raw, ProxySettings))) as base:
         yield base

@@ -13,15 +13,19 @@ import numpy as np
 
 
 class Bench:
-    """The phases of one run, on one microDAO with one agent (every query searches the whole set)."""
+    """The phases of one run, on one microDAO with one agent (every query searches the whole set). Stores and
+    queries act for that agent (a tenant transaction each, as in the service); recall reads as the owner."""
 
     def __init__(self, runtime: Any, microdao: str, questions: list[str]) -> None:
+        from domain.memory.model import Scope
+
         self.runtime, self.microdao, self.questions = runtime, microdao, questions
+        self.scope = Scope(microdao, "agent:bench")
 
     def query(self, text: str, limit: int = 10) -> Any:
         from domain.memory.commands import QueryMemory
 
-        return QueryMemory("agent:bench", self.microdao, text, limit=limit)
+        return QueryMemory(text, limit=limit)
 
     async def raw_model(self, sample: list[str], batch: int) -> float:
         started = time.perf_counter()
@@ -39,8 +43,7 @@ class Bench:
 
         async def store(text: str) -> None:
             async with semaphore:
-                await self.runtime.service.store("bench", StoreMemory(
-                    "agent:bench", MemoryContent(text=text), microdao_id=self.microdao, kind="fact"))
+                await self.runtime.service.store(self.scope, "bench", StoreMemory(MemoryContent(text=text), kind="fact"))
 
         for start in range(0, len(texts), 2000):
             await asyncio.gather(*(store(text) for text in texts[start: start + 2000]))
@@ -65,11 +68,11 @@ class Bench:
     async def queries(self) -> float:
         service = self.runtime.service
         for text in self.questions[:10]:  # warm the pool's connections and prepared statements
-            await service.query(self.query(text))
+            await service.query(self.scope, self.query(text))
         latencies = []
         for text in self.questions:
             started = time.perf_counter()
-            await service.query(self.query(text))
+            await service.query(self.scope, self.query(text))
             latencies.append((time.perf_counter() - started) * 1000)
         p50, p99 = statistics.median(latencies), float(np.percentile(latencies, 99))
         print(f"query           p50 {p50:6.1f} ms  p99 {p99:6.1f} ms (MemoryService.query, embedding included)")
@@ -83,7 +86,7 @@ class Bench:
         times: dict[str, list[float]] = {"query embedding": [], "vector leg": [], "full-text leg": []}
         per_leg = runtime.settings.ranking.candidates_per_leg
         for text in self.questions:
-            search = to_search(self.query(text), runtime.settings.limits)
+            search = to_search(self.query(text), self.scope, runtime.settings.limits)
             started = time.perf_counter()
             [vector] = await runtime.embedder.embed([text])
             times["query embedding"].append(time.perf_counter() - started)
@@ -111,7 +114,7 @@ class Bench:
         async with runtime.pool.acquire() as connection:
             await connection.execute(f"SET hnsw.ef_search = {int(ef_search)}")
             for text, vector in zip(self.questions, vectors, strict=True):
-                search = to_search(self.query(text), runtime.settings.limits)
+                search = to_search(self.query(text), self.scope, runtime.settings.limits)
                 sql, params = vector_leg_sql(search, vector, model, runtime.embedder.dimensions, 10)
                 plan = plan or "\n".join(r[0] for r in await connection.fetch("EXPLAIN " + sql, *params))
                 started = time.perf_counter()

@@ -28,6 +28,7 @@ import yaml
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from bench.keys import bench_key
 from bench.loadgen import Result, run_load
 from infra.platform import db, migrations
 
@@ -84,16 +85,6 @@ def prepare_run() -> dict[str, str]:
     return {**os.environ, "DATABASE_URL": url}
 
 
-async def bench_key(url: str) -> str:
-    """A real key of agent:bench (microdao:bench) in the bench database, as a client would hold."""
-    from apps.llm_proxy.local_identity import identity_admin
-    from domain.identity.scopes import AGENT_SCOPES
-
-    async with identity_admin(url) as admin:
-        await admin.register_agent("agent:bench", "microdao:bench", "bench")
-        return (await admin.issue_key("agent:bench", AGENT_SCOPES, "bench", name="bench")).key
-
-
 def bodies(stream: bool) -> tuple[bytes, bytes]:
     messages = [{"role": "system", "content": "You are Sofia."}, {"role": "user", "content": "What is new in Project X?"}]
     direct = {"model": "bench-model", "messages": messages, "max_tokens": 64, "stream": stream}
@@ -143,7 +134,7 @@ def main() -> int:
     levels = [1, 8, 32] if args.quick else [1, 8, 32, 64]
     seconds = 2.0 if args.quick else 4.0
     env = prepare_run()
-    key = asyncio.run(bench_key(env["DATABASE_URL"]))
+    key = asyncio.run(bench_key(env["DATABASE_URL"], "agent:bench", "microdao:bench"))
     ports = {"mock": 17900, "proxy": 17907}
     upstream, proxy = (f"http://127.0.0.1:{ports['mock']}", f"http://127.0.0.1:{ports['proxy']}")
     children: list[subprocess.Popen[bytes]] = []

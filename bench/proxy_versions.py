@@ -24,8 +24,9 @@ import psutil
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from bench.keys import bench_key
 from bench.loadgen import run_load
-from bench.proxy_overhead import ROOT, bench_key, bodies, cpu_seconds, pinned, prepare_run, start_proxy
+from bench.proxy_overhead import ROOT, bodies, cpu_seconds, pinned, prepare_run, start_proxy
 
 PORTS = {"mock": 17920, "proxy": 17927}
 
@@ -52,7 +53,7 @@ def main() -> int:
     args = parser.parse_args()
     levels = [8, 32]
     env = prepare_run()
-    key = asyncio.run(bench_key(env["DATABASE_URL"]))
+    key = asyncio.run(bench_key(env["DATABASE_URL"], "agent:bench", "microdao:bench"))
     upstream, proxy = f"http://127.0.0.1:{PORTS['mock']}", f"http://127.0.0.1:{PORTS['proxy']}"
     runs: dict[str, list[dict[int, tuple[float, float]]]] = {"base": [], "this": []}
     with tempfile.TemporaryDirectory() as tmp:

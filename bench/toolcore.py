@@ -27,6 +27,7 @@ import psutil
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from bench.keys import bench_key
 from bench.loadgen import Result, _read_response
 from bench.proxy_overhead import pinned, wait_ready
 from infra.platform import db, migrations
@@ -39,13 +40,13 @@ CALL = {"tool_id": "tasks.list", "agent_id": "agent:sofia", "microdao_id": "micr
         "args": {"project_id": "prj_project_x", "limit": 5}}
 
 
-async def run_requests(method: str, url: str, body: bytes, concurrency: int, seconds: float,
+async def run_requests(method: str, url: str, body: bytes, key: str, concurrency: int, seconds: float,
                        warmup: float = 0.5) -> Result:
     """Keep-alive HTTP/1.1 load on raw streams (bench/loadgen.py's reader; any method)."""
     parts = urlsplit(url)
     target = parts.path + (f"?{parts.query}" if parts.query else "")
     request = (f"{method} {target} HTTP/1.1\r\nhost: {parts.netloc}\r\ncontent-type: application/json\r\n"
-               f"content-length: {len(body)}\r\n\r\n").encode() + body
+               f"authorization: Bearer {key}\r\ncontent-length: {len(body)}\r\n\r\n").encode() + body
     latencies: list[float] = []
     errors = 0
     measure_from = time.perf_counter() + warmup
@@ -102,22 +103,23 @@ def cpu_s(process: psutil.Process) -> float:
     return float(times.user + times.system)
 
 
-async def measure(levels: list[int], seconds: float, rounds: int, toolcore_pid: int) -> list[tuple[int, Result, Result]]:
+async def measure(levels: list[int], seconds: float, rounds: int, toolcore_pid: int,
+                  key: str) -> list[tuple[int, Result, Result]]:
     """Latency and throughput per level, plus Toolcore's own CPU per call (steadier than wall time when
     other work shares the machine)."""
     projects, toolcore = (f"http://127.0.0.1:{PORTS[name]}" for name in ("projects", "toolcore"))
     body = json.dumps(CALL).encode()
     process = psutil.Process(toolcore_pid)
-    await run_requests("GET", projects + TASKS_PATH, b"", 4, 1.0)  # warm both paths and pools
-    await run_requests("POST", toolcore + "/internal/tools/call", body, 4, 1.0)
+    await run_requests("GET", projects + TASKS_PATH, b"", key, 4, 1.0)  # warm both paths and pools
+    await run_requests("POST", toolcore + "/internal/tools/call", body, key, 4, 1.0)
     rows = []
     for c in levels:
         directs, throughs, cpu = [], [], 0.0
         for _ in range(rounds):
-            directs.append(await run_requests("GET", projects + TASKS_PATH, b"", c, seconds / rounds))
-            await run_requests("POST", toolcore + "/internal/tools/call", body, c, 0.3, warmup=0)  # not counted
+            directs.append(await run_requests("GET", projects + TASKS_PATH, b"", key, c, seconds / rounds))
+            await run_requests("POST", toolcore + "/internal/tools/call", body, key, c, 0.3, warmup=0)  # not counted
             before = cpu_s(process)
-            throughs.append(await run_requests("POST", toolcore + "/internal/tools/call", body, c, seconds / rounds,
+            throughs.append(await run_requests("POST", toolcore + "/internal/tools/call", body, key, c, seconds / rounds,
                                                warmup=0))
             cpu += cpu_s(process) - before
         direct, through = median_of(directs), median_of(throughs)
@@ -142,6 +144,7 @@ def main() -> int:
     os.environ.setdefault("DAARION_DATA_DIR", str(ROOT / ".daarion" / "bench-toolcore-pgdata"))
     url = db.database_url()
     migrations.upgrade(url)
+    key = asyncio.run(bench_key(url, "agent:sofia", "microdao:7"))
     env = {**os.environ, "DATABASE_URL": url, "DAARION_PROJECTS_URL": f"http://127.0.0.1:{PORTS['projects']}"}
     env.pop("DAARION_TOOLS_CONFIG", None)  # the shipped config/tools.yaml
     children: list[subprocess.Popen[bytes]] = []
@@ -153,11 +156,11 @@ def main() -> int:
         print("tasks.list (5 recent tasks of Project X): direct to the projects service vs through Toolcore;")
         print("cpu ms = Toolcore's own CPU per call")
         print(f"ledger entry committed just after the response (default)\n{header}")
-        rows = asyncio.run(measure(levels, seconds, 3, children[-1].pid))
+        rows = asyncio.run(measure(levels, seconds, 3, children[-1].pid, key))
         stop(children.pop())
         children.append(start("toolcore", toolcore_core, {**env, "DAARION_TOOLCORE_LEDGER_WAIT": "1"}))
         print(f"\nresponse waits for the ledger commit (DAARION_TOOLCORE_LEDGER_WAIT=1)\n{header}")
-        asyncio.run(measure(levels[:2], seconds, 3, children[-1].pid))
+        asyncio.run(measure(levels[:2], seconds, 3, children[-1].pid, key))
     finally:
         for child in children:
             stop(child)

@@ -11,7 +11,8 @@ from typing import Any
 
 from litestar.connection import ASGIConnection
 from litestar.handlers import BaseRouteHandler
-from litestar.types import Guard, Scope as AsgiScope
+from litestar.types import Guard
+from litestar.types import Scope as AsgiScope
 
 from apps.common.container import AUTHENTICATOR
 from domain.identity.ports import Authenticator
@@ -52,5 +53,5 @@ def caller(connection: ASGIConnection[Any, Any, Any, Any]) -> Principal:
     """The principal a `requires(...)` guard authenticated for this request."""
     principal = connection.scope["state"].get(_PRINCIPAL)
     if not isinstance(principal, Principal):
-        raise RuntimeError(f"{connection.url.path} has no requires(...) guard, so it has no caller")
+        raise TypeError(f"{connection.url.path} has no requires(...) guard, so it has no caller")
     return principal

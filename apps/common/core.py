@@ -10,10 +10,10 @@ from typing import Any
 import msgspec
 
 from domain.ledger.application import UsageLedger
-from infra.ledger.event_store import ledger_recorder, open_ledger
-from infra.ledger.group_commit import GroupCommitRecorder, PerRequestRecorder
 from infra.identity.pg_identity_store import PgIdentityStore
 from infra.identity.synced_index import SyncedKeyIndex
+from infra.ledger.event_store import ledger_recorder, open_ledger
+from infra.ledger.group_commit import GroupCommitRecorder, PerRequestRecorder
 from infra.platform.clock import SystemClock
 from infra.platform.db import create_pool, database_url
 

@@ -14,8 +14,10 @@ from domain.projects.model import Project, Task, TaskStatus
 
 
 class NewTask(StrictStruct):
+    """`created_by` is the caller (the key's agent); when given, it must be that agent."""
+
     title: Annotated[str, Meta(min_length=1, max_length=200)]
-    created_by: SubjectId
+    created_by: SubjectId | None = None
     description: Annotated[str, Meta(max_length=4000)] = ""
     assignee: SubjectId | None = None
     status: TaskStatus = "todo"

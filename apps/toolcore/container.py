@@ -14,6 +14,7 @@ from pathlib import Path
 from apps.common.container import ReadinessCheck
 from apps.common.core import Core, database_ready, open_core
 from apps.toolcore.settings import ToolcoreSettings
+from domain.identity.ports import Authenticator
 from domain.tools.permissions import PermissionPolicy
 from domain.tools.ports import ToolMetrics
 from domain.tools.records import CallRecords
@@ -32,6 +33,10 @@ class ToolcoreContainer:
     service: ToolService
     core: Core
 
+    @property
+    def authenticator(self) -> Authenticator:
+        return self.core.authenticator
+
     def readiness(self) -> Mapping[str, ReadinessCheck]:
         return {"database": lambda: database_ready(self.core.pool)}
 
@@ -41,7 +46,8 @@ async def open_toolcore(settings: ToolcoreSettings, metrics: ToolMetrics) -> Asy
     catalog = load_tool_catalog(Path(settings.tools_config) if settings.tools_config else None)
     outbound = catalog.config.outbound
     clients = OutboundClients(outbound.allowed_ports, outbound.max_redirects, catalog.internal_origins)
-    python = PythonToolExecutor(catalog.python_functions, catalog.config.python.max_workers)
+    python = PythonToolExecutor(catalog.python_functions, catalog.config.python.max_workers,
+                                allowed_modules=catalog.config.python.allowed_modules)
     try:
         async with open_core(settings.ledger.mode, settings.pool_size) as core:
             records = CallRecords(core.recorder, metrics, settings.ledger_wait, settings.ledger_linger_ms / 1000)

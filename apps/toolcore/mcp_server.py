@@ -1,17 +1,20 @@
 """The tool registry as an MCP server (official `mcp` SDK, low-level Server), over the same ToolService.
 
-Who is calling: over streamable HTTP (`/mcp`) the agent is named by the `X-Agent-Id` header and,
-optionally, `X-Microdao-Id` (the route sits behind the internal bearer token, like every internal
-route; a request without `X-Agent-Id` is refused). Over stdio the process speaks for one agent,
-fixed at start (`daarion toolcore mcp --agent-id ...`). tools/list shows only what that agent may
-call; tools/call runs the same permission check, schema validation, executors and ledger as
-`POST /internal/tools/call`, and every refusal or failure comes back as an `isError` result.
+Who is calling is the bearer key's agent, never a header or an argument. Over streamable HTTP (`/mcp`)
+the gate in apps/toolcore/mcp_http.py authenticates every request (401 with the protected-resource
+metadata, 403 for a missing scope or a forged `X-Agent-Id`) and leaves the caller on the ASGI scope. Over
+stdio the process holds one key (`DAARION_API_KEY`) and checks it again on every request, so revoking it
+stops the server's tools within a second. tools/list needs `tools:list` and shows only what that agent
+may call; tools/call needs `tools:call` and runs the same permission check, identity-argument check,
+schema validation, executors and ledger as `POST /internal/tools/call`; every refusal or failure of a
+call comes back as an `isError` result.
 """
 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from typing import Any
 
 import mcp_types as types
@@ -20,46 +23,60 @@ from mcp.server.context import ServerRequestContext
 from mcp.server.lowlevel import Server
 from mcp.shared.exceptions import MCPError
 
+from domain.identity.ports import Authenticator
+from domain.identity.principal import Principal, Tenant
+from domain.identity.scopes import Scope
 from domain.kernel.errors import ArgumentsInvalid, DaarionError
 from domain.kernel.ids import SUBJECT_ID
-from domain.tools.model import ToolCall, ToolDefinition
+from domain.tools.model import Credential, ToolCall, ToolDefinition
 from domain.tools.service import ToolService
 
-
-class McpIdentity(msgspec.Struct, frozen=True):
-    agent_id: str
-    microdao_id: str | None = None
+MCP_CALLER = "daarion.mcp_caller"  # the ASGI scope key under which the HTTP gate leaves the caller
 
 
-IdentityOf = Callable[[ServerRequestContext[Any, Any]], McpIdentity]
+@dataclass(frozen=True, slots=True)
+class McpCaller:
+    principal: Principal
+    credential: Credential
 
 
-def identity_from_headers(ctx: ServerRequestContext[Any, Any]) -> McpIdentity:
-    headers = getattr(ctx.request, "headers", None) or {}
-    agent_id = headers.get("x-agent-id", "")
-    microdao_id = headers.get("x-microdao-id") or None
-    if not SUBJECT_ID.match(agent_id) or (microdao_id is not None and not SUBJECT_ID.match(microdao_id)):
-        raise MCPError(types.INVALID_REQUEST, "name the calling agent with an X-Agent-Id header "
-                                              "(and its microDAO with X-Microdao-Id)")
-    return McpIdentity(agent_id, microdao_id)
+CallerOf = Callable[[ServerRequestContext[Any, Any]], Awaitable[McpCaller]]
 
 
-def fixed_identity(identity: McpIdentity) -> IdentityOf:
-    return lambda _ctx: identity
+async def caller_from_scope(ctx: ServerRequestContext[Any, Any]) -> McpCaller:
+    scope = getattr(ctx.request, "scope", None) or {}
+    found = scope.get(MCP_CALLER)
+    if not isinstance(found, McpCaller):  # only reachable if the gate was bypassed: refuse, never guess
+        raise MCPError(types.INVALID_REQUEST, "this request was not authenticated")
+    return found
 
 
-def build_mcp_server(service: ToolService, identity_of: IdentityOf) -> Server[Any]:
+def authenticating(authenticator: Authenticator, key: str) -> CallerOf:
+    async def caller_of(_ctx: ServerRequestContext[Any, Any]) -> McpCaller:
+        try:
+            return McpCaller(await authenticator.authenticate(key), Credential(key))
+        except DaarionError as exc:
+            raise MCPError(types.INVALID_REQUEST, exc.message) from None
+
+    return caller_of
+
+
+def build_mcp_server(service: ToolService, caller_of: CallerOf) -> Server[Any]:
     async def list_tools(
         ctx: ServerRequestContext[Any, Any], _params: types.PaginatedRequestParams | None,
     ) -> types.ListToolsResult:
-        who = identity_of(ctx)
-        return types.ListToolsResult(tools=[_mcp_tool(t) for t in service.tools_for(who.agent_id,
-                                                                                         who.microdao_id)])
+        try:
+            who = _tenant((await caller_of(ctx)).principal, Scope.TOOLS_LIST)
+        except DaarionError as exc:
+            raise MCPError(types.INVALID_REQUEST, exc.message) from None
+        return types.ListToolsResult(tools=[_mcp_tool(t) for t in service.tools_for(who.agent_id, who.microdao_id)])
 
     async def call_tool(ctx: ServerRequestContext[Any, Any], params: types.CallToolRequestParams) -> types.CallToolResult:
-        who = identity_of(ctx)
-        call = ToolCall(_request_id(ctx), params.name, who.agent_id, dict(params.arguments or {}), who.microdao_id)
+        caller = await caller_of(ctx)
         try:
+            who = _tenant(caller.principal, Scope.TOOLS_CALL)
+            call = ToolCall(_request_id(ctx), params.name, who.agent_id, dict(params.arguments or {}),
+                            who.microdao_id, credential=caller.credential)
             outcome = await service.call(call)
         except DaarionError as exc:
             error: dict[str, Any] = {"type": exc.type, "message": exc.message}
@@ -72,6 +89,11 @@ def build_mcp_server(service: ToolService, identity_of: IdentityOf) -> Server[An
                         "latency_ms": outcome.latency_ms}, is_error=True)
 
     return Server("daarion-toolcore", version="0.1.0", on_list_tools=list_tools, on_call_tool=call_tool)
+
+
+def _tenant(principal: Principal, scope: Scope) -> Tenant:
+    principal.require(scope)
+    return principal.tenant()
 
 
 def _mcp_tool(tool: ToolDefinition) -> types.Tool:

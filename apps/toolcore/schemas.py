@@ -14,8 +14,10 @@ from domain.tools.model import ToolDefinition, ToolOutcome
 
 
 class ToolCallRequest(StrictStruct):
+    """`agent_id` / `microdao_id` are optional: the caller is the key's; when given, they must be the key's."""
+
     tool_id: Annotated[str, Meta(pattern=TOOL_ID.pattern)]
-    agent_id: SubjectId
+    agent_id: SubjectId | None = None
     args: dict[str, Any] = msgspec.field(default_factory=dict)
     microdao_id: SubjectId | None = None
     idempotency_key: SubjectId | None = None

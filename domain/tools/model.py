@@ -8,11 +8,14 @@ arguments) are domain errors instead and map to 403/404/422.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 import msgspec
 
 from domain.kernel.tool_names import openai_name
+
+# Which of the caller's ids an identity argument carries (see domain/tools/identity.py).
+IdentityKind = Literal["agent", "microdao"]
 
 
 class ToolDefinition(msgspec.Struct, frozen=True):
@@ -28,6 +31,7 @@ class ToolDefinition(msgspec.Struct, frozen=True):
     destructive: bool = False
     max_result_bytes: int = 65536
     safe_to_log: bool = False
+    identity_args: dict[str, IdentityKind] = msgspec.field(default_factory=dict)  # argument -> whose id
 
     def attempts_for(self, call: ToolCall) -> int:
         """Retrying a call that changes state is only safe when running it twice cannot do it twice."""
@@ -35,13 +39,32 @@ class ToolDefinition(msgspec.Struct, frozen=True):
         return 1 + (self.retries if may_retry else 0)
 
 
+class Credential:
+    """The caller's own bearer key, carried only so that tools configured to act with it can forward it to
+    an internal service. Its repr never shows it, so a logged call cannot leak it."""
+
+    __slots__ = ("_key",)
+
+    def __init__(self, key: str) -> None:
+        self._key = key
+
+    def reveal(self) -> str:
+        return self._key
+
+    def __repr__(self) -> str:
+        return "Credential(***)"
+
+
 class ToolCall(msgspec.Struct, frozen=True):
+    """`agent_id` and `microdao_id` are the authenticated caller's (the apps take them from the key)."""
+
     request_id: str
     tool_id: str
     agent_id: str
     args: dict[str, Any]
     microdao_id: str | None = None
     idempotency_key: str | None = None
+    credential: Credential | None = None
 
 
 class ToolError(msgspec.Struct, frozen=True, omit_defaults=True):

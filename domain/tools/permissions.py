@@ -2,8 +2,10 @@
 
 A grant names an agent, a microDAO, or both, and the tool-id globs it allows (`projects.*`). It
 applies to a call when every subject it names matches the caller: `{agent: agent:sofia, microdao:
-microdao:7}` covers Sofia acting for microDAO 7 only, `{microdao: microdao:7}` every agent acting for
-it, `{agent: agent:sofia}` Sofia wherever she acts. A call with no microDAO is covered only by
+microdao:7}` covers Sofia acting for microDAO 7 only, `{microdao: microdao:7}` every agent of it,
+`{agent: agent:sofia}` Sofia wherever she acts. The caller is the authenticated one (the agent and
+microDAO of its key, never ids a request names), so a microDAO-wide grant covers that microDAO's
+registered agents and nobody who merely claims it. A call with no microDAO is covered only by
 agent-only grants. What any applicable grant allows is allowed; nothing else is.
 """
 

@@ -35,8 +35,10 @@ class ArgumentValidator(Protocol):
 
 
 class IdempotencyStore(Protocol):
+    """Keys belong to one agent (of one microDAO): another agent's identical key is another key."""
+
     async def claim(
-        self, agent_id: str, key: str, tool_id: str, fingerprint: str, lease_s: float,
+        self, agent_id: str, microdao_id: str, key: str, tool_id: str, fingerprint: str, lease_s: float,
     ) -> ToolOutcome | None:
         """None: the key is now ours, run the tool. An outcome: the first call's, replay it.
 
@@ -44,9 +46,9 @@ class IdempotencyStore(Protocol):
         """
         ...
 
-    async def complete(self, agent_id: str, key: str, outcome: ToolOutcome) -> None: ...
+    async def complete(self, agent_id: str, microdao_id: str, key: str, outcome: ToolOutcome) -> None: ...
 
-    async def release(self, agent_id: str, key: str) -> None:
+    async def release(self, agent_id: str, microdao_id: str, key: str) -> None:
         """Gives the key back when the call ended without an outcome (crash, cancellation)."""
         ...
 

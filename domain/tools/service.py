@@ -1,8 +1,10 @@
-"""The tool-call use case: permit -> validate -> (replay) -> execute -> check -> record.
+"""The tool-call use case: permit -> bind identity -> validate -> (replay) -> execute -> check -> record.
 
-Every call ends as exactly one `ToolInvoked` ledger entry (see domain/tools/records.py for when it is
-committed): denied and invalid calls too, because a call that should not happen is the one worth auditing.
-Nothing runs before the permission check and the schema check have passed.
+The call's agent and microDAO are the authenticated caller's (the apps take them from the credential), so
+grants are checked against who is really calling. Every call ends as exactly one `ToolInvoked` ledger
+entry (see domain/tools/records.py for when it is committed): denied and invalid calls too, because a
+call that should not happen is the one worth auditing. Nothing runs before the permission check, the
+identity arguments' check (domain/tools/identity.py) and the schema check have passed.
 """
 
 from __future__ import annotations
@@ -15,8 +17,9 @@ from typing import Any
 import msgspec
 
 from domain.kernel.clock import Clock
-from domain.kernel.errors import ArgumentsInvalid, Conflict, NotFound, PermissionDenied
+from domain.kernel.errors import ArgumentsInvalid, Conflict, IdentityMismatch, NotFound, PermissionDenied
 from domain.kernel.tool_calls import TRANSIENT, ToolCallStatus, ToolErrorType
+from domain.tools.identity import as_listed, bind_identity
 from domain.tools.model import ToolCall, ToolDefinition, ToolFailure, ToolOutcome
 from domain.tools.permissions import PermissionPolicy
 from domain.tools.ports import ArgumentValidator, IdempotencyStore, ToolExecutor, ToolRegistry
@@ -46,7 +49,7 @@ class ToolService:
 
     def tools_for(self, agent_id: str, microdao_id: str | None) -> list[ToolDefinition]:
         tools = {tool.id: tool for tool in self._registry.all()}
-        return [tools[i] for i in self._permissions.visible(agent_id, microdao_id, sorted(tools))]
+        return [as_listed(tools[i]) for i in self._permissions.visible(agent_id, microdao_id, sorted(tools))]
 
     async def call(self, call: ToolCall) -> ToolOutcome:
         started = self._clock.monotonic()
@@ -58,6 +61,11 @@ class ToolService:
         if tool is None:
             await self._records.refusal(call, None, ToolCallStatus.INVALID, "unknown_tool", self._ms(started), arguments)
             raise NotFound(f"no tool '{call.tool_id}'")
+        try:
+            call = bind_identity(tool, call)
+        except IdentityMismatch as exc:
+            await self._records.refusal(call, tool, ToolCallStatus.DENIED, exc.type, self._ms(started), arguments)
+            raise
         problems = self._validator.argument_errors(tool, call.args)
         if problems:
             await self._records.refusal(call, tool, ToolCallStatus.INVALID, "invalid_arguments", self._ms(started), arguments)
@@ -71,12 +79,14 @@ class ToolService:
 
     async def _run_once(self, tool: ToolDefinition, call: ToolCall, started: float, arguments: bytes) -> ToolOutcome:
         """Same key, same agent: the first definitive outcome is returned again; the tool does not run twice."""
-        assert call.idempotency_key is not None
-        fingerprint = hashlib.sha256(tool.id.encode() + b"\0" + arguments).hexdigest()
+        key = call.idempotency_key
+        assert key is not None
+        agent, microdao = call.agent_id, call.microdao_id or ""
+        # Of the bound arguments: a repeat that leaves out an identity argument is the same call.
+        fingerprint = hashlib.sha256(tool.id.encode() + b"\0" + _encode(call.args)).hexdigest()
         lease_s = tool.timeout_s * tool.attempts_for(call) + 30.0
         try:
-            stored = await self._idempotency.claim(call.agent_id, call.idempotency_key, tool.id, fingerprint,
-                                                   lease_s)
+            stored = await self._idempotency.claim(agent, microdao, key, tool.id, fingerprint, lease_s)
         except Conflict:
             await self._records.refusal(call, tool, ToolCallStatus.INVALID, "idempotency_conflict", self._ms(started), arguments)
             raise
@@ -87,14 +97,14 @@ class ToolService:
         try:
             outcome = await self._run(tool, call, started, arguments)
         except BaseException:
-            await self._idempotency.release(call.agent_id, call.idempotency_key)
+            await self._idempotency.release(agent, microdao, key)
             raise
         if outcome.error is not None and outcome.error.type in TRANSIENT:
             # Not an answer worth replaying: the same key may try again (and the upstream, which got the
             # key forwarded, can tell a retry from a new request).
-            await self._idempotency.release(call.agent_id, call.idempotency_key)
+            await self._idempotency.release(agent, microdao, key)
         else:
-            await self._idempotency.complete(call.agent_id, call.idempotency_key, outcome)
+            await self._idempotency.complete(agent, microdao, key, outcome)
         return outcome
 
     async def _run(self, tool: ToolDefinition, call: ToolCall, started: float, arguments: bytes) -> ToolOutcome:

@@ -61,14 +61,15 @@ ENVIRONMENT: tuple[EnvVar, ...] = (
            ("agent-runtime",)),
     EnvVar("DAARION_PROJECTS_URL", "where Toolcore's project tools reach the projects service "
                                    "(named by `base_url_env` in `config/tools.yaml`)"),
+    EnvVar("DAARION_PROJECTS_NETWORKS", "where the projects service's host name may resolve, comma-separated CIDRs "
+                                        "(needed when DAARION_PROJECTS_URL names a host, as compose's `projects`; "
+                                        "named by `networks_env` in `config/tools.yaml`)"),
     EnvVar("DAARION_MCP_ALLOWED_HOSTS", "extra Host headers Toolcore's `/mcp` answers, comma-separated "
                                         "(loopback always)", "mcp_extra_hosts", ("toolcore",), is_list=True),
     EnvVar("DAARION_TOOLCORE_LEDGER_WAIT", "`1`: a tool call's response waits for its ledger commit",
            "ledger_wait", ("toolcore",)),
     EnvVar("DAARION_TOOLCORE_LEDGER_LINGER_MS", "how long Toolcore gathers outcome entries before writing "
                                                 "them together (default 25)", "ledger_linger_ms", ("toolcore",)),
-    EnvVar("DAARION_AGENT_ID", "`daarion toolcore mcp`: the agent the stdio MCP server speaks for"),
-    EnvVar("DAARION_MICRODAO_ID", "`daarion toolcore mcp`: that agent's microDAO"),
     EnvVar("DAARION_AGENT_RUNTIME_URL", "`daarion chat`: the agent runtime's URL (default http://127.0.0.1:7006)"),
     EnvVar("DAARION_CHAT_USER", "`daarion chat`: the user id the messages come from (default member:cli)"),
     EnvVar("DAARION_TEST_DATABASE_URL", "tests only: run the suite against this database instead of a fresh "

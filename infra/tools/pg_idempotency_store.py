@@ -1,8 +1,10 @@
-"""PgIdempotencyStore: idempotency keys for tool calls in Postgres (table tool_idempotency, alembic 0003).
+"""PgIdempotencyStore: idempotency keys for tool calls in Postgres (table tool_idempotency, alembic 0003;
+its microdao_id and row-level security, 0008).
 
 A key is claimed with one INSERT .. ON CONFLICT, so two concurrent calls with the same key cannot
 both run the tool. A claim whose holder died (lease passed) may be taken over; a finished key is
-kept for `retention_s`, after which the key may be used afresh.
+kept for `retention_s`, after which the key may be used afresh. Every statement runs as the calling
+tenant (infra/platform/tenancy.py), so the database admits only that agent's rows of that microDAO.
 """
 
 from __future__ import annotations
@@ -13,10 +15,12 @@ import msgspec
 
 from domain.kernel.errors import Conflict
 from domain.tools.model import ToolOutcome
+from infra.platform.tenancy import tenant_transaction
 
 _CLAIM = """
-INSERT INTO tool_idempotency AS t (agent_id, idempotency_key, tool_id, fingerprint, state, lease_until)
-VALUES ($1, $2, $3, $4, 'running', now() + make_interval(secs => $5))
+INSERT INTO tool_idempotency AS t (agent_id, idempotency_key, tool_id, fingerprint, state, lease_until,
+                                   microdao_id)
+VALUES ($1, $2, $3, $4, 'running', now() + make_interval(secs => $5), $7)
 ON CONFLICT (agent_id, idempotency_key) DO UPDATE
     SET tool_id = EXCLUDED.tool_id, fingerprint = EXCLUDED.fingerprint, state = 'running', outcome = NULL,
         created_at = now(), lease_until = EXCLUDED.lease_until
@@ -37,12 +41,12 @@ class PgIdempotencyStore:
         self._retention_s = retention_s
 
     async def claim(
-        self, agent_id: str, key: str, tool_id: str, fingerprint: str, lease_s: float,
+        self, agent_id: str, microdao_id: str, key: str, tool_id: str, fingerprint: str, lease_s: float,
     ) -> ToolOutcome | None:
-        async with self._pool.acquire() as connection:
+        async with tenant_transaction(self._pool, microdao_id, agent_id) as connection:
             for _ in range(3):  # a row released between our INSERT and SELECT is simply claimed again
                 claimed = await connection.fetchval(_CLAIM, agent_id, key, tool_id, fingerprint, float(lease_s),
-                                                    float(self._retention_s))
+                                                    float(self._retention_s), microdao_id)
                 if claimed:
                     return None
                 row = await connection.fetchrow(_EXISTING, agent_id, key)
@@ -56,10 +60,10 @@ class PgIdempotencyStore:
                 return msgspec.json.decode(row["outcome"], type=ToolOutcome)
         raise Conflict(f"idempotency key {key!r} is contended; retry shortly")
 
-    async def complete(self, agent_id: str, key: str, outcome: ToolOutcome) -> None:
-        async with self._pool.acquire() as connection:
+    async def complete(self, agent_id: str, microdao_id: str, key: str, outcome: ToolOutcome) -> None:
+        async with tenant_transaction(self._pool, microdao_id, agent_id) as connection:
             await connection.execute(_COMPLETE, agent_id, key, msgspec.json.encode(outcome).decode())
 
-    async def release(self, agent_id: str, key: str) -> None:
-        async with self._pool.acquire() as connection:
+    async def release(self, agent_id: str, microdao_id: str, key: str) -> None:
+        async with tenant_transaction(self._pool, microdao_id, agent_id) as connection:
             await connection.execute(_RELEASE, agent_id, key)

@@ -1,7 +1,8 @@
 """Prometheus metrics of Toolcore, on a registry of its own (one per app instance).
 
 Labels carry tool ids only for registered tools (unknown ids become "unknown"), never agent ids or
-arguments, so an agent cannot grow the label space.
+arguments, so an agent cannot grow the label space; and only calls of authenticated agents are counted
+(a request without a valid key, scope or identity is refused before the service sees it).
 """
 
 from __future__ import annotations

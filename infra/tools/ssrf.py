@@ -16,7 +16,8 @@ ssrfguard's own httpx client because httpx costs several times the CPU per call 
 
 One session per reach: the public session may reach public addresses on `outbound.allowed_ports`;
 each internal service gets its own session whose policy admits exactly that scheme, host, port and
-networks, so an internal allowance never extends to another tool's origin.
+networks, so an internal allowance never extends to another tool's origin. An internal host name must
+resolve *into* its networks (a public answer is refused too): its tools may carry the caller's own key.
 """
 
 from __future__ import annotations
@@ -28,9 +29,10 @@ from ipaddress import IPv4Network, IPv6Network, ip_address, ip_network
 
 import aiohttp
 from aiohttp.abc import AbstractResolver, ResolveResult
-from ssrfguard import BlockedURLError, Policy, Resolver, Target, resolve
+from ssrfguard import BlockedAddressError, BlockedURLError, Policy, Resolver, Target, resolve
 
 Origin = tuple[str, str, int]
+Networks = tuple[IPv4Network | IPv6Network, ...]
 
 
 class InternalOrigin:
@@ -45,13 +47,16 @@ class InternalOrigin:
                 raise ValueError(f"internal service host {host!r} is a name: list the `networks` it may resolve "
                                  f"into") from None
             nets = [f"{address}/{address.max_prefixlen}"]
-        self.networks: tuple[IPv4Network | IPv6Network, ...] = tuple(ip_network(net) for net in nets)
+        self.networks: Networks = tuple(ip_network(net) for net in nets)
 
 
 class GuardedResolver(AbstractResolver):
-    def __init__(self, policy: Policy, lookup: Resolver | None = None) -> None:
+    """`confined_to`: when given, every answer must lie in one of these networks (an internal service's)."""
+
+    def __init__(self, policy: Policy, lookup: Resolver | None = None, confined_to: Networks = ()) -> None:
         self._policy = policy
         self._lookup = lookup
+        self.confined_to = confined_to
 
     async def resolve(self, host: str, port: int = 0, family: socket.AddressFamily = socket.AF_INET,
                       ) -> list[ResolveResult]:
@@ -61,6 +66,9 @@ class GuardedResolver(AbstractResolver):
         target = Target(scheme="tcp", host=host, port=port, host_as_written=host)
         # getaddrinfo blocks and takes no timeout: off the event loop.
         answers = await asyncio.to_thread(resolve, target, policy=self._policy, resolver=self._lookup)
+        for answer in answers:
+            if self.confined_to and not any(answer.ip in network for network in self.confined_to):
+                raise BlockedAddressError(str(answer.ip), f"{host} must resolve into its internal networks")
         return [ResolveResult(hostname=host, host=str(answer.ip), port=answer.port, family=answer.family,
                               proto=0, flags=socket.AI_NUMERICHOST) for answer in answers]
 
@@ -71,10 +79,12 @@ class GuardedResolver(AbstractResolver):
 class Outbound:
     """A policy, and a session whose every connection goes to an address that policy admitted."""
 
-    def __init__(self, policy: Policy, lookup: Resolver | None, max_connections: int) -> None:
+    def __init__(self, policy: Policy, lookup: Resolver | None, max_connections: int,
+                 confined_to: Networks = ()) -> None:
         self.policy = policy
+        self.resolver = GuardedResolver(policy, lookup, confined_to)
         # keepalive below uvicorn's 5 s, so we drop an idle connection before the server does.
-        connector = aiohttp.TCPConnector(resolver=GuardedResolver(policy, lookup), limit=max_connections,
+        connector = aiohttp.TCPConnector(resolver=self.resolver, limit=max_connections,
                                          keepalive_timeout=4.0)
         # trust_env=False: no proxy from the environment (a proxy resolves names itself, beyond the guard).
         # auto_decompress=False with `Accept-Encoding: identity`: the size cap counts what arrives.
@@ -103,10 +113,13 @@ class OutboundClients:
                 allowed_schemes=frozenset({scheme}), allowed_hosts=frozenset({host}),
                 allowed_networks=service.networks, allowed_ports=frozenset({port}), max_redirects=max_redirects,
             )
-            self._internal[service.origin] = Outbound(policy, lookup, max_connections)
+            self._internal[service.origin] = Outbound(policy, lookup, max_connections, service.networks)
 
     def for_origin(self, origin: Origin) -> Outbound:
         return self._internal.get(origin, self._public)
+
+    def is_internal(self, origin: Origin) -> bool:
+        return origin in self._internal
 
     async def aclose(self) -> None:
         for outbound in [self._public, *self._internal.values()]:

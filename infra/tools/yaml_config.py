@@ -2,6 +2,7 @@
 
     services:    name -> base URL the HTTP tools call; `internal: true` puts that one origin (scheme,
                  host, port) on the SSRF allowlist, so loopback/private addresses are reachable there only
+                 (a host *name* also needs the `networks` it may resolve into, or `networks_env`)
     outbound:    the SSRF policy for every other origin (ports, redirect hops)
     python:      which modules Python-executor functions may come from
     permissions: grants (agent and/or microdao -> tool-id globs); deny by default
@@ -43,6 +44,9 @@ class HttpSpec(_Strict):
     headers: dict[str, str] = {}
     secret_headers: list[SecretHeader] = []
     forward_idempotency_key: bool = True
+    # True: the caller's own API key travels as `Authorization: Bearer`, so the service decides by it who
+    # is calling. Only for an internal service (checked at load and again per call); never to anyone else.
+    forward_credential: bool = False
 
 
 class PythonSpec(_Strict):
@@ -62,6 +66,9 @@ class ToolConfig(_Strict):
     destructive: bool = False
     max_result_bytes: Annotated[int, Meta(gt=0, le=10 * 1024 * 1024)] = 65536
     safe_to_log: bool = False
+    # argument -> "agent" | "microdao": arguments that name the caller (domain/tools/identity.py); those
+    # named agent_id / microdao_id always do.
+    identity_args: dict[str, Literal["agent", "microdao"]] = {}
     http: HttpSpec | None = None
     python: PythonSpec | None = None
 
@@ -71,6 +78,7 @@ class ServiceConfig(_Strict):
     base_url_env: str | None = None  # an environment variable that overrides base_url when set
     internal: bool = False
     networks: list[str] = []  # where an internal service's host name may resolve (literal hosts: itself)
+    networks_env: str | None = None  # an environment variable (comma-separated CIDRs) that overrides networks
 
 
 class GrantConfig(_Strict):

@@ -100,18 +100,20 @@ class _Key:
 
 class FakeIdempotencyStore:
     """The IdempotencyStore twin, with PgIdempotencyStore's rules: a running claim whose lease passed may
-    be taken over, a finished key is kept for `retention_s`; time is `clock`'s."""
+    be taken over, a finished key is kept for `retention_s`; time is `clock`'s. Rows are the tenant's own:
+    (microDAO, agent, key)."""
 
     def __init__(self, clock: Clock | None = None, retention_s: float = 24 * 3600) -> None:
         self.clock = clock or FakeClock()
         self.retention = timedelta(seconds=retention_s)
-        self.rows: dict[tuple[str, str], _Key] = {}
+        self.rows: dict[tuple[str, str, str], _Key] = {}
 
-    async def claim(self, agent_id: str, key: str, tool_id: str, fingerprint: str, lease_s: float) -> ToolOutcome | None:
-        now, row = self.clock.now(), self.rows.get((agent_id, key))
+    async def claim(self, agent_id: str, microdao_id: str, key: str, tool_id: str, fingerprint: str,
+                    lease_s: float) -> ToolOutcome | None:
+        now, row = self.clock.now(), self.rows.get((microdao_id, agent_id, key))
         if (row is None or (row.outcome is None and row.lease_until < now)
                 or (row.outcome is not None and row.created_at < now - self.retention)):
-            self.rows[(agent_id, key)] = _Key(tool_id, fingerprint, now, now + timedelta(seconds=lease_s))
+            self.rows[(microdao_id, agent_id, key)] = _Key(tool_id, fingerprint, now, now + timedelta(seconds=lease_s))
             return None
         if (row.tool_id, row.fingerprint) != (tool_id, fingerprint):
             raise Conflict(f"idempotency key {key!r} was already used for a different call; use a new key")
@@ -119,15 +121,15 @@ class FakeIdempotencyStore:
             raise Conflict(f"a call with idempotency key {key!r} is still running; retry shortly")
         return row.outcome
 
-    async def complete(self, agent_id: str, key: str, outcome: ToolOutcome) -> None:
-        row = self.rows.get((agent_id, key))
+    async def complete(self, agent_id: str, microdao_id: str, key: str, outcome: ToolOutcome) -> None:
+        row = self.rows.get((microdao_id, agent_id, key))
         if row is not None:
             row.outcome = outcome
 
-    async def release(self, agent_id: str, key: str) -> None:
-        row = self.rows.get((agent_id, key))
+    async def release(self, agent_id: str, microdao_id: str, key: str) -> None:
+        row = self.rows.get((microdao_id, agent_id, key))
         if row is not None and row.outcome is None:  # a finished key keeps its outcome
-            del self.rows[(agent_id, key)]
+            del self.rows[(microdao_id, agent_id, key)]
 
 
 class FakeToolMetrics:

@@ -4,7 +4,9 @@ Retries (exponential backoff with jitter) happen only when the domain grants mor
 (idempotent tool, or a call carrying an idempotency key) and only on connect errors, timeouts and
 5xx; a 4xx is the upstream's answer and is handed to the agent. `timeout_s` bounds each attempt,
 redirects and body included. Redirects are followed only within the tool's own origin (so secret
-headers never travel elsewhere), at most `outbound.max_redirects` hops, each URL checked again.
+headers never travel elsewhere), at most `outbound.max_redirects` hops, each URL checked again. A tool
+that forwards the caller's credential runs only against an internal service's origin: the registry
+checks that at load, and the executor again before every request.
 """
 
 from __future__ import annotations
@@ -49,6 +51,9 @@ class HttpToolExecutor:
 
     async def execute(self, tool: ToolDefinition, call: ToolCall, attempts: int) -> Any:
         target = self._targets[tool.id]
+        if target.forward_credential and not self._clients.is_internal(target.origin):
+            raise ToolFailure(ToolErrorType.BLOCKED, "destination refused: the caller's credential goes only to "
+                                                     "internal services")
         request = build_request(target, call)
         outbound = self._clients.for_origin(target.origin)
         for attempt in range(attempts):

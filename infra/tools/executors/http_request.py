@@ -2,8 +2,8 @@
 
 The origin (scheme, host, port) is fixed by configuration and checked at load; arguments only ever
 fill path segments (percent-escaped, so `../admin` stays one segment), query values and body fields.
-Secret header values come from environment variables at call time and exist only in the outgoing
-request: never in arguments, events, logs or results.
+Secret header values come from environment variables at call time, and a forwarded caller credential
+from the call itself; both exist only in the outgoing request: never in arguments, events, logs or results.
 """
 
 from __future__ import annotations
@@ -33,6 +33,7 @@ class HttpTarget(msgspec.Struct, frozen=True):
     headers: dict[str, str]
     secret_headers: list[SecretHeader]
     forward_idempotency_key: bool
+    forward_credential: bool = False
 
 
 class OutgoingRequest(msgspec.Struct, frozen=True):
@@ -83,6 +84,13 @@ def build_request(target: HttpTarget, call: ToolCall, env: Mapping[str, str] = o
             continue
         headers[header.name] = header.prefix + value
         secrets.append(value.encode())
+    if target.forward_credential:
+        if call.credential is None:
+            raise ToolFailure(ToolErrorType.NOT_CONFIGURED, "this tool acts with the caller's credential, and "
+                                                            "the call came without one")
+        key = call.credential.reveal()
+        headers["Authorization"] = f"Bearer {key}"
+        secrets.append(key.encode())
     if call.idempotency_key is not None and target.forward_idempotency_key:
         # Scoped by agent: two agents that happen to pick the same key must not share one upstream effect.
         headers["Idempotency-Key"] = f"{call.agent_id}/{call.idempotency_key}"

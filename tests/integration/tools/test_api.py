@@ -1,4 +1,5 @@
-"""Toolcore over HTTP with the projects service, the ledger and the usage projection all real."""
+"""Toolcore over HTTP with the projects service, the ledger and the usage projection all real; every call
+carries the calling agent's own API key (tests/integration/tools/test_identity.py: who may call)."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ import pytest
 
 from infra.ledger.event_store import open_ledger
 from infra.ledger.usage_projection import UsageProjector
-from tests.integration.tools.toolcore_stack import SECRET, TOKEN, Stack, stack_fixture  # noqa: F401 - the `stack` fixture
+from tests.integration.tools.toolcore_stack import SECRET, Stack, stack_fixture  # noqa: F401 - the `stack` fixture
 
 SOFIA = {"agent_id": "agent:sofia", "microdao_id": "microdao:7"}
 
@@ -21,8 +22,8 @@ def rid() -> str:
     return f"req_{uuid.uuid4().hex}"
 
 
-def call(stack: Stack, body: dict[str, Any], request_id: str | None = None) -> httpx.Response:
-    return httpx.post(f"{stack.toolcore}/internal/tools/call", json=body, headers=stack.headers(request_id),
+def call(stack: Stack, body: dict[str, Any], request_id: str | None = None, who: str = "sofia") -> httpx.Response:
+    return httpx.post(f"{stack.toolcore}/internal/tools/call", json=body, headers=stack.headers(request_id, who),
                       timeout=10)
 
 
@@ -30,12 +31,18 @@ def test_sofia_in_microdao_7_sees_exactly_her_granted_tools(stack: Stack) -> Non
     listed = httpx.get(f"{stack.toolcore}/internal/tools", params=SOFIA, headers=stack.headers()).json()
     ids = {tool["id"] for tool in listed["tools"]}
     assert {"projects.list", "tasks.list", "task.create", "time.now", "math.eval"} <= ids
-    elsewhere = httpx.get(f"{stack.toolcore}/internal/tools", params={"agent_id": "agent:sofia",
-                          "microdao_id": "microdao:12"}, headers=stack.headers()).json()
-    assert "projects.list" not in {tool["id"] for tool in elsewhere["tools"]}
-    stranger = httpx.get(f"{stack.toolcore}/internal/tools", params={"agent_id": "agent:mallory",
-                         "microdao_id": "microdao:7"}, headers=stack.headers()).json()
+    assert (listed["agent_id"], listed["microdao_id"]) == ("agent:sofia", "microdao:7")
+    unnamed = httpx.get(f"{stack.toolcore}/internal/tools", headers=stack.headers()).json()
+    assert unnamed["tools"] == listed["tools"]  # the key says who is asking; the query may only repeat it
+    stranger = httpx.get(f"{stack.toolcore}/internal/tools", headers=stack.headers(who="mallory")).json()
     assert stranger["tools"] == []
+
+
+def test_listed_tools_leave_out_the_arguments_that_name_the_caller(stack: Stack) -> None:
+    listed = httpx.get(f"{stack.toolcore}/internal/tools", headers=stack.headers()).json()
+    by_id = {tool["id"]: tool for tool in listed["tools"]}
+    assert by_id["projects.list"]["input_schema"]["properties"] == {}
+    assert "microdao_id" not in by_id["tasks.list"]["input_schema"]["properties"]
 
 
 def test_the_openai_format_is_a_tools_list_ready_for_the_llm(stack: Stack) -> None:
@@ -46,9 +53,11 @@ def test_the_openai_format_is_a_tools_list_ready_for_the_llm(stack: Stack) -> No
     assert by_name["tasks__list"]["function"]["parameters"]["required"] == ["project_id"]
 
 
-def test_internal_routes_want_the_bearer_token(stack: Stack) -> None:
+def test_internal_routes_want_an_api_key(stack: Stack) -> None:
     response = httpx.post(f"{stack.toolcore}/internal/tools/call", json={"tool_id": "time.now", **SOFIA})
-    assert response.status_code == 401
+    assert response.status_code == 401 and response.json()["error"]["type"] == "unauthenticated"
+    assert response.headers["www-authenticate"].startswith("Bearer")
+    assert httpx.get(f"{stack.toolcore}/internal/tools", headers={"authorization": "Bearer dk_nope"}).status_code == 401
 
 
 def test_projects_list_reaches_the_projects_service_and_finds_project_x(stack: Stack) -> None:
@@ -92,14 +101,14 @@ def test_the_same_key_for_other_arguments_is_a_conflict(stack: Stack) -> None:
 def test_a_call_outside_the_allowlist_is_403_and_recorded_as_denied(stack: Stack) -> None:
     request_id = rid()
     before = stack.upstream.hits.copy()
-    response = call(stack, {"tool_id": "task.create", "agent_id": "agent:mallory", "microdao_id": "microdao:7",
-                            "args": {"project_id": "prj_project_x", "title": "x"}}, request_id)
+    response = call(stack, {"tool_id": "task.create", "args": {"project_id": "prj_project_x", "title": "x"}},
+                    request_id, who="mallory")
     assert response.status_code == 403
     assert response.json()["error"]["type"] == "permission_denied"
     [event] = stack.tool_events(request_id)
-    assert (event.status, event.agent_id) == ("denied", "agent:mallory")
+    assert (event.status, event.agent_id, event.microdao_id) == ("denied", "agent:mallory", "microdao:7")
     assert stack.upstream.hits == before
-    metrics = httpx.get(f"{stack.toolcore}/metrics").text
+    metrics = httpx.get(f"{stack.toolcore}/metrics", headers=stack.headers(who="operator")).text
     assert 'toolcore_denials_total{tool="task.create"}' in metrics
 
 
@@ -126,11 +135,10 @@ def test_a_python_tool_that_overruns_is_a_timeout_and_math_eval_works(stack: Sta
     assert sum_["result"]["value"] == 22
 
 
-def test_a_microdao_scoped_tool_called_without_a_microdao_says_so(stack: Stack) -> None:
-    body = call(stack, {"tool_id": "projects.list", "agent_id": "agent:auditor"}).json()
-    assert body["ok"] is False and body["error"]["type"] == "missing_context"
-    denied = call(stack, {"tool_id": "projects.list", "agent_id": "agent:sofia"})  # her grant is for microdao:7
-    assert denied.status_code == 403
+def test_a_microdao_scoped_tool_acts_in_the_key_s_own_microdao(stack: Stack) -> None:
+    # The auditor's grant names no microDAO, but every agent key has one: microdao:9, which has no projects.
+    body = call(stack, {"tool_id": "projects.list"}, who="auditor").json()
+    assert body["ok"] is True and body["result"] == {"microdao_id": "microdao:9", "projects": []}
 
 
 def test_secrets_never_reach_the_ledger_logs_or_responses(stack: Stack, caplog: pytest.LogCaptureFixture) -> None:
@@ -142,7 +150,7 @@ def test_secrets_never_reach_the_ledger_logs_or_responses(stack: Stack, caplog: 
     [event] = stack.tool_events(request_id)
     assert event.arguments == '{"note":"hello"}'
     for text in (response.text, repr(event), caplog.text):
-        assert SECRET not in text and TOKEN not in text
+        assert SECRET not in text and stack.keys["sofia"] not in text
 
 
 def test_tool_calls_appear_in_the_usage_projection_per_tool_and_agent(stack: Stack) -> None:

@@ -22,6 +22,7 @@ from domain.memory.indexing import IndexingWorker
 from domain.memory.ports import Embedder
 from domain.memory.queue import BatchReport, IndexingPolicy
 from domain.memory.service import MemoryPolicies, MemoryService
+from infra.identity.synced_index import SyncedKeyIndex
 from infra.ledger.repository_lookup import LedgerRepositoryLookup
 from infra.memory.pg_indexing_queue import PgIndexingQueue
 from infra.memory.pg_memory_store import PgMemoryStore
@@ -42,6 +43,10 @@ class MemoryContainer:
     service: MemoryService
     metrics: MemoryMetrics
     wake: asyncio.Event = field(default_factory=asyncio.Event)
+
+    @property
+    def authenticator(self) -> SyncedKeyIndex:
+        return self.core.authenticator
 
     def readiness(self) -> Mapping[str, ReadinessCheck]:
         return {"database": lambda: database_ready(self.core.pool)}

@@ -1,4 +1,8 @@
-"""Thin HTTP adapters of the memory service: decode a command, call MemoryService, encode the result."""
+"""Thin HTTP adapters of the memory service: decode a command, call MemoryService, encode the result.
+
+Whose memory a request touches is the caller's key's agent and microDAO (`_scope`); a body or query may
+still name them (older clients do), and naming any other is a 403 identity_mismatch.
+"""
 
 from __future__ import annotations
 
@@ -8,7 +12,7 @@ from typing import Any
 from litestar import Request, Response, Router, delete, get, post
 from litestar.params import FromPath, FromQuery, JSONBody
 
-from apps.common.auth import internal_guard
+from apps.common.auth import caller, requires
 from apps.common.container import Injected
 from apps.common.requests import request_id_of
 from apps.memory.container import MemoryContainer
@@ -22,80 +26,93 @@ from apps.memory.schemas import (
     StoreMemory,
     StoreResponse,
 )
+from domain.identity.scopes import Scope
+from domain.memory.model import Scope as MemoryScope
 
 AnyRequest = Request[Any, Any, Any]
 Memory = Injected[MemoryContainer]
+READ, WRITE = [requires(Scope.MEMORY_READ)], [requires(Scope.MEMORY_WRITE)]
 
 
-@post("/agent-memory/store", status_code=201)
+def _scope(request: AnyRequest, agent_id: str | None = None, microdao_id: str | None = None) -> MemoryScope:
+    """The caller's agent and microDAO; an empty claim counts as none (the old bodies' default)."""
+    tenant = caller(request).tenant(agent_id or None, microdao_id or None)
+    return MemoryScope(tenant.microdao_id, tenant.agent_id)
+
+
+@post("/agent-memory/store", guards=WRITE, status_code=201)
 async def store_memory(
     request: AnyRequest, data: JSONBody[StoreMemory], container: Memory,
 ) -> StoreResponse:
-    result = await container.service.store(request_id_of(request), data)
+    scope = _scope(request, data.agent_id, data.microdao_id)
+    result = await container.service.store(scope, request_id_of(request), data)
     container.metrics.writes.labels("store", "created" if result.created else "deduplicated").inc()
     return StoreResponse(result.id, [result.id], not result.created, result.chunks)
 
 
-@post("/agent-memory/query", status_code=200)
-async def query_memory(data: JSONBody[QueryMemory], container: Memory) -> QueryResult:
+@post("/agent-memory/query", guards=READ, status_code=200)
+async def query_memory(request: AnyRequest, data: JSONBody[QueryMemory], container: Memory) -> QueryResult:
+    scope = _scope(request, data.agent_id, data.microdao_id)
     started = time.perf_counter()
-    result = await container.service.query(data)
+    result = await container.service.query(scope, data)
     container.metrics.query_seconds.observe(time.perf_counter() - started)
     return result
 
 
-@get("/agent-memory/{memory_id:str}")
-async def get_memory(memory_id: FromPath[str], container: Memory) -> MemoryRecord:
-    return await container.service.get(memory_id)
+@get("/agent-memory/{memory_id:str}", guards=READ)
+async def get_memory(request: AnyRequest, memory_id: FromPath[str], container: Memory) -> MemoryRecord:
+    return await container.service.get(_scope(request), memory_id)
 
 
-@delete("/agent-memory/{memory_id:str}", status_code=200)
+@delete("/agent-memory/{memory_id:str}", guards=WRITE, status_code=200)
 async def forget_memory(
     request: AnyRequest, memory_id: FromPath[str], container: Memory,
 ) -> ForgetResponse:
-    forgotten = await container.service.forget(request_id_of(request), memory_id)
+    forgotten = await container.service.forget(_scope(request), request_id_of(request), memory_id)
     container.metrics.writes.labels("forget", "forgotten").inc(len(forgotten))
     return ForgetResponse(forgotten)
 
 
-@delete("/agent-memory", status_code=200)
+@delete("/agent-memory", guards=WRITE, status_code=200)
 async def forget_agent(
-    request: AnyRequest, agent_id: FromQuery[str], container: Memory,
+    request: AnyRequest, container: Memory, agent_id: FromQuery[str | None] = None,
     microdao_id: FromQuery[str | None] = None,
 ) -> ForgetResponse:
-    forgotten = await container.service.forget_agent(request_id_of(request), agent_id, microdao_id)
+    """Everything the caller's agent remembers in its microDAO (the knowledge base stays)."""
+    forgotten = await container.service.forget_agent(_scope(request, agent_id, microdao_id), request_id_of(request))
     container.metrics.writes.labels("forget", "forgotten").inc(len(forgotten))
     return ForgetResponse(forgotten)
 
 
-@post("/knowledge/documents")
+@post("/knowledge/documents", guards=WRITE)
 async def post_document(
     request: AnyRequest, data: JSONBody[PostDocument], container: Memory,
 ) -> Response[DocumentResponse]:
-    result = await container.service.put_document(request_id_of(request), data)
+    scope = _scope(request, data.agent_id, data.microdao_id)
+    result = await container.service.put_document(scope, request_id_of(request), data)
     outcome = "created" if result.created else "replaced" if result.replaced else "unchanged"
     container.metrics.writes.labels("document", outcome).inc()
     body = DocumentResponse(result.id, result.chunks, result.created, result.replaced, result.unchanged)
     return Response(body, status_code=201 if result.created else 200)
 
 
-@get("/knowledge/documents/{document_id:str}")
-async def get_document(document_id: FromPath[str], container: Memory) -> MemoryRecord:
-    return await container.service.get_document(document_id)
+@get("/knowledge/documents/{document_id:str}", guards=READ)
+async def get_document(request: AnyRequest, document_id: FromPath[str], container: Memory) -> MemoryRecord:
+    return await container.service.get_document(_scope(request), document_id)
 
 
-@delete("/knowledge/documents/{document_id:str}", status_code=200)
+@delete("/knowledge/documents/{document_id:str}", guards=WRITE, status_code=200)
 async def delete_document(
     request: AnyRequest, document_id: FromPath[str], container: Memory,
 ) -> ForgetResponse:
-    forgotten = await container.service.forget(request_id_of(request), document_id, tier="long")
+    forgotten = await container.service.forget(_scope(request), request_id_of(request), document_id, tier="long")
     container.metrics.writes.labels("document", "deleted").inc()
     return ForgetResponse(forgotten)
 
 
 def internal_router() -> Router:
     return Router(
-        "/internal", guards=[internal_guard()],
+        "/internal",
         route_handlers=[store_memory, query_memory, get_memory, forget_memory, forget_agent, post_document,
                         get_document, delete_document],
     )

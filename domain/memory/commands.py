@@ -2,6 +2,10 @@
 
 Static bounds live in `Meta`; bounds that come from configuration (sizes, the query limit) are checked
 by `to_memory`, `to_document` and `to_search`, which turn a command into what the store takes.
+
+Whose memory a command touches is the `Scope` these functions are given (the caller's, from its key), never
+the body: `agent_id` / `microdao_id` in a body are what an older client says it is, which the app compares
+with the key (naming another agent is refused) and then ignores. Empty counts as not given.
 """
 
 from __future__ import annotations
@@ -14,7 +18,7 @@ import msgspec
 from msgspec import Meta
 
 from domain.kernel.errors import InvalidRequest
-from domain.kernel.ids import ExternalId, OptionalSubjectId, SubjectId
+from domain.kernel.ids import ExternalId, OptionalSubjectId
 from domain.memory.chunking import ChunkingPolicy, chunk_markdown, chunk_plain
 from domain.memory.model import (
     ALL_TIERS,
@@ -34,12 +38,13 @@ from domain.memory.model import (
 )
 
 Timestamp = Annotated[datetime, Meta(tz=True)]
+Claim = OptionalSubjectId | None  # an id a body may name; only ever compared with the caller's
 
 
 class StoreMemory(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
-    agent_id: SubjectId
     content: MemoryContent
-    microdao_id: OptionalSubjectId = ""
+    agent_id: Claim = None
+    microdao_id: Claim = None
     channel_id: ExternalId | None = None
     user_id: ExternalId | None = None
     kind: str = "conversation"
@@ -51,9 +56,9 @@ class StoreMemory(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
 class QueryMemory(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     """`channel_id` picks the short-term turns; mid- and long-term search spans every channel."""
 
-    agent_id: SubjectId
-    microdao_id: OptionalSubjectId
     query: str
+    agent_id: Claim = None
+    microdao_id: Claim = None
     limit: int = 10
     channel_id: ExternalId | None = None
     tiers: list[str] | None = None
@@ -64,14 +69,15 @@ class QueryMemory(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
 
 
 class PostDocument(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
-    """Exactly one of `text` and `markdown`; a document with the same `source_uri` is replaced."""
+    """Exactly one of `text` and `markdown`; a document with the same `source_uri` is replaced. A document
+    belongs to its microDAO (every agent of it finds it); its agent_id is the agent that last wrote it."""
 
-    microdao_id: OptionalSubjectId
     title: Annotated[str, Meta(min_length=1, max_length=500)]
+    microdao_id: Claim = None
     text: str | None = None
     markdown: str | None = None
     source_uri: Annotated[str, Meta(min_length=1, max_length=2000)] | None = None
-    agent_id: OptionalSubjectId = ""
+    agent_id: Claim = None
     metadata: Metadata = {}
 
 
@@ -92,7 +98,7 @@ class Search(msgspec.Struct, frozen=True):
         return bool(self.tiers & {"mid", "long"})
 
 
-def to_memory(command: StoreMemory, limits: MemoryLimits, chunking: ChunkingPolicy) -> NewMemory:
+def to_memory(command: StoreMemory, scope: Scope, limits: MemoryLimits, chunking: ChunkingPolicy) -> NewMemory:
     check_names("kind", [command.kind], KINDS)
     content = command.content
     searchable = content.searchable_text()
@@ -101,7 +107,7 @@ def to_memory(command: StoreMemory, limits: MemoryLimits, chunking: ChunkingPoli
     size = check_size("content", content.user_message + content.agent_reply + content.text, limits.max_content_bytes)
     return NewMemory(
         id=new_id(),
-        scope=Scope(command.microdao_id, command.agent_id),
+        scope=scope,
         kind=command.kind,
         content=content,
         text=content.display_text(),
@@ -116,7 +122,9 @@ def to_memory(command: StoreMemory, limits: MemoryLimits, chunking: ChunkingPoli
     )
 
 
-def to_document(command: PostDocument, limits: MemoryLimits, chunking: ChunkingPolicy) -> NewDocument:
+def to_document(
+    command: PostDocument, scope: Scope, limits: MemoryLimits, chunking: ChunkingPolicy,
+) -> NewDocument:
     if (command.text is None) == (command.markdown is None):
         raise InvalidRequest("give exactly one of 'text' and 'markdown'")
     body = command.markdown if command.markdown is not None else command.text or ""
@@ -129,8 +137,8 @@ def to_document(command: PostDocument, limits: MemoryLimits, chunking: ChunkingP
               else chunk_plain(body, chunking, heading=command.title))
     return NewDocument(
         id=new_id(),
-        microdao_id=command.microdao_id,
-        agent_id=command.agent_id,
+        microdao_id=scope.microdao_id,
+        agent_id=scope.agent_id,
         title=command.title,
         # Identity of a document: its source uri, else its content (re-posting it is a no-op).
         doc_key=command.source_uri or f"sha256:{digest}",
@@ -165,7 +173,7 @@ def query_terms(query: str) -> list[str]:
     return list(unique)[:MAX_TERMS]
 
 
-def to_search(command: QueryMemory, limits: MemoryLimits) -> Search:
+def to_search(command: QueryMemory, scope: Scope, limits: MemoryLimits) -> Search:
     query = command.query.strip()
     if not query:
         raise InvalidRequest("query must not be empty")
@@ -179,7 +187,7 @@ def to_search(command: QueryMemory, limits: MemoryLimits) -> Search:
     if command.kinds is not None:
         check_names("kind", command.kinds, SEARCH_KINDS)
     return Search(
-        scope=Scope(command.microdao_id, command.agent_id), query=query, terms=query_terms(query),
+        scope=scope, query=query, terms=query_terms(query),
         limit=command.limit, tiers=tiers, channel_id=command.channel_id, kinds=command.kinds,
         since=command.since, until=command.until, metadata=check_metadata(command.metadata, limits),
     )

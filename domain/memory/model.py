@@ -5,7 +5,8 @@ Tiers
     mid    one agent's past conversations, tasks and facts, searched by relevance.
     long   a microDAO's knowledge base (chunked documents), searchable by every agent of that microDAO.
 
-Scoping (the one rule every search path follows; `visible` states it, the SQL mirrors it):
+Scoping (the one rule every read, search and forget follows; `visible` states it, the SQL and the database's
+row-level security policies mirror it; the scope is the caller's key's agent and microDAO):
     a memory is visible to (agent A, microDAO M) iff its microdao_id == M and
     either it is long-term, or it is mid-term and its agent_id == A.
 So agent A of microDAO 7 never sees microDAO 8, nor agent B's memories inside microDAO 7.
@@ -47,6 +48,9 @@ class MemoryLimits(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
 
 
 class Scope(msgspec.Struct, frozen=True):
+    """Who is asking: the agent of the caller's key and its microDAO. Every read and write is confined to
+    what `visible` lets this scope see."""
+
     microdao_id: str
     agent_id: str
 

@@ -29,7 +29,9 @@ class Embedder(Protocol):
 
 
 class MemoryStore(Protocol):
-    """Items, their chunks and vectors. Writes are durable when the call returns."""
+    """Items, their chunks and vectors. Writes are durable when the call returns. Every call stays inside
+    one scope (a memory's, a document's microDAO, a search's): it sees only what `visible` lets that
+    scope see, and an id outside it reads as missing."""
 
     async def add_memory(self, memory: NewMemory, index_model: str) -> StoreResult:
         """Stores and enqueues indexing with `index_model`; the same content or idempotency key of the
@@ -41,11 +43,15 @@ class MemoryStore(Protocol):
         """Creates, replaces (same doc_key, new content: new chunks, same id) or keeps an unchanged one."""
         ...
 
-    async def get(self, item_id: str, model: str) -> MemoryRecord | None: ...
+    async def get(self, scope: Scope, item_id: str, model: str) -> MemoryRecord | None: ...
 
-    async def forget(self, item_id: str, tier: str) -> Forgotten | None: ...
+    async def forget(self, scope: Scope, item_id: str, tier: str) -> Forgotten | None:
+        """A mid-term memory of the scope's agent, or a long-term document of the scope's microDAO."""
+        ...
 
-    async def forget_agent(self, agent_id: str, microdao_id: str | None) -> list[Forgotten]: ...
+    async def forget_agent(self, scope: Scope) -> list[Forgotten]:
+        """Every mid-term memory of the scope's agent in the scope's microDAO."""
+        ...
 
     async def recent_turns(self, scope: Scope, channel_id: str, limit: int) -> list[ShortTermTurn]:
         """The latest `limit` conversation turns of the channel, oldest first."""

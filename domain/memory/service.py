@@ -1,4 +1,9 @@
-"""The memory service layer: store, query, forget and the knowledge base, each write in the usage ledger."""
+"""The memory service layer: store, query, forget and the knowledge base, each write in the usage ledger.
+
+Every call acts for a `Scope` (the caller's agent and microDAO, from its key) and touches nothing that
+scope may not see (domain.memory.model.visible): an id of another agent's memory or another microDAO's
+document reads as missing, so ids reveal nothing.
+"""
 
 from __future__ import annotations
 
@@ -22,7 +27,7 @@ from domain.memory.commands import (
     to_memory,
     to_search,
 )
-from domain.memory.model import DOCUMENT_KIND, MemoryLimits, parse_id
+from domain.memory.model import DOCUMENT_KIND, MemoryLimits, Scope, parse_id
 from domain.memory.ports import Embedder, MemoryStore
 from domain.memory.ranking import Candidate, Hit, RankingPolicy, fuse, merge_legs
 from domain.memory.records import DocumentResult, Forgotten, MemoryRecord, ShortTermTurn, StoreResult
@@ -53,8 +58,8 @@ class MemoryService:
         self._policies = policies
         self._on_enqueued = on_enqueued or (lambda: None)
 
-    async def store(self, request_id: str, command: StoreMemory) -> StoreResult:
-        memory = to_memory(command, self._policies.limits, self._policies.chunking)
+    async def store(self, scope: Scope, request_id: str, command: StoreMemory) -> StoreResult:
+        memory = to_memory(command, scope, self._policies.limits, self._policies.chunking)
         result = await self._store.add_memory(memory, self._embedder.model)
         if result.created:
             self._on_enqueued()
@@ -67,8 +72,9 @@ class MemoryService:
         ))
         return result
 
-    async def put_document(self, request_id: str, command: PostDocument) -> DocumentResult:
-        document = to_document(command, self._policies.limits, self._policies.chunking)
+    async def put_document(self, scope: Scope, request_id: str, command: PostDocument) -> DocumentResult:
+        """A document of the scope's microDAO, written by the scope's agent."""
+        document = to_document(command, scope, self._policies.limits, self._policies.chunking)
         result = await self._store.put_document(document, self._embedder.model)
         if not result.unchanged:
             self._on_enqueued()
@@ -80,37 +86,40 @@ class MemoryService:
         ))
         return result
 
-    async def query(self, command: QueryMemory) -> QueryResult:
-        search = to_search(command, self._policies.limits)
+    async def query(self, scope: Scope, command: QueryMemory) -> QueryResult:
+        """The scope's agent's memories and its microDAO's knowledge base, ranked together."""
+        search = to_search(command, scope, self._policies.limits)
         short_term, memories = await asyncio.gather(self._short_term(search), self._relevant(search))
         # The turns already in short-term context are not worth a second place in the ranking.
         recent = {turn.id for turn in short_term}
         return QueryResult(short_term, [hit for hit in memories if hit.id not in recent][: search.limit])
 
-    async def get(self, raw_id: str) -> MemoryRecord:
+    async def get(self, scope: Scope, raw_id: str) -> MemoryRecord:
         item_id = parse_id(raw_id)
-        record = await self._store.get(item_id, self._embedder.model)
+        record = await self._store.get(scope, item_id, self._embedder.model)
         if record is None:
             raise NotFound(f"no memory {item_id}")
         return record
 
-    async def get_document(self, raw_id: str) -> MemoryRecord:
-        record = await self.get(raw_id)
+    async def get_document(self, scope: Scope, raw_id: str) -> MemoryRecord:
+        record = await self.get(scope, raw_id)
         if record.tier != "long":
             raise NotFound(f"no knowledge document {record.id}")
         return record
 
-    async def forget(self, request_id: str, raw_id: str, tier: str = "mid") -> list[str]:
+    async def forget(self, scope: Scope, request_id: str, raw_id: str, tier: str = "mid") -> list[str]:
+        """A memory of the scope's agent ("mid"), or a document of its microDAO ("long")."""
         item_id = parse_id(raw_id, "document id" if tier == "long" else "memory id")
-        forgotten = await self._store.forget(item_id, tier)
+        forgotten = await self._store.forget(scope, item_id, tier)
         if forgotten is None:
             what = "knowledge document" if tier == "long" else "memory"
             raise NotFound(f"no {what} {item_id}")
         await self._record_forgotten(request_id, [forgotten])
         return [forgotten.id]
 
-    async def forget_agent(self, request_id: str, agent_id: str, microdao_id: str | None) -> list[str]:
-        forgotten = await self._store.forget_agent(agent_id, microdao_id)
+    async def forget_agent(self, scope: Scope, request_id: str) -> list[str]:
+        """Every memory of the scope's agent in its microDAO; the microDAO's documents stay."""
+        forgotten = await self._store.forget_agent(scope)
         await self._record_forgotten(request_id, forgotten)
         return [item.id for item in forgotten]
 

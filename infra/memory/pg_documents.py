@@ -8,6 +8,7 @@ from typing import Any
 from domain.memory.model import NewDocument
 from domain.memory.records import DocumentResult
 from infra.memory.pg_sql import CHUNKS_AND_JOB, named
+from infra.platform.tenancy import tenant_transaction
 
 _ARGS = ("id", "microdao", "agent", "title", "uri", "key", "content", "text", "hash", "bytes", "metadata",
          "occurred", "chunks", "model")
@@ -36,7 +37,8 @@ _LOCK = ("SELECT id, content_hash, updated_at, (SELECT count(*) FROM memory_chun
 
 
 async def put_document(pool: Any, document: NewDocument, index_model: str) -> DocumentResult:
-    async with pool.acquire() as connection, connection.transaction():
+    """In a tenant transaction of the document's microDAO and writer (row-level security applies)."""
+    async with tenant_transaction(pool, document.microdao_id, document.agent_id) as connection:
         existing = await connection.fetchrow(_LOCK, document.microdao_id, document.doc_key)
         if existing is None:
             if await connection.fetchval(_INSERT, *_args(document, document.id, index_model)) is not None:

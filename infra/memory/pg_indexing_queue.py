@@ -4,6 +4,8 @@ Claiming takes ready jobs with FOR UPDATE SKIP LOCKED (concurrent workers never 
 bumps `attempts` and sets a lease, and commits at once: a worker that dies keeps nothing locked, and
 its jobs are ready again when the lease runs out (a live worker renews it while it embeds). Completion deletes the jobs only where `locked_by`
 is still this worker, in the transaction that writes the vectors.
+
+The queue serves every tenant, so it works as the tables' owner, outside row-level security.
 """
 
 from __future__ import annotations
@@ -54,8 +56,8 @@ _FAIL = """
 """
 
 _ENQUEUE = """
-    INSERT INTO memory_index_jobs (item_id, model)
-    SELECT i.id, $1 FROM memory_items i
+    INSERT INTO memory_index_jobs (item_id, model, microdao_id)
+    SELECT i.id, $1, i.microdao_id FROM memory_items i
     WHERE $2 OR EXISTS (
         SELECT 1 FROM memory_chunks c WHERE c.item_id = i.id
         AND NOT EXISTS (SELECT 1 FROM memory_embeddings e WHERE e.chunk_id = c.id AND e.model = $1))

@@ -1,8 +1,13 @@
-"""PgMemoryStore: memories and knowledge documents in PostgreSQL (tables of alembic 0002_memory)."""
+"""PgMemoryStore: memories and knowledge documents in PostgreSQL (tables of alembic 0002_memory).
+
+Every call runs in a tenant transaction of its scope (infra.platform.tenancy): besides the scope each
+statement names, the row-level security of alembic 0007_memory_rls admits only that scope's rows.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from contextlib import AbstractAsyncContextManager
 from typing import Any
 
 import msgspec
@@ -16,6 +21,7 @@ from infra.memory.pg_documents import put_document
 from infra.memory.pg_search_sql import candidate_of, text_leg_sql, vector_leg_sql
 from infra.memory.pg_sql import CHUNKS_AND_JOB, named
 from infra.memory.pg_term_stats import CommonLexemes
+from infra.platform.tenancy import tenant_transaction
 
 # Dimensions with an HNSW index (alembic 0002_memory creates one partial index per entry).
 INDEXED_DIMENSIONS = (384, 768, 1024, 1536)
@@ -38,12 +44,25 @@ _EXISTING_MEMORY = """
     ORDER BY same_key DESC LIMIT 1
 """
 
-_RECORD = """
+# The scope clause is domain.memory.model.visible: the microDAO's documents, or the agent's own memories.
+_VISIBLE = "microdao_id = $3 AND (tier = 'long' OR agent_id = $4)"
+
+_RECORD = f"""
     SELECT i.*, (SELECT count(*) FROM memory_chunks c WHERE c.item_id = i.id) AS chunks,
            (SELECT count(*) FROM memory_chunks c JOIN memory_embeddings e ON e.chunk_id = c.id AND e.model = $2
             WHERE c.item_id = i.id) AS indexed_chunks
-    FROM memory_items i WHERE i.id = $1
+    FROM memory_items i WHERE i.id = $1 AND {_VISIBLE}
 """
+
+_FORGET = f"DELETE FROM memory_items WHERE id = $1 AND tier = $2 AND {_VISIBLE} RETURNING id, tier, microdao_id, agent_id"
+
+_FORGET_AGENT = ("DELETE FROM memory_items WHERE tier = 'mid' AND microdao_id = $1 AND agent_id = $2 "
+                 "RETURNING id, tier, microdao_id, agent_id")
+
+_RECENT_TURNS = (
+    "SELECT id, occurred_at, content, user_id FROM memory_items WHERE tier = 'mid' AND microdao_id = $1 "
+    "AND agent_id = $2 AND channel_id = $3 AND kind = 'conversation' ORDER BY occurred_at DESC, created_at DESC LIMIT $4"
+)
 
 
 _MEMORY_ARGS = ("id", "kind", "microdao", "agent", "channel", "user", "content", "text", "hash", "bytes", "key",
@@ -57,21 +76,25 @@ class PgMemoryStore:
         self._dims = dims
         self._common = common_lexemes
 
+    def _tenant(self, scope: Scope) -> AbstractAsyncContextManager[Any]:
+        return tenant_transaction(self._pool, scope.microdao_id, scope.agent_id)
+
     async def add_memory(self, memory: NewMemory, index_model: str) -> StoreResult:
         scope = memory.scope
-        # One statement: the item, its chunks and its indexing job commit together or not at all.
-        inserted = await self._pool.fetchval(
-            _INSERT_MEMORY_SQL, memory.id, memory.kind, scope.microdao_id, scope.agent_id, memory.channel_id,
-            memory.user_id, msgspec.to_builtins(memory.content), memory.text, memory.content_hash,
-            memory.content_bytes, memory.idempotency_key, memory.metadata, memory.occurred_at, memory.chunks,
-            index_model,
-        )
-        if inserted is not None:
-            return StoreResult(str(inserted), True, len(memory.chunks))
-        row = await self._pool.fetchrow(_EXISTING_MEMORY, scope.microdao_id, scope.agent_id,
-                                        memory.idempotency_key, memory.content_hash)
-        if row is None:  # the conflicting row was forgotten in between: store it afresh
-            return await self.add_memory(memory, index_model)
+        row = None
+        while row is None:  # None: the conflicting row was forgotten in between; store it afresh
+            async with self._tenant(scope) as connection:
+                # One statement: the item, its chunks and its indexing job commit together or not at all.
+                inserted = await connection.fetchval(
+                    _INSERT_MEMORY_SQL, memory.id, memory.kind, scope.microdao_id, scope.agent_id,
+                    memory.channel_id, memory.user_id, msgspec.to_builtins(memory.content), memory.text,
+                    memory.content_hash, memory.content_bytes, memory.idempotency_key, memory.metadata,
+                    memory.occurred_at, memory.chunks, index_model,
+                )
+                if inserted is not None:
+                    return StoreResult(str(inserted), True, len(memory.chunks))
+                row = await connection.fetchrow(_EXISTING_MEMORY, scope.microdao_id, scope.agent_id,
+                                                memory.idempotency_key, memory.content_hash)
         if row["same_key"] and memory.idempotency_key is not None and row["content_hash"] != memory.content_hash:
             raise Conflict(f"idempotency key '{memory.idempotency_key}' was used for other content "
                            f"(memory {row['id']})")
@@ -80,30 +103,24 @@ class PgMemoryStore:
     async def put_document(self, document: NewDocument, index_model: str) -> DocumentResult:
         return await put_document(self._pool, document, index_model)
 
-    async def get(self, item_id: str, model: str) -> MemoryRecord | None:
-        row = await self._pool.fetchrow(_RECORD, item_id, model)
+    async def get(self, scope: Scope, item_id: str, model: str) -> MemoryRecord | None:
+        async with self._tenant(scope) as connection:
+            row = await connection.fetchrow(_RECORD, item_id, model, scope.microdao_id, scope.agent_id)
         return None if row is None else _record(row)
 
-    async def forget(self, item_id: str, tier: str) -> Forgotten | None:
-        row = await self._pool.fetchrow(
-            "DELETE FROM memory_items WHERE id = $1 AND tier = $2 RETURNING id, tier, microdao_id, agent_id",
-            item_id, tier,
-        )
+    async def forget(self, scope: Scope, item_id: str, tier: str) -> Forgotten | None:
+        async with self._tenant(scope) as connection:
+            row = await connection.fetchrow(_FORGET, item_id, tier, scope.microdao_id, scope.agent_id)
         return None if row is None else _forgotten(row)
 
-    async def forget_agent(self, agent_id: str, microdao_id: str | None) -> list[Forgotten]:
-        rows = await self._pool.fetch(
-            "DELETE FROM memory_items WHERE tier = 'mid' AND agent_id = $1 AND ($2::text IS NULL OR microdao_id = $2)"
-            " RETURNING id, tier, microdao_id, agent_id", agent_id, microdao_id,
-        )
+    async def forget_agent(self, scope: Scope) -> list[Forgotten]:
+        async with self._tenant(scope) as connection:
+            rows = await connection.fetch(_FORGET_AGENT, scope.microdao_id, scope.agent_id)
         return [_forgotten(row) for row in rows]
 
     async def recent_turns(self, scope: Scope, channel_id: str, limit: int) -> list[ShortTermTurn]:
-        rows = await self._pool.fetch(
-            "SELECT id, occurred_at, content, user_id FROM memory_items WHERE tier = 'mid' AND microdao_id = $1 "
-            "AND agent_id = $2 AND channel_id = $3 AND kind = 'conversation' "
-            "ORDER BY occurred_at DESC, created_at DESC LIMIT $4", scope.microdao_id, scope.agent_id, channel_id, limit,
-        )
+        async with self._tenant(scope) as connection:
+            rows = await connection.fetch(_RECENT_TURNS, scope.microdao_id, scope.agent_id, channel_id, limit)
         return [
             ShortTermTurn(str(row["id"]), row["occurred_at"], user_id=row["user_id"], **row["content"])
             for row in reversed(rows)
@@ -113,14 +130,18 @@ class PgMemoryStore:
         self, search: Search, vector: Sequence[float], model: str, per_leg: int,
     ) -> list[Candidate]:
         sql, args = vector_leg_sql(search, vector, model, self._dims, per_leg)
-        return [candidate_of(row, "vector") for row in await self._pool.fetch(sql, *args)]
+        async with self._tenant(search.scope) as connection:
+            rows = await connection.fetch(sql, *args)
+        return [candidate_of(row, "vector") for row in rows]
 
     async def text_search(self, search: Search, per_leg: int) -> list[Candidate]:
         statement = text_leg_sql(search, per_leg, await self._common.get() if self._common else ())
         if statement is None:
             return []
         sql, args = statement
-        return [candidate_of(row, "text") for row in await self._pool.fetch(sql, *args)]
+        async with self._tenant(search.scope) as connection:
+            rows = await connection.fetch(sql, *args)
+        return [candidate_of(row, "text") for row in rows]
 
 
 def _forgotten(row: Any) -> Forgotten:

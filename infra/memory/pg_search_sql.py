@@ -5,6 +5,11 @@ the service can run the full-text leg while the query is still being embedded; t
 domain code (domain.memory.ranking). The full-text leg ORs the query's informative words (see
 text_leg_sql), so a paraphrase sharing a few words with the answer still finds it; ts_rank with
 normalization 1 (divided by 1 + log(length)) keeps long chunks from winning on word count alone.
+
+Both run in a tenant transaction. The full-text leg reads memory_chunks through the view
+memory_chunks_matching (alembic 0007_memory_rls), which applies the tenant rule itself: under row-level
+security PostgreSQL would not use the GIN index for `tsv @@ query` (not a leakproof operator) and would scan
+every chunk of the microDAO instead.
 """
 
 from __future__ import annotations
@@ -97,7 +102,7 @@ def text_leg_sql(search: Search, per_leg: int, common: Sequence[str] = ()) -> tu
     sql = f"""
         WITH leg AS MATERIALIZED (
             SELECT c.id AS chunk_id, ts_rank(c.tsv, q.ranking, 1) AS relevance
-            FROM memory_chunks c, (
+            FROM memory_chunks_matching c, (
                 SELECT coalesce(string_agg(quote_literal(lexeme), ' | ')
                                     FILTER (WHERE lexeme <> ALL({common_lexemes}::text[])),
                                 string_agg(quote_literal(lexeme), ' & '))::tsquery AS matching,

@@ -13,7 +13,8 @@ CHUNKS_AND_JOB = """
         FROM item, unnest($chunks::text[]) WITH ORDINALITY AS piece(text, seq)
         RETURNING 1
     ),
-    job AS (INSERT INTO memory_index_jobs (item_id, model) SELECT id, $model FROM item RETURNING 1)
+    job AS (INSERT INTO memory_index_jobs (item_id, model, microdao_id) SELECT id, $model, $microdao FROM item
+            RETURNING 1)
     SELECT id FROM item
 """
 

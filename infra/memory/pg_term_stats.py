@@ -1,7 +1,9 @@
 """Lexemes too common to select rows by, read from PostgreSQL's own statistics of memory_chunks.tsv.
 
 ANALYZE (autovacuum) keeps `pg_stats.most_common_elems` for tsvector columns: the lexemes found in the
-largest share of rows, with that share. Reading them costs one small query a minute, not a scan.
+largest share of rows, with that share. Reading them costs one small query a minute, not a scan. They are
+read on the pool as the tables' owner: pg_stats hides the statistics of a table under row-level security
+from a role the policies apply to, and these figures span all tenants (they only steer the ranking).
 """
 
 from __future__ import annotations

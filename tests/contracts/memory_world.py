@@ -25,7 +25,7 @@ from domain.memory.commands import (
     to_memory,
     to_search,
 )
-from domain.memory.model import MemoryLimits, NewDocument, NewMemory
+from domain.memory.model import MemoryLimits, NewDocument, NewMemory, Scope
 from domain.memory.ports import IndexingQueue, MemoryStore
 from domain.memory.queue import IndexedJob, IndexJob, QueueStats
 from infra.memory.pg_indexing_queue import PgIndexingQueue
@@ -69,21 +69,27 @@ class MemoryWorld:
     microdao: str
     agent: str
 
+    @property
+    def scope(self) -> Scope:
+        """The world's own agent in its own microDAO."""
+        return Scope(self.microdao, self.agent)
+
     def memory(self, text: str = "", agent: str | None = None, microdao: str | None = None, **fields: Any) -> NewMemory:
         """A fact by default; `user_message`/`agent_reply` make it a conversation turn."""
         content: dict[str, Any] = {name: fields.pop(name) for name in ("user_message", "agent_reply") if name in fields}
-        command = msgspec.convert({
-            "agent_id": agent or self.agent, "microdao_id": microdao or self.microdao,
-            "kind": "conversation" if content else "fact", "content": {"text": text, **content}, **fields,
-        }, StoreMemory)
-        return to_memory(command, MemoryLimits(), ChunkingPolicy())
+        command = msgspec.convert({"kind": "conversation" if content else "fact", "content": {"text": text, **content},
+                                   **fields}, StoreMemory)
+        return to_memory(command, Scope(microdao or self.microdao, agent or self.agent), MemoryLimits(),
+                         ChunkingPolicy())
 
     async def add(self, text: str = "", **fields: Any) -> str:
         return (await self.store.add_memory(self.memory(text, **fields), self.model)).id
 
-    def document(self, title: str, text: str, uri: str | None = None, microdao: str | None = None) -> NewDocument:
-        command = PostDocument(microdao or self.microdao, title, text=text, source_uri=uri, agent_id=self.agent)
-        return to_document(command, MemoryLimits(), ChunkingPolicy())
+    def document(self, title: str, text: str, uri: str | None = None, microdao: str | None = None,
+                 agent: str | None = None) -> NewDocument:
+        command = PostDocument(title, text=text, source_uri=uri)
+        return to_document(command, Scope(microdao or self.microdao, agent or self.agent), MemoryLimits(),
+                           ChunkingPolicy())
 
     async def claim(self, worker: str, lease_s: float = 60, max_attempts: int = 5,
                     max_jobs: int = 10) -> list[IndexJob]:
@@ -100,9 +106,8 @@ class MemoryWorld:
         return next((s for s in await self.queue.stats() if s.model == self.model), None)
 
     def search(self, query: str, agent: str | None = None, **fields: Any) -> Search:
-        command = msgspec.convert({"agent_id": agent or self.agent, "microdao_id": self.microdao, "query": query,
-                                   **fields}, QueryMemory)
-        return to_search(command, MemoryLimits())
+        command = msgspec.convert({"query": query, **fields}, QueryMemory)
+        return to_search(command, Scope(self.microdao, agent or self.agent), MemoryLimits())
 
 
 def world_names() -> tuple[str, str, str]:

@@ -52,7 +52,7 @@ async def test_completing_writes_the_vectors_and_removes_the_job(world: MemoryWo
     commits = Commits()
     assert await world.queue.complete("w1", world.model, DIMS, [done(job)], commits) == [job]
     assert commits.seen == [[job.job_id]]
-    record = await world.store.get(item, world.model)
+    record = await world.store.get(world.scope, item, world.model)
     assert record is not None and record.indexed_chunks == record.chunks == 1
     await world.wait(MOMENT)
     assert await world.claim("w2") == []
@@ -67,7 +67,7 @@ async def test_a_worker_that_lost_its_jobs_to_another_completes_nothing(world: M
     commits = Commits()
     assert await world.queue.complete("slow", world.model, DIMS, [done(stale)], commits) == []
     assert commits.seen == [], "before_commit sees exactly the jobs still held: none"
-    record = await world.store.get(item, world.model)
+    record = await world.store.get(world.scope, item, world.model)
     assert record is not None and record.indexed_chunks == 0
     assert await world.queue.complete("fast", world.model, DIMS, [done(taken)], commits) == [taken]
 
@@ -88,7 +88,7 @@ async def test_when_before_commit_fails_nothing_is_written_and_the_job_stays_hel
 
     with pytest.raises(RuntimeError):
         await world.queue.complete("w1", world.model, DIMS, [done(job)], refuse)
-    record = await world.store.get(item, world.model)
+    record = await world.store.get(world.scope, item, world.model)
     assert record is not None and record.indexed_chunks == 0
     assert await world.claim("w2") == []
     assert await world.queue.complete("w1", world.model, DIMS, [done(job)], Commits()) == [job]

@@ -27,7 +27,7 @@ async def test_stats_count_pending_in_flight_and_dead_jobs_of_each_model(world: 
 
 async def test_a_forgotten_item_takes_its_job_with_it(world: MemoryWorld) -> None:
     item = await world.add("soon forgotten")
-    await world.store.forget(item, "mid")
+    await world.store.forget(world.scope, item, "mid")
     assert await world.claim("w1") == []
 
 

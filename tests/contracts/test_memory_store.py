@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from domain.kernel.errors import Conflict
+from domain.memory.model import Scope
 from tests.contracts.memory_world import (
     MemoryWorld,
     world_fixture,  # noqa: F401 - the `world` fixture
@@ -21,7 +22,7 @@ async def test_a_new_memory_is_stored_with_its_chunks_and_read_back_whole(world:
                           user_id="member:olena", metadata={"topic": "pets"}, occurred_at=T0)
     result = await world.store.add_memory(memory, world.model)
     assert (result.id, result.created, result.chunks) == (memory.id, True, len(memory.chunks))
-    record = await world.store.get(memory.id, world.model)
+    record = await world.store.get(world.scope, memory.id, world.model)
     assert record is not None
     assert (record.tier, record.kind, record.microdao_id, record.agent_id, record.text) == (
         "mid", "conversation", world.microdao, world.agent, "User: my dog is Rex\nAgent: noted")
@@ -31,7 +32,7 @@ async def test_a_new_memory_is_stored_with_its_chunks_and_read_back_whole(world:
 
 
 async def test_an_unknown_id_reads_as_none(world: MemoryWorld) -> None:
-    assert await world.store.get(world.memory("x").id, world.model) is None
+    assert await world.store.get(world.scope, world.memory("x").id, world.model) is None
 
 
 async def test_the_same_content_of_the_same_agent_is_stored_once(world: MemoryWorld) -> None:
@@ -88,26 +89,47 @@ async def test_recent_turns_are_the_channel_s_latest_oldest_first(world: MemoryW
 
 async def test_forgetting_removes_a_memory_once_and_only_from_its_own_tier(world: MemoryWorld) -> None:
     item_id = await world.add("forget me")
-    assert await world.store.forget(item_id, "long") is None
-    forgotten = await world.store.forget(item_id, "mid")
+    assert await world.store.forget(world.scope, item_id, "long") is None
+    forgotten = await world.store.forget(world.scope, item_id, "mid")
     assert forgotten is not None
     assert (forgotten.id, forgotten.tier, forgotten.microdao_id, forgotten.agent_id) == (
         item_id, "mid", world.microdao, world.agent)
-    assert await world.store.forget(item_id, "mid") is None
-    assert await world.store.get(item_id, world.model) is None
+    assert await world.store.forget(world.scope, item_id, "mid") is None
+    assert await world.store.get(world.scope, item_id, world.model) is None
 
 
-async def test_forgetting_an_agent_removes_its_memories_in_one_microdao_or_in_all(world: MemoryWorld) -> None:
+async def test_forgetting_an_agent_removes_its_memories_in_its_microdao_only(world: MemoryWorld) -> None:
     here = {await world.add("one"), await world.add("two")}
-    there_microdao = unique("m")
-    there = await world.store.add_memory(world.memory("three", microdao=there_microdao), world.model)
-    kept = await world.store.add_memory(world.memory("one", agent=unique("agent")), world.model)
+    elsewhere, colleague = Scope(unique("m"), world.agent), Scope(world.microdao, unique("agent"))
+    there = await world.store.add_memory(world.memory("three", microdao=elsewhere.microdao_id), world.model)
+    kept = await world.store.add_memory(world.memory("one", agent=colleague.agent_id), world.model)
     document = await world.store.put_document(world.document("Guide", "the agent wrote this"), world.model)
-    forgotten = await world.store.forget_agent(world.agent, world.microdao)
+    forgotten = await world.store.forget_agent(world.scope)
     assert {f.id for f in forgotten} == here and {f.tier for f in forgotten} == {"mid"}
-    assert [f.id for f in await world.store.forget_agent(world.agent, None)] == [there.id]
-    assert await world.store.get(kept.id, world.model) is not None
-    assert await world.store.get(document.id, world.model) is not None, "documents belong to the microDAO"
+    assert await world.store.forget_agent(world.scope) == []
+    assert await world.store.get(elsewhere, there.id, world.model) is not None, "another microDAO's"
+    assert await world.store.get(colleague, kept.id, world.model) is not None, "another agent's"
+    assert await world.store.get(world.scope, document.id, world.model) is not None, "documents are the microDAO's"
+
+
+async def test_another_agents_memory_reads_and_forgets_as_missing_while_documents_are_shared(
+    world: MemoryWorld,
+) -> None:
+    colleague = Scope(world.microdao, unique("agent"))
+    stranger = Scope(unique("m"), world.agent)
+    mine = await world.add("my own secret")
+    document = (await world.store.put_document(world.document("Guide", "for everyone"), world.model)).id
+    for other in (colleague, stranger):
+        assert await world.store.get(other, mine, world.model) is None
+        assert await world.store.forget(other, mine, "mid") is None
+        assert await world.store.forget_agent(other) == []
+    assert await world.store.get(stranger, document, world.model) is None
+    assert await world.store.forget(stranger, document, "long") is None
+    record = await world.store.get(colleague, document, world.model)
+    assert record is not None and record.agent_id == world.agent, "a colleague reads the microDAO's documents"
+    assert await world.store.get(world.scope, mine, world.model) is not None, "still there"
+    forgotten = await world.store.forget(colleague, document, "long")
+    assert forgotten is not None and forgotten.id == document, "and any agent of the microDAO may delete one"
 
 
 async def test_a_document_is_created_kept_when_unchanged_and_replaced_in_place(world: MemoryWorld) -> None:
@@ -119,7 +141,7 @@ async def test_a_document_is_created_kept_when_unchanged_and_replaced_in_place(w
     replaced = await world.store.put_document(new, world.model)
     assert (replaced.id, replaced.created, replaced.replaced, replaced.unchanged) == (first.id, False, True, False)
     assert replaced.chunks == len(new.chunks) > 1
-    record = await world.store.get(first.id, world.model)
+    record = await world.store.get(world.scope, first.id, world.model)
     assert record is not None
     assert (record.tier, record.kind, record.title, record.source_uri, record.text, record.chunks) == (
         "long", "document", "Policy", "kb://p", new.text, len(new.chunks))

@@ -84,7 +84,7 @@ async def test_vector_search_ranks_the_nearest_first_within_the_scope(world: Mem
 async def test_get_counts_the_chunks_indexed_with_the_model_asked_about(world: MemoryWorld) -> None:
     item_id = await world.add("count my vectors")
     await world.index({item_id: unit(2)})
-    record = await world.store.get(item_id, world.model)
-    other = await world.store.get(item_id, unique("other-model"))
+    record = await world.store.get(world.scope, item_id, world.model)
+    other = await world.store.get(world.scope, item_id, unique("other-model"))
     assert record is not None and other is not None
     assert (record.indexed_chunks, other.indexed_chunks) == (1, 0)

@@ -17,8 +17,9 @@ from tests.fakes.memory_tables import Item, MemoryTables
 
 
 class InMemoryMemoryStore:
-    """Same dedup, scoping (domain.memory.model.visible) and filters as PostgreSQL. The text leg matches
-    whole lowercase words (PostgreSQL also stems them and skips stop words) and ranks by words shared.
+    """Same dedup, scoping (domain.memory.model.visible: searches, get and forget alike) and filters as
+    PostgreSQL. The text leg matches whole lowercase words (PostgreSQL also stems them and skips stop
+    words) and ranks by words shared.
     The vector leg ranks chunks by cosine distance among the vectors InMemoryQueue.complete wrote for the
     model; given `vectorize`, every chunk counts as indexed already, with vectorize(chunk text)."""
 
@@ -64,8 +65,14 @@ class InMemoryMemoryStore:
         return DocumentResult(item.id, existing is None, existing is not None, False, len(document.chunks),
                               self._revisions[item.id])
 
-    async def get(self, item_id: str, model: str) -> MemoryRecord | None:
+    def _visible_item(self, scope: Scope, item_id: str) -> Item | None:
         item = self.tables.items.get(item_id)
+        if item is None or not visible(item.tier, item.microdao_id, item.agent_id, scope):
+            return None
+        return item
+
+    async def get(self, scope: Scope, item_id: str, model: str) -> MemoryRecord | None:
+        item = self._visible_item(scope, item_id)
         if item is None:
             return None
         return MemoryRecord(item.id, item.tier, item.kind, item.microdao_id, item.agent_id, item.text, item.metadata,
@@ -73,17 +80,17 @@ class InMemoryMemoryStore:
                             self.tables.indexed_chunks(item, model), item.content, item.channel_id, item.user_id,
                             item.title, item.source_uri)
 
-    async def forget(self, item_id: str, tier: str) -> Forgotten | None:
-        item = self.tables.items.get(item_id)
+    async def forget(self, scope: Scope, item_id: str, tier: str) -> Forgotten | None:
+        item = self._visible_item(scope, item_id)
         if item is None or item.tier != tier:
             return None
         self.tables.delete(item_id)
         return Forgotten(item.id, item.tier, item.microdao_id, item.agent_id)
 
-    async def forget_agent(self, agent_id: str, microdao_id: str | None) -> list[Forgotten]:
+    async def forget_agent(self, scope: Scope) -> list[Forgotten]:
         doomed = [item for item in self.tables.items.values()
-                  if item.tier == "mid" and item.agent_id == agent_id and microdao_id in (None, item.microdao_id)]
-        return [f for item in doomed if (f := await self.forget(item.id, "mid")) is not None]
+                  if item.tier == "mid" and (item.microdao_id, item.agent_id) == (scope.microdao_id, scope.agent_id)]
+        return [f for item in doomed if (f := await self.forget(scope, item.id, "mid")) is not None]
 
     async def recent_turns(self, scope: Scope, channel_id: str, limit: int) -> list[ShortTermTurn]:
         turns = [item for item in self.tables.items.values()

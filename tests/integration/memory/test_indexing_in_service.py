@@ -13,7 +13,7 @@ import pytest
 from apps.memory.app import create_app
 from apps.memory.container import MemoryContainer
 from domain.memory.commands import QueryMemory, StoreMemory
-from domain.memory.model import MemoryContent
+from domain.memory.model import MemoryContent, Scope
 from domain.memory.queue import IndexingPolicy
 from domain.memory.service import MemoryPolicies, MemoryService
 from infra.memory.embedders.minilm import MiniLMEmbedder
@@ -28,18 +28,19 @@ from tests.memory_support import (  # noqa: F401 - fixtures
     test_embedder_fixture,
     unique,
 )
-from tests.support import serve_in_thread, wait_until
+from tests.support import bearer, issue_key, serve_in_thread, wait_until
 
 
 async def store_facts(runtime: MemoryContainer, microdao: str, texts: Sequence[str]) -> list[str]:
-    return [(await runtime.service.store("test", StoreMemory("sofia", MemoryContent(text=text), microdao_id=microdao,
-                                                             kind="fact"))).id for text in texts]
+    return [(await runtime.service.store(Scope(microdao, "sofia"), "test",
+                                         StoreMemory(MemoryContent(text=text), kind="fact"))).id for text in texts]
 
 
 async def test_a_failing_memory_is_retried_with_backoff_then_dead_lettered_while_the_others_are_indexed(
     memory_runtime: MemoryContainer, minilm: MiniLMEmbedder,
 ) -> None:
     microdao = unique("poison")
+    sofia = Scope(microdao, "sofia")
     good = await store_facts(memory_runtime, microdao, ["The boiler service is booked for Tuesday",
                                                         "The spare key is with the neighbour"])
     [bad] = await store_facts(memory_runtime, microdao, ["POISON this text breaks the embedder"])
@@ -59,14 +60,14 @@ async def test_a_failing_memory_is_retried_with_backoff_then_dead_lettered_while
     assert row["dead_at"] is not None and row["attempts"] == 3 and "POISON" in row["last_error"]
     assert sorted(set(attempts_seen)) == [1, 2, 3], "retried after each backoff"
     for item in good:
-        assert (await memory_runtime.store.get(item, poisoned.model)).indexed_chunks == 1  # type: ignore[union-attr]
+        assert (await memory_runtime.store.get(sofia, item, poisoned.model)).indexed_chunks == 1  # type: ignore[union-attr]
     status = await memory_status(memory_runtime.pool)
     assert any(letter.item_id == bad and "POISON" in (letter.error or "") for letter in status.dead_letters)
-    result = await memory_runtime.service.query(QueryMemory("sofia", microdao, "POISON embedder"))
+    result = await memory_runtime.service.query(sofia, QueryMemory("POISON embedder"))
     assert bad in [hit.id for hit in result.memories], "a dead letter is still found by full text"
     assert await memory_runtime.queue.enqueue_all(poisoned.model, force=False) >= 1, "reindex revives dead letters"
     assert await index_everything(memory_runtime) >= 1
-    assert (await memory_runtime.store.get(bad, poisoned.model)).indexed_chunks == 1  # type: ignore[union-attr]
+    assert (await memory_runtime.store.get(sofia, bad, poisoned.model)).indexed_chunks == 1  # type: ignore[union-attr]
 
 
 async def test_reindexing_with_a_new_model_writes_beside_the_old_vectors_while_queries_keep_working(
@@ -77,20 +78,20 @@ async def test_reindexing_with_a_new_model_writes_beside_the_old_vectors_while_q
         "Our accountant Iryna files the VAT return every quarter", "The team photo is on the shared drive",
         "Lunch orders go to the chat channel before eleven"])
     await index_everything(memory_runtime)
-    question = QueryMemory("sofia", microdao, "who handles our tax paperwork?", limit=3)
+    sofia, question = Scope(microdao, "sofia"), QueryMemory("who handles our tax paperwork?", limit=3)
     new_model = LabelledEmbedder(minilm, unique("test/minilm-next"))
     queued = await memory_runtime.queue.enqueue_all(new_model.model, force=False)
     assert queued >= 3
     worker = memory_runtime.worker(embedder=new_model)
     while (await worker.run_once()).claimed:
-        assert (await memory_runtime.service.query(question)).memories[0].id == answer, "queries keep working"
+        assert (await memory_runtime.service.query(sofia, question)).memories[0].id == answer, "queries keep working"
     models = {row["model"] for row in await memory_runtime.pool.fetch(
         "SELECT e.model FROM memory_embeddings e JOIN memory_chunks c ON c.id = e.chunk_id WHERE c.item_id = $1",
         answer)}
     assert models == {memory_runtime.embedder.model, new_model.model}
     switched = MemoryService(memory_runtime.store, new_model, memory_runtime.core.recorder, SystemClock(),
                              MemoryPolicies())
-    assert (await switched.query(question)).memories[0].id == answer
+    assert (await switched.query(sofia, question)).memories[0].id == answer
     assert await memory_runtime.queue.enqueue_all(new_model.model, force=False) == 0, "nothing left to reindex"
     await memory_runtime.pool.execute("DELETE FROM memory_embeddings WHERE model = $1", new_model.model)
 
@@ -103,19 +104,25 @@ def served_with_worker(database_url: str, test_embedder: LabelledEmbedder) -> It
 
 
 def test_the_service_indexes_in_the_background_and_reports_the_backlog_in_metrics(
-    served_with_worker: httpx.Client,
+    served_with_worker: httpx.Client, database_url: str,
 ) -> None:
-    response = served_with_worker.post("/internal/agent-memory/store", json={
-        "agent_id": "sofia", "microdao_id": unique("bg"), "content": {"text": "The rooftop garden needs watering"}})
+    agent, operator = unique("gardener"), issue_key(database_url, None)
+    sofia = bearer(issue_key(database_url, agent, unique("bg")))
+    response = served_with_worker.post("/internal/agent-memory/store", headers=sofia,
+                                       json={"content": {"text": "The rooftop garden needs watering"}})
     memory_id = response.json()["id"]
-    wait_until(lambda: served_with_worker.get(f"/internal/agent-memory/{memory_id}").json()["indexed_chunks"] == 1,
-               timeout=30)
-    wait_until(lambda: "memory_indexed_items_total" in _metric_lines(served_with_worker), timeout=10)
-    metrics = _metric_lines(served_with_worker)
+
+    def indexed() -> bool:
+        return bool(served_with_worker.get(f"/internal/agent-memory/{memory_id}", headers=sofia)
+                    .json()["indexed_chunks"] == 1)
+
+    wait_until(indexed, timeout=30)
+    wait_until(lambda: "memory_indexed_items_total" in _metric_lines(served_with_worker, operator), timeout=10)
+    metrics = _metric_lines(served_with_worker, operator)
     assert any(line.startswith("memory_index_backlog{model=") for line in metrics.splitlines())
     assert any(line.startswith("memory_index_backlog_age_seconds{model=") for line in metrics.splitlines())
 
 
-def _metric_lines(client: httpx.Client) -> str:
-    return "\n".join(line for line in client.get("/metrics").text.splitlines()
+def _metric_lines(client: httpx.Client, key: str) -> str:
+    return "\n".join(line for line in client.get("/metrics", headers=bearer(key)).text.splitlines()
                      if line.startswith("memory_") and not line.startswith("memory_indexed_items_created"))

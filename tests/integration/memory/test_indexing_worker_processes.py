@@ -20,7 +20,7 @@ import pytest
 from domain.ledger.events import MemoryIndexed
 from domain.memory.chunking import ChunkingPolicy
 from domain.memory.commands import StoreMemory, to_memory
-from domain.memory.model import MemoryContent, MemoryLimits
+from domain.memory.model import MemoryContent, MemoryLimits, Scope
 from infra.ledger.event_store import open_ledger
 from infra.memory.pg_memory_store import PgMemoryStore
 from infra.memory.pg_pool import open_memory_pool
@@ -34,8 +34,9 @@ MINILM = "sentence-transformers/all-MiniLM-L6-v2"  # what worker processes on th
 async def store_directly(pool: Any, texts: Sequence[str]) -> list[str]:
     """Memories queued for the configured (real) model, in a database no test runtime is attached to."""
     store = PgMemoryStore(pool, 384)
-    commands = [StoreMemory("sofia", MemoryContent(text=text), microdao_id="m", kind="fact") for text in texts]
-    return [(await store.add_memory(to_memory(command, MemoryLimits(), ChunkingPolicy()), MINILM)).id
+    commands = [StoreMemory(MemoryContent(text=text), kind="fact") for text in texts]
+    return [(await store.add_memory(to_memory(command, Scope("m", "sofia"), MemoryLimits(), ChunkingPolicy()),
+                                    MINILM)).id
             for command in commands]
 
 

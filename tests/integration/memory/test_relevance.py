@@ -10,7 +10,7 @@ import msgspec
 
 from apps.memory.container import MemoryContainer
 from domain.memory.commands import QueryMemory, StoreMemory, to_search
-from domain.memory.model import MemoryContent
+from domain.memory.model import MemoryContent, Scope
 from tests.memory_support import (  # noqa: F401 - fixtures
     index_everything,
     memory_runtime_fixture,
@@ -66,21 +66,19 @@ DISTRACTORS = [
 async def test_paraphrased_questions_find_their_answers_among_distractors_recall_at_5(
     memory_runtime: MemoryContainer,
 ) -> None:
-    microdao, memory = unique("relevance"), memory_runtime.service
+    sofia, memory = Scope(unique("relevance"), "sofia"), memory_runtime.service
     answers = []
     for text in [answer for answer, _ in LABELLED] + DISTRACTORS:
-        stored = await memory.store("relevance", StoreMemory("sofia", content=MemoryContent(text=text),
-                                                             microdao_id=microdao, kind="fact"))
+        stored = await memory.store(sofia, "relevance", StoreMemory(MemoryContent(text=text), kind="fact"))
         answers.append(stored.id)
     assert await index_everything(memory_runtime) >= len(answers)
 
     hybrid_hits, text_only_hits = 0, 0
     for (_, question), answer_id in zip(LABELLED, answers, strict=False):
-        command = msgspec.convert({"agent_id": "sofia", "microdao_id": microdao, "query": question, "limit": 5},
-                                  QueryMemory)
-        result = await memory.query(command)
+        command = msgspec.convert({"query": question, "limit": 5}, QueryMemory)
+        result = await memory.query(sofia, command)
         hybrid_hits += answer_id in [hit.id for hit in result.memories]
-        text_only = await memory_runtime.store.text_search(to_search(command, memory_runtime.settings.limits), 5)
+        text_only = await memory_runtime.store.text_search(to_search(command, sofia, memory_runtime.settings.limits), 5)
         text_only_hits += answer_id in [candidate.item_id for candidate in text_only]
     recall, text_recall = hybrid_hits / len(LABELLED), text_only_hits / len(LABELLED)
     assert recall >= 0.9, f"hybrid recall@5 {recall:.2f}"

@@ -1,4 +1,5 @@
-"""PgMemoryStore and PgIndexingQueue details that only PostgreSQL can show: races, indexes, leases."""
+"""PgMemoryStore and PgIndexingQueue details that only PostgreSQL can show: races, indexes (under row-level
+security too), leases."""
 
 from __future__ import annotations
 
@@ -13,12 +14,15 @@ from domain.memory.queue import IndexedJob, JobFailure
 from infra.memory.pg_memory_store import PgMemoryStore
 from infra.memory.pg_search_sql import vector_leg_sql
 from infra.memory.pg_term_stats import CommonLexemes
+from infra.platform.tenancy import tenant_transaction
 from tests.memory_support import (  # noqa: F401 - fixtures
     memory_runtime_fixture,
     minilm_fixture,
     test_embedder_fixture,
     unique,
 )
+
+SOFIA = Scope("m7", "sofia")
 
 
 def memory(microdao: str, text: str, key: str | None = None) -> NewMemory:
@@ -39,7 +43,7 @@ async def test_concurrent_stores_of_the_same_content_create_exactly_one_memory(m
 
 async def test_concurrent_posts_of_one_source_uri_make_one_document(memory_runtime: MemoryContainer) -> None:
     microdao = unique("docs")
-    posts = [to_document(PostDocument(microdao, "Guide", text=f"version {i}", source_uri="kb://guide"),
+    posts = [to_document(PostDocument("Guide", text=f"version {i}", source_uri="kb://guide"), Scope(microdao, "sofia"),
                          MemoryLimits(), ChunkingPolicy()) for i in range(6)]
     results = await asyncio.gather(*(memory_runtime.store.put_document(post, "m") for post in posts))
     assert len({result.id for result in results}) == 1
@@ -49,12 +53,14 @@ async def test_concurrent_posts_of_one_source_uri_make_one_document(memory_runti
     assert chunks == 1, "each replacement removed the chunks before it"
 
 
-async def test_the_vector_leg_can_be_served_by_the_partial_hnsw_index(memory_runtime: MemoryContainer) -> None:
-    search = to_search(QueryMemory("sofia", "m7", "anything at all"), MemoryLimits())
+async def test_the_vector_leg_can_be_served_by_the_partial_hnsw_index_under_row_security(
+    memory_runtime: MemoryContainer,
+) -> None:
+    search = to_search(QueryMemory("anything at all"), SOFIA, MemoryLimits())
     sql, args = vector_leg_sql(search, [0.0] * 383 + [1.0], "sentence-transformers/all-MiniLM-L6-v2", 384, 50)
-    async with memory_runtime.pool.acquire() as connection, connection.transaction():
-        # With sorting and sequential scans priced out, only the HNSW index can return rows by distance:
-        # the plan shows whether the query's expression and predicate match the index.
+    # With sorting and sequential scans priced out, only the HNSW index can return rows by distance: the plan
+    # shows whether the query's expression and predicate match the index, for the tenant the service runs as.
+    async with tenant_transaction(memory_runtime.pool, SOFIA.microdao_id, SOFIA.agent_id) as connection:
         await connection.execute("SET LOCAL enable_sort = off; SET LOCAL enable_seqscan = off")
         plan = "\n".join(row[0] for row in await connection.fetch("EXPLAIN " + sql, *args))
     assert "ix_memory_embeddings_hnsw_384" in plan
@@ -65,21 +71,22 @@ async def test_a_document_replaced_while_its_chunks_are_embedded_gets_no_stale_v
 ) -> None:
     microdao, model = unique("stale"), memory_runtime.embedder.model
     limits, chunking = MemoryLimits(), ChunkingPolicy()
-    old = to_document(PostDocument(microdao, "Policy", text="Old rule: meetings on Monday.", source_uri="kb://p"),
+    scope = Scope(microdao, "sofia")
+    old = to_document(PostDocument("Policy", text="Old rule: meetings on Monday.", source_uri="kb://p"), scope,
                       limits, chunking)
     document_id = (await memory_runtime.store.put_document(old, model)).id
     everything = await memory_runtime.queue.claim("slow-worker", model, 1000, 60, 5)
     claimed = [job for job in everything if job.item_id == document_id]
     others = [JobFailure(job.job_id, "released by the test", 0, False) for job in everything if job not in claimed]
     await memory_runtime.queue.fail("slow-worker", others)  # give back other tests' jobs at once
-    new = to_document(PostDocument(microdao, "Policy", text="New rule: meetings on Friday.", source_uri="kb://p"),
+    new = to_document(PostDocument("Policy", text="New rule: meetings on Friday.", source_uri="kb://p"), scope,
                       limits, chunking)
     assert (await memory_runtime.store.put_document(new, model)).replaced
     vectors = await memory_runtime.embedder.embed([chunk.text for job in claimed for chunk in job.chunks])
     written = await memory_runtime.queue.complete("slow-worker", model, 384,
                                                   [IndexedJob(claimed[0], vectors)], _nothing)
     assert written == []
-    record = await memory_runtime.store.get(document_id, model)
+    record = await memory_runtime.store.get(scope, document_id, model)
     assert record is not None and record.indexed_chunks == 0 and "Friday" in record.text
     pending = await memory_runtime.pool.fetchval(
         "SELECT count(*) FROM memory_index_jobs WHERE item_id = $1 AND locked_by IS NULL", document_id)
@@ -108,12 +115,12 @@ async def test_common_words_select_no_rows_alone_but_still_weigh_in_the_ranking(
     store = PgMemoryStore(memory_runtime.pool, 384, FixedCommonLexemes(["budget", "report"]))
 
     async def found(query: str) -> list[str]:
-        search = to_search(QueryMemory("sofia", microdao, query), MemoryLimits())
+        search = to_search(QueryMemory(query), Scope(microdao, "sofia"), MemoryLimits())
         by_id = {value: key for key, value in ids.items()}
         return [by_id[c.item_id] for c in await store.text_search(search, 10)]
 
     assert await found("budget vet") == ["both", "vet"], "rows selected by the informative word, ranked by all"
     assert sorted(await found("budget report")) == ["both", "budget+report"], "only common words: all must match"
     everything = PgMemoryStore(memory_runtime.pool, 384)
-    search = to_search(QueryMemory("sofia", microdao, "budget vet"), MemoryLimits())
+    search = to_search(QueryMemory("budget vet"), Scope(microdao, "sofia"), MemoryLimits())
     assert len(await everything.text_search(search, 10)) == 4, "without statistics every word selects rows"

@@ -15,6 +15,7 @@ from domain.kernel.errors import ServiceUnavailable
 from domain.ledger.application import UsageLedger
 from domain.ledger.events import LedgerEntry, MemoryStored
 from domain.memory.commands import PostDocument, StoreMemory
+from domain.memory.model import Scope
 from domain.memory.service import MemoryPolicies, MemoryService
 from infra.ledger.event_store import open_ledger
 from infra.ledger.group_commit import GroupCommitRecorder
@@ -70,24 +71,24 @@ async def setup_fixture(database_url: str) -> AsyncIterator[Setup]:
     await asyncio.to_thread(ledger.close)
 
 
-def fact(microdao: str, text: str) -> StoreMemory:
-    return msgspec.convert({"agent_id": "sofia", "microdao_id": microdao, "kind": "fact",
-                            "content": {"text": text}}, StoreMemory)
+def fact(text: str) -> StoreMemory:
+    return msgspec.convert({"kind": "fact", "content": {"text": text}}, StoreMemory)
 
 
 async def test_a_store_retried_after_its_ledger_commit_failed_is_in_the_ledger_exactly_once(setup: Setup) -> None:
     service, recorder = setup.service()
     microdao = f"m-{uuid.uuid4().hex[:8]}"
+    sofia = Scope(microdao, "sofia")
     with pytest.raises(ServiceUnavailable):
-        await service.store("req-1", fact(microdao, "the office moves to Lviv in May"))
+        await service.store(sofia, "req-1", fact("the office moves to Lviv in May"))
     assert recorder.failed
 
-    retried = await service.store("req-1", fact(microdao, "the office moves to Lviv in May"))
+    retried = await service.store(sofia, "req-1", fact("the office moves to Lviv in May"))
     assert not retried.created, "the first try had stored the memory"
     [event] = setup.stored_events(retried.id)
     assert (event.request_id, event.microdao_id, event.tier, event.kind) == ("req-1", microdao, "mid", "fact")
 
-    await service.store("req-2", fact(microdao, "the office moves to Lviv in May"))
+    await service.store(sofia, "req-2", fact("the office moves to Lviv in May"))
     assert len(setup.stored_events(retried.id)) == 1, "a repeat of a recorded store adds nothing"
 
 
@@ -95,19 +96,19 @@ async def test_a_document_post_retried_after_its_ledger_commit_failed_is_in_the_
     setup: Setup,
 ) -> None:
     service, _ = setup.service()
-    microdao = f"m-{uuid.uuid4().hex[:8]}"
+    sofia = Scope(f"m-{uuid.uuid4().hex[:8]}", "sofia")
 
     def post(text: str) -> PostDocument:
-        return PostDocument(microdao, "Handbook", text=text, source_uri="kb://handbook")
+        return PostDocument("Handbook", text=text, source_uri="kb://handbook")
 
     with pytest.raises(ServiceUnavailable):
-        await service.put_document("req-1", post("Meetings are on Mondays."))
-    retried = await service.put_document("req-1", post("Meetings are on Mondays."))
+        await service.put_document(sofia, "req-1", post("Meetings are on Mondays."))
+    retried = await service.put_document(sofia, "req-1", post("Meetings are on Mondays."))
     assert retried.unchanged, "the first try had stored the document"
     assert len(setup.stored_events(retried.id)) == 1
 
-    await service.put_document("req-2", post("Meetings are on Fridays."))
-    await service.put_document("req-3", post("Meetings are on Fridays."))
-    await service.put_document("req-4", post("Meetings are on Mondays."))
+    await service.put_document(sofia, "req-2", post("Meetings are on Fridays."))
+    await service.put_document(sofia, "req-3", post("Meetings are on Fridays."))
+    await service.put_document(sofia, "req-4", post("Meetings are on Mondays."))
     events = setup.stored_events(retried.id)
     assert [e.request_id for e in events] == ["req-1", "req-2", "req-4"], "each new version once, A-B-A included"

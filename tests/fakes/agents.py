@@ -1,5 +1,6 @@
-"""Fakes for the agent runtime: a provider that records what the LLM proxy asked of it, and one fake per
-port of the turn (memory, tools, LLM) for unit tests of domain/agents/turn.py."""
+"""Fakes for the agent runtime: a provider that records what the LLM proxy asked of it, one fake per port of
+the turn (memory, tools, LLM) for unit tests of domain/agents/turn.py, and memory + Toolcore as one
+recording HTTP stand-in (to see which credential each of a turn's calls carried)."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from domain.kernel.tool_calls import ToolCallStatus
 from domain.kernel.usage import Usage
 from domain.llm.policies import ChatChunk, ChatRequest, ChatResult, ProviderError
 from domain.llm.ports import ChatProvider
+from tests.fakes.llm_servers import _body, _json, _lifespan
 
 
 class RecordingProvider:
@@ -108,3 +110,38 @@ def text_reply(text: str, cost: Decimal | None = Decimal("0.002")) -> LlmReply:
 
 def openai_tool(name: str) -> dict[str, Any]:
     return {"type": "function", "function": {"name": name, "description": name, "parameters": {"type": "object"}}}
+
+
+class RecordingServices:
+    """Memory and Toolcore as the runtime calls them, over real HTTP: nothing remembered, `tools` offered
+    and every call succeeding. Keeps each call as (method, path, Authorization header); a key in `refuse`
+    gets 403 identity_mismatch, as the real services answer a key of another agent."""
+
+    def __init__(self, tools: Sequence[str] = ()) -> None:
+        self.tools = list(tools)
+        self.calls: list[tuple[str, str, str | None]] = []
+        self.refuse: set[str] = set()
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] == "lifespan":
+            await _lifespan(receive, send)
+            return
+        await _body(receive)
+        headers = {k.decode(): v.decode() for k, v in scope["headers"]}
+        authorization = headers.get("authorization")
+        self.calls.append((scope["method"], scope["path"], authorization))
+        if authorization in {f"Bearer {key}" for key in self.refuse}:
+            await _json(send, 403, {"error": {"type": "identity_mismatch", "message": "not this agent's key"}})
+            return
+        answers: dict[str, tuple[int, Any]] = {
+            "/internal/agent-memory/query": (200, {"short_term": [], "memories": []}),
+            "/internal/agent-memory/store": (201, {"id": "m-1", "ids": ["m-1"]}),
+            "/internal/tools": (200, {"tools": [openai_tool(name) for name in self.tools]}),
+            "/internal/tools/call": (200, {"ok": True, "result": {"now": "2026-12-01T10:00:00Z"}}),
+        }
+        status, payload = answers.get(scope["path"], (404, {"error": {"type": "not_found", "message": "no"}}))
+        await _json(send, status, payload)
+
+    def authorizations(self) -> set[str | None]:
+        return {authorization for _, _, authorization in self.calls}
+

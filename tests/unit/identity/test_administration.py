@@ -25,7 +25,7 @@ def admin(allow_unregistered: bool = False) -> tuple[IdentityAdmin, InMemoryIden
 async def test_an_issued_key_is_shown_once_stored_as_a_hash_and_audited_without_its_secret() -> None:
     identity, store, recorder, _ = admin()
     await identity.register_agent("agent:sofia", "microdao:7", "op-1")
-    issued = await identity.issue_key("agent:sofia", AGENT_SCOPES, "op-1", name="ci", monthly_budget_usd=Decimal("5"))
+    issued = await identity.issue_key("agent:sofia", AGENT_SCOPES, "op-1", name="ci", monthly_budget_usd=Decimal(5))
     stored = await store.key(issued.record.key_id)
     assert stored is not None and stored.matches(issued.key) and issued.key.encode() not in stored.key_sha256
     [registered] = recorder.events(AgentRegistered)
@@ -33,7 +33,7 @@ async def test_an_issued_key_is_shown_once_stored_as_a_hash_and_audited_without_
     assert (registered.agent_id, registered.actor) == ("agent:sofia", "op-1")
     assert (event.key_id, event.agent_id, event.microdao_id, event.actor) == (
         issued.record.key_id, "agent:sofia", "microdao:7", "op-1")
-    assert event.monthly_budget_usd == Decimal("5")
+    assert event.monthly_budget_usd == Decimal(5)
     assert issued.key not in repr(recorder.events)
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 from datetime import date
 from decimal import Decimal
+from typing import Any
 
 import pytest
 
@@ -13,13 +14,17 @@ from domain.kernel.usage import Usage
 from domain.ledger.events import LlmCallCompleted, LlmCallFailed, ToolInvoked, new_entry
 from domain.ledger.projections import UsageKey, fold_usage
 from domain.llm.policies import (
+    MAX_TOKENS_CAP,
     ChatRequest,
+    LimitPolicy,
     Price,
     PriceTable,
     ProviderError,
+    RateLimit,
     Router,
     Target,
     estimate_prompt_tokens,
+    prompt_token_bound,
 )
 
 
@@ -76,3 +81,39 @@ def test_the_usage_fold_sums_per_day_agent_and_model_and_counts_failures_and_unp
     assert (denied.calls, denied.failures, denied.bytes) == (1, 1, 12)
     assert isinstance(today, date) and len(totals) == 3
     assert uuid.UUID(str(events[0].originator_id))  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize("messages", [
+    [{"role": "user", "content": "hello"}],
+    [{"role": "system", "content": "Ти — Софія."}, {"role": "user", "content": "Що нового в проєкті X? 🚀"}],
+    [{"role": "user", "content": [{"type": "text", "text": "what is this?"},
+                                  {"type": "image_url", "image_url": {"url": "https://x/y.png"}}]}],
+    [{"role": "assistant", "content": None, "tool_calls": [{"id": "c1", "function": {"name": "f", "arguments": "{}"}}]},
+     {"role": "tool", "content": "{\"ok\": true}", "tool_call_id": "c1"}],
+])
+def test_the_prompt_bound_is_never_below_the_estimate_nor_the_utf8_bytes(messages: list[dict[str, Any]]) -> None:
+    request = ChatRequest(messages=messages, tools=[{"type": "function", "function": {"name": "f"}}])
+    bound = prompt_token_bound(request)
+    assert bound >= estimate_prompt_tokens(request)
+    assert bound >= sum(len(m["content"].encode()) for m in messages if isinstance(m["content"], str))
+
+
+def test_an_image_raises_the_prompt_bound_by_an_image_s_worth_of_tokens() -> None:
+    text = {"type": "text", "text": "what is this?"}
+    image = {"type": "image_url", "image_url": {"url": "https://x/y.png"}}
+    alone = prompt_token_bound(ChatRequest(messages=[{"role": "user", "content": [text]}]))
+    assert prompt_token_bound(ChatRequest(messages=[{"role": "user", "content": [text, image]}])) >= alone + 2_000
+
+
+def test_the_worst_cost_is_that_of_the_dearest_priced_target() -> None:
+    prices = PriceTable({"cheap": Price(Decimal(1), Decimal(1)), "dear": Price(Decimal(3), Decimal(10))})
+    targets = [Target("p", "cheap"), Target("p", "dear"), Target("p", "unpriced")]
+    assert prices.worst_cost(targets, Usage(1_000, 100)) == Decimal("0.004")
+    assert prices.worst_cost([Target("p", "unpriced")], Usage(1_000, 100)) == 0
+
+
+def test_an_agent_s_max_tokens_cap_is_its_own_else_the_default_s_else_the_built_in_cap() -> None:
+    policy = LimitPolicy(RateLimit(max_tokens=2048), {"own": RateLimit(max_tokens=64), "inherits": RateLimit(10)})
+    assert [policy.for_agent(a).max_tokens for a in ("own", "inherits", "anyone")] == [64, 2048, 2048]
+    assert policy.for_agent("inherits").requests_per_minute == 10
+    assert LimitPolicy(RateLimit(), {}).for_agent("anyone").max_tokens == MAX_TOKENS_CAP

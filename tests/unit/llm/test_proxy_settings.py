@@ -19,7 +19,13 @@ def write(tmp_path: Path, text: str) -> Path:
 def test_the_shipped_config_is_valid_and_routes_stub_to_the_stub_provider() -> None:
     config = load_proxy_settings(REPO_CONFIG_DIR / "llm_proxy.yaml")
     assert config.providers[config.models["stub"].targets[0].provider].kind == "stub"
-    assert config.agents["agent:sofia"].microdao_id == "microdao:7"
+    assert config.budgets.agents["agent:sofia"] > 0
+
+
+def test_the_shipped_config_caps_max_tokens_for_every_agent() -> None:
+    config = load_proxy_settings(REPO_CONFIG_DIR / "llm_proxy.yaml")
+    assert config.limits.default.max_tokens is not None and config.limits.default.max_tokens >= config.default_max_tokens
+    assert all(limit.max_tokens for limit in config.limits.agents.values())
 
 
 @pytest.mark.parametrize("text, key", [
@@ -31,7 +37,7 @@ def test_the_shipped_config_is_valid_and_routes_stub_to_the_stub_provider() -> N
      "$.limits.agents['agent:x'].tokens_per_minute"),
     ("providers: {s: {kind: stub}}\nmodels: {}\nprices: {m: {input_per_1m: 1}}", "$.prices.m"),
     ("providers: {s: {kind: stub, colour: red}}\nmodels: {}", "$.providers.s"),
-    ("providers: {s: {kind: stub}}\nmodels: {}\napi_keys: [{agent_id: a, microdao_id: m}]", "$.api_keys[0]"),
+    ("providers: {s: {kind: stub}}\nmodels: {}\nlimits: {default: {max_tokens: 0}}", "$.limits.default.max_tokens"),
 ])
 def test_a_bad_config_fails_with_the_key_path(tmp_path: Path, text: str, key: str) -> None:
     with pytest.raises(ConfigError) as caught:

@@ -41,7 +41,9 @@ async def register_agent(request: AnyRequest, data: JSONBody[RegisterAgent], con
 
 @delete("/agents/{agent_id:str}", status_code=200)
 async def disable_agent(request: AnyRequest, agent_id: FromPath[SubjectId], container: Proxy) -> AgentView:
-    return AgentView.of(await container.identity.disable_agent(agent_id, caller(request).key_id))
+    agent = await container.identity.disable_agent(agent_id, caller(request).key_id)
+    await container.authenticator.refresh()  # this process refuses its keys at once; the others within a second
+    return AgentView.of(agent)
 
 
 @get("/keys")
@@ -64,12 +66,15 @@ async def rotate_key(request: AnyRequest, key_id: FromPath[SubjectId], container
                      data: JSONBody[RotateKey | None] = None) -> IssuedKeyView:
     grace = timedelta(seconds=data.grace_s if data else 0)
     issued = await container.identity.rotate_key(key_id, caller(request).key_id, grace)
+    await container.authenticator.refresh()
     return IssuedKeyView(issued.key, KeyView.of(issued.record))
 
 
 @delete("/keys/{key_id:str}", status_code=200)
 async def revoke_key(request: AnyRequest, key_id: FromPath[SubjectId], container: Proxy) -> KeyView:
-    return KeyView.of(await container.identity.revoke_key(key_id, caller(request).key_id))
+    revoked = await container.identity.revoke_key(key_id, caller(request).key_id)
+    await container.authenticator.refresh()
+    return KeyView.of(revoked)
 
 
 def admin_router() -> Router:

@@ -63,6 +63,8 @@ def start_proxy(
         "models": {"bench": {"targets": [{"provider": "upstream", "model": "bench-model", "timeout_s": 30}]}},
         "prices": {"bench-model": {"input_per_1m": "0.4", "output_per_1m": "1.6"}},
         "limits": {"default": {"requests_per_minute": 100_000_000, "tokens_per_minute": 2_000_000_000}},
+        # Budgets on, so every admission takes the reservation path it takes in production.
+        "budgets": {"agents": {"agent:bench": "1000000"}, "microdaos": {"microdao:bench": "1000000"}},
         "ledger": {"mode": ledger_mode},
     }
     path = workdir / f"proxy-{ledger_mode}.yaml"
@@ -146,7 +148,7 @@ def main() -> int:
             time.sleep(1.0)
             process, start_s = start_proxy(ports["proxy"], upstream, "group_commit", Path(tmp), env)
             children.append(process)
-            print(f"proxy ready in {start_s:.2f} s; pinned to core 0, durable group-commit ledger, exact limits")
+            print(f"proxy ready in {start_s:.2f} s; pinned to core 0, durable group-commit ledger, exact limits and budgets, API keys")
             print("           c   direct p50     p99    req/s   proxy p50     p99    req/s   +p50 ms +p99 ms  ratio  errs"
                   "  cpu ms/req")
             results = asyncio.run(measure(upstream, proxy, process.pid, levels, seconds, [False, True], key))

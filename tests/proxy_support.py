@@ -95,7 +95,6 @@ def proxy_config(openai_url: str, ollama_url: str, **overrides: Any) -> ProxySet
                    "agents": {"agent:limited": {"requests_per_minute": 3, "tokens_per_minute": 10000000},
                               "agent:few-tokens": {"requests_per_minute": 100, "tokens_per_minute": 2000}}},
         "budgets": {"agents": {"agent:broke": "0.0000001"}, "microdaos": {"microdao:poor": "0.0000001"}},
-        "budget_cache_s": 0.0,
     }
     raw.update(overrides)
     return validate(msgspec.convert(raw, ProxySettings, strict=False), Path("test-config"))

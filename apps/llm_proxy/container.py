@@ -1,5 +1,5 @@
-"""The LLM proxy's adapters, opened for the app's lifetime: providers, rate limiter, budgets, ledger,
-usage projection and reports."""
+"""The LLM proxy's adapters, opened for the app's lifetime: providers, admission control (rate limits and
+budgets), ledger, usage projection and reports."""
 
 from __future__ import annotations
 
@@ -18,10 +18,9 @@ from domain.llm.policies import BudgetPolicy, LimitPolicy, PriceTable, Router
 from domain.llm.ports import ChatProvider
 from infra.identity.pg_identity_store import PgIdentityStore
 from infra.identity.synced_index import SyncedKeyIndex
-from infra.ledger.pg_usage_reports import PgSpendReader
 from infra.ledger.projected_usage import ProjectedUsageReports
 from infra.ledger.usage_projection import ProjectorThread, UsageProjector
-from infra.llm.pg_rate_limiter import PgRateLimiter
+from infra.llm.pg_admission import PgAdmissionControl
 from infra.llm.prometheus_metrics import ProxyMetrics
 from infra.llm.providers.factory import build_provider
 from infra.platform.clock import SystemClock
@@ -57,10 +56,10 @@ async def open_proxy(
         identity = IdentityAdmin(PgIdentityStore(core.pool), core.recorder, clock, settings.allow_unregistered_agents)
         if settings.bootstrap_admin_key:
             await identity.adopt_operator_key(settings.bootstrap_admin_key, "bootstrap")
-        # Rate counters are not worth a WAL flush per admission (it serialises every call of one
-        # agent on its row lock); the ledger keeps full durability through its own connections.
+        # Admissions are not worth a WAL flush each (it would serialise every call of one agent on its row
+        # lock); settlements wait for theirs (llm_settle), and the ledger keeps full durability on its own.
         limiter_pool = await create_pool(core.url, max_size=10, durable=False)
-        limiter = PgRateLimiter(limiter_pool, clock)
+        limiter = PgAdmissionControl(limiter_pool, clock)
         limiter.start_pruning(interval_s=300)  # rate_limit_windows keeps an hour, not forever
         projector = UsageProjector(core.ledger)
         projector_thread = ProjectorThread(projector)
@@ -68,9 +67,8 @@ async def open_proxy(
         gateway = LlmGateway(
             Router({name: route.targets for name, route in settings.models.items()}), built,
             PriceTable(settings.prices), LimitPolicy(settings.limits.default, settings.limits.agents),
-            BudgetPolicy(settings.budgets.agents, settings.budgets.microdaos), limiter,
-            PgSpendReader(core.pool, settings.budget_cache_s), core.recorder, clock, metrics,
-            settings.default_max_tokens,
+            BudgetPolicy(settings.budgets.agents, settings.budgets.microdaos), limiter, core.recorder, clock,
+            metrics, settings.default_max_tokens,
         )
         try:
             yield ProxyContainer(

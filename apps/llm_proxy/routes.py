@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import logging
+import math
 import time
 from collections.abc import AsyncIterator
 from datetime import UTC, date, datetime, timedelta
+from decimal import ROUND_FLOOR, Decimal
 from typing import Annotated, Any
 
 import msgspec
@@ -18,6 +20,7 @@ from apps.common.container import Injected
 from apps.common.errors import status_of
 from apps.common.requests import request_id_of
 from apps.common.sse import sse_error
+from apps.common.structs import ErrorBody, ErrorDetail
 from apps.llm_proxy.container import ProxyContainer
 from apps.llm_proxy.schemas import (
     ChatCompletion,
@@ -31,8 +34,9 @@ from apps.llm_proxy.schemas import (
     UsageBody,
 )
 from domain.identity.scopes import Scope
-from domain.kernel.errors import DaarionError, InvalidRequest
+from domain.kernel.errors import DaarionError, InvalidRequest, RateLimited
 from domain.ledger.reports import GROUPINGS
+from domain.llm.admission import Quota
 from domain.llm.bookkeeping import CallContext
 from domain.llm.gateway import LlmGateway, StreamSummary
 from domain.llm.policies import ChatChunk, ChatRequest
@@ -114,7 +118,11 @@ async def _chat(
             return await _stream(gateway, call, params, started, metrics, endpoint)
         completion = await gateway.complete(call, _chat_request(params))
     except DaarionError as exc:
-        metrics.observe_request(endpoint, status_of(exc), time.perf_counter() - started, None)
+        status = status_of(exc)
+        metrics.observe_request(endpoint, status, time.perf_counter() - started, None)
+        quota = getattr(exc, "quota", None)
+        if isinstance(quota, Quota):
+            return _refusal(exc, status, request_id, quota)
         raise
     result = completion.result
     usage_body = UsageBody(result.usage.prompt_tokens, result.usage.completion_tokens, result.usage.total_tokens)
@@ -130,6 +138,7 @@ async def _chat(
         "x-request-id": request_id, "x-daarion-overhead-ms": f"{overhead_ms:.3f}",
         "x-daarion-provider": completion.provider, "x-daarion-model": completion.physical_model,
         "x-daarion-cost-usd": "unknown" if completion.cost_usd is None else f"{completion.cost_usd.normalize():f}",
+        **_quota_headers(completion.quota),
     })
 
 
@@ -164,7 +173,7 @@ async def _stream(
     return Stream(events(), media_type="text/event-stream", headers={
         "x-request-id": call.request_id, "x-daarion-overhead-ms": f"{overhead_ms:.3f}",
         "x-daarion-provider": summary.provider, "x-daarion-model": summary.physical_model,
-        "cache-control": "no-cache",
+        "cache-control": "no-cache", **_quota_headers(summary.quota),
     })
 
 
@@ -178,6 +187,39 @@ def _sse(envelope: dict[str, Any], chunk: ChatChunk, summary: StreamSummary) -> 
     else:
         payload = {**envelope, "choices": [{"index": 0, "delta": chunk.delta, "finish_reason": chunk.finish_reason}]}
     return b"data: " + _encode(payload) + b"\n\n"
+
+
+def _quota_headers(quota: Quota) -> dict[str, str]:
+    """OpenAI's x-ratelimit-* headers, and the least that any budget of the caller has left."""
+    headers = {}
+    if (rate := quota.rate) is not None:
+        headers = {
+            "x-ratelimit-limit-requests": str(rate.limit_requests),
+            "x-ratelimit-remaining-requests": str(rate.remaining_requests),
+            "x-ratelimit-reset-requests": _duration(rate.reset_requests_s),
+            "x-ratelimit-limit-tokens": str(rate.limit_tokens),
+            "x-ratelimit-remaining-tokens": str(rate.remaining_tokens),
+            "x-ratelimit-reset-tokens": _duration(rate.reset_tokens_s),
+        }
+    if quota.budget_left_usd is not None:
+        left = max(quota.budget_left_usd, Decimal(0)).quantize(Decimal("0.000001"), ROUND_FLOOR)
+        headers["x-daarion-budget-remaining-usd"] = f"{left:f}"
+    return headers
+
+
+def _duration(seconds: float) -> str:
+    """OpenAI's format for a reset time, in whole seconds rounded up: "6s", "1m0s"."""
+    minutes, rest = divmod(math.ceil(seconds), 60)
+    return f"{minutes}m{rest}s" if minutes else f"{rest}s"
+
+
+def _refusal(exc: DaarionError, status: int, request_id: str, quota: Quota) -> Response[Any]:
+    """A 402 or 429 with the error body every failure has, plus what admission learned of the allowance."""
+    headers = {"x-request-id": request_id, **_quota_headers(quota)}
+    if isinstance(exc, RateLimited):
+        headers["retry-after"] = str(exc.retry_after_s)
+    return Response(_encode(ErrorBody(ErrorDetail(exc.type, exc.message, request_id))), status_code=status,
+                    media_type="application/json", headers=headers)
 
 
 ROUTES = [proxy_chat, openai_chat, openai_models, usage_report]

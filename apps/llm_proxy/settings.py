@@ -52,8 +52,7 @@ class ProxySettings(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     limits: LimitsConfig = LimitsConfig()
     budgets: BudgetsConfig = BudgetsConfig()
     ledger: LedgerSettings = LedgerSettings()
-    default_max_tokens: PositiveInt = 1024
-    budget_cache_s: float = 1.0
+    default_max_tokens: PositiveInt = 1024  # for a request without max_tokens (then at most the agent's cap)
     ollama_host: str | None = None  # DAARION_OLLAMA_HOST: wins over every ollama provider's `host`
     # Keys may be issued for agents nobody registered (they are registered on the spot, in the microDAO the
     # request names). Off: an unknown agent is a 403 unknown_agent.

@@ -1,7 +1,8 @@
 """The books of every gateway call: who made it, and how it ended.
 
-Each admitted call ends in exactly one usage event in the ledger, with its rate-limit reservation settled
-against the tokens really used and its metrics counted; how a call failed also decides what the caller hears.
+Each admitted call ends in exactly one usage event in the ledger, then its reservation (tokens per minute
+and budgets) is settled to what it really used and its metrics are counted; how a call failed also decides
+what the caller hears.
 """
 
 from __future__ import annotations
@@ -17,8 +18,9 @@ from domain.kernel.errors import InvalidRequest, UpstreamFailed, UpstreamTimeout
 from domain.kernel.usage import Usage
 from domain.ledger.events import LlmCallCancelled, LlmCallFailed, LlmCallRecorded, new_entry
 from domain.ledger.ports import UsageRecorder
+from domain.llm.admission import Admission
 from domain.llm.policies import ProviderError, Target
-from domain.llm.ports import Admission, GatewayMetrics, RateLimiter
+from domain.llm.ports import AdmissionControl, GatewayMetrics
 
 
 class CallContext(msgspec.Struct, frozen=True):
@@ -32,10 +34,10 @@ class CallContext(msgspec.Struct, frozen=True):
 
 class Bookkeeper:
     def __init__(
-        self, recorder: UsageRecorder, rate_limiter: RateLimiter, clock: Clock, metrics: GatewayMetrics,
+        self, recorder: UsageRecorder, admissions: AdmissionControl, clock: Clock, metrics: GatewayMetrics,
     ) -> None:
         self._recorder = recorder
-        self._rate_limiter = rate_limiter
+        self._admissions = admissions
         self._clock = clock
         self._metrics = metrics
         self._background: set[asyncio.Task[Any]] = set()
@@ -54,8 +56,9 @@ class Bookkeeper:
             cost_known=cost is not None, status=status, error_type=error_type, stream=stream,
             fallbacks=fallbacks,
         )
+        # Recorded first: if the ledger write fails, the reservation stays charged rather than released.
         await self._recorder.record(entry)
-        await self._rate_limiter.reconcile(admission, usage.total_tokens)
+        await self._admissions.settle(admission, usage.total_tokens, cost or Decimal(0))
         self._metrics.call_finished(
             call.agent_id, call.logical_model, status, usage.prompt_tokens, usage.completion_tokens, cost
         )

@@ -9,12 +9,14 @@ from typing import Any
 import msgspec
 
 from domain.kernel.clock import Clock
-from domain.kernel.errors import BudgetExhausted, InvalidRequest
+from domain.kernel.errors import InvalidRequest
 from domain.kernel.usage import Usage
 from domain.ledger.events import LlmCallCompleted
 from domain.ledger.ports import UsageRecorder
+from domain.llm.admission import Admission, Quota, Ticket, budget_lines
 from domain.llm.bookkeeping import Bookkeeper, CallContext
 from domain.llm.policies import (
+    MAX_TOKENS_CAP,
     BudgetPolicy,
     ChatChunk,
     ChatRequest,
@@ -25,8 +27,9 @@ from domain.llm.policies import (
     Router,
     Target,
     estimate_prompt_tokens,
+    prompt_token_bound,
 )
-from domain.llm.ports import Admission, ChatProvider, GatewayMetrics, RateLimiter, SpendReader
+from domain.llm.ports import AdmissionControl, ChatProvider, GatewayMetrics
 
 
 class Completion(msgspec.Struct, frozen=True):
@@ -35,6 +38,7 @@ class Completion(msgspec.Struct, frozen=True):
     physical_model: str
     cost_usd: Decimal | None
     upstream_ms: float
+    quota: Quota = Quota()
 
 
 class StreamSummary(msgspec.Struct):
@@ -44,6 +48,7 @@ class StreamSummary(msgspec.Struct):
     physical_model: str = ""
     cost_usd: Decimal | None = None
     first_chunk_wait_ms: float = 0.0
+    quota: Quota = Quota()
 
 
 class LlmGateway:
@@ -54,8 +59,7 @@ class LlmGateway:
         prices: PriceTable,
         limits: LimitPolicy,
         budgets: BudgetPolicy,
-        rate_limiter: RateLimiter,
-        spend: SpendReader,
+        admissions: AdmissionControl,
         recorder: UsageRecorder,
         clock: Clock,
         metrics: GatewayMetrics,
@@ -66,10 +70,9 @@ class LlmGateway:
         self._prices = prices
         self._limits = limits
         self._budgets = budgets
-        self._rate_limiter = rate_limiter
-        self._spend = spend
+        self._admissions = admissions
         self._clock = clock
-        self._books = Bookkeeper(recorder, rate_limiter, clock, metrics)
+        self._books = Bookkeeper(recorder, admissions, clock, metrics)
         self._default_max_tokens = default_max_tokens
 
     @property
@@ -77,7 +80,7 @@ class LlmGateway:
         return self._router.models
 
     async def complete(self, call: CallContext, request: ChatRequest) -> Completion:
-        targets, admission = await self._admit(call, request)
+        targets, request, admission = await self._admit(call, request)
         started = self._clock.monotonic()
         failures: list[ProviderError] = []
         for target in targets:
@@ -94,7 +97,7 @@ class LlmGateway:
                 LlmCallCompleted, call, target, result.usage, cost, started, admission,
                 stream=False, status="completed", error_type=None, fallbacks=len(failures),
             )
-            return Completion(result, target.provider, target.model, cost, upstream_ms)
+            return Completion(result, target.provider, target.model, cost, upstream_ms, admission.quota)
         raise await self._books.all_failed(call, targets, failures, started, admission, stream=False)
 
     async def stream(self, call: CallContext, request: ChatRequest, summary: StreamSummary) -> AsyncGenerator[ChatChunk, None]:
@@ -103,7 +106,8 @@ class LlmGateway:
         Fallback is possible only until the first chunk arrives; after that a broken upstream is
         recorded as failed and surfaces as UpstreamFailed, and a client that leaves is recorded as cancelled.
         """
-        targets, admission = await self._admit(call, request)
+        targets, request, admission = await self._admit(call, request)
+        summary.quota = admission.quota
         started = self._clock.monotonic()
         failures: list[ProviderError] = []
         chosen: Target | None = None
@@ -159,33 +163,31 @@ class LlmGateway:
         )
         yield ChatChunk({}, None, final_usage)
 
-    async def _admit(self, call: CallContext, request: ChatRequest) -> tuple[list[Target], Admission]:
+    async def _admit(self, call: CallContext, request: ChatRequest) -> tuple[list[Target], ChatRequest, Admission]:
+        """Reserves the call's worst case; the request that comes back carries the max_tokens reserved for,
+        so the providers bound the completion by it."""
         targets = self._router.targets_for(call.logical_model)
-        await self._check_budgets(call)
-        reserve = estimate_prompt_tokens(request) + (request.max_tokens or self._default_max_tokens)
         limit = self._limits.for_agent(call.agent_id)
-        if reserve > limit.tokens_per_minute:
+        cap = limit.max_tokens or MAX_TOKENS_CAP
+        if request.max_tokens is None:
+            request = msgspec.structs.replace(request, max_tokens=min(self._default_max_tokens, cap))
+        elif request.max_tokens > cap:
             raise InvalidRequest(
-                f"request needs about {reserve} tokens, more than the {limit.tokens_per_minute} tokens/min "
+                f"max_tokens {request.max_tokens} is above the cap of {cap} for {call.agent_id}; ask for at most {cap}"
+            )
+        max_tokens = request.max_tokens or cap
+        tokens = estimate_prompt_tokens(request) + max_tokens
+        if tokens > limit.tokens_per_minute:
+            raise InvalidRequest(
+                f"request needs about {tokens} tokens, more than the {limit.tokens_per_minute} tokens/min "
                 f"allowed for {call.agent_id}; lower max_tokens or shorten the prompt"
             )
-        admission = await self._rate_limiter.admit(call.agent_id, limit, reserve)
-        return targets, admission
-
-    async def _check_budgets(self, call: CallContext) -> None:
-        agent_budget = self._budgets.agent_budget(call.agent_id)
-        microdao_budget = self._budgets.microdao_budget(call.microdao_id)
-        if agent_budget is None and microdao_budget is None:
-            return
-        agent_spent, microdao_spent = await self._spend.month_to_date_usd(call.agent_id, call.microdao_id)
-        if agent_budget is not None and agent_spent >= agent_budget:
-            raise BudgetExhausted(
-                f"monthly budget of {call.agent_id} is exhausted: spent ${agent_spent} of ${agent_budget}"
-            )
-        if microdao_budget is not None and microdao_spent >= microdao_budget:
-            raise BudgetExhausted(
-                f"monthly budget of {call.microdao_id} is exhausted: spent ${microdao_spent} of ${microdao_budget}"
-            )
+        budgets = budget_lines(self._budgets, call.agent_id, call.microdao_id, call.key_id, call.key_budget_usd)
+        cost = (self._prices.worst_cost(targets, Usage(prompt_token_bound(request), max_tokens)) if budgets
+                else Decimal(0))
+        admission = await self._admissions.admit(
+            Ticket(call.agent_id, call.microdao_id, limit, tokens, cost, budgets))
+        return targets, request, admission
 
 
 def _delta_chars(delta: dict[str, Any]) -> int:

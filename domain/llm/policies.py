@@ -73,8 +73,11 @@ class Price(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
 
 
 class RateLimit(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    """An agent's rates, and the most completion tokens one of its calls may ask for (None: the default's)."""
+
     requests_per_minute: Annotated[int, msgspec.Meta(ge=1)] = 600
     tokens_per_minute: Annotated[int, msgspec.Meta(ge=1)] = 1_000_000
+    max_tokens: Annotated[int, msgspec.Meta(ge=1)] | None = None
 
 
 class Router:
@@ -107,11 +110,24 @@ class PriceTable:
         cost = (price.input_per_1m * usage.prompt_tokens + price.output_per_1m * usage.completion_tokens)
         return (cost / self._PER_TOKEN).quantize(Decimal("0.0000000001"))
 
+    def worst_cost(self, targets: list[Target], usage: Usage) -> Decimal:
+        """What `usage` costs on the dearest priced target: any of them may end up answering. Unpriced
+        targets add nothing (their calls are recorded with cost null and flagged)."""
+        costs = [cost for target in targets if (cost := self.cost(target.model, usage)) is not None]
+        return max(costs, default=Decimal(0))
+
+
+MAX_TOKENS_CAP = 32_768  # when neither the agent's limits nor the default name a cap
+
 
 class LimitPolicy:
+    """Each agent's limits, with its max_tokens cap resolved: its own, else the default's, else MAX_TOKENS_CAP."""
+
     def __init__(self, default: RateLimit, per_agent: dict[str, RateLimit]) -> None:
-        self._default = default
-        self._per_agent = per_agent
+        cap = default.max_tokens or MAX_TOKENS_CAP
+        self._default = msgspec.structs.replace(default, max_tokens=cap)
+        self._per_agent = {agent: limit if limit.max_tokens else msgspec.structs.replace(limit, max_tokens=cap)
+                           for agent, limit in per_agent.items()}
 
     def for_agent(self, agent_id: str) -> RateLimit:
         return self._per_agent.get(agent_id, self._default)
@@ -145,6 +161,31 @@ def estimate_prompt_tokens(request: ChatRequest) -> int:
     if request.tools:
         chars += len(msgspec.json.encode(request.tools))
     return chars // 4 + 4 * len(request.messages) + 1
+
+
+def prompt_token_bound(request: ChatRequest) -> int:
+    """At least as many tokens as any provider will count for the prompt. Byte-level tokenizers never make
+    more tokens than UTF-8 bytes, so this counts bytes (4x the estimate for English), plus the framing of
+    each message and a ceiling for each image (a 2048 px image is at most ~1.8k tokens on OpenAI's models)."""
+    size = 0
+    for message in request.messages:
+        content = message.get("content")
+        if isinstance(content, str):
+            size += len(content.encode())
+        elif content is not None:
+            size += len(msgspec.json.encode(content))
+            if isinstance(content, list):
+                size += _IMAGE_TOKENS * sum(isinstance(part, dict) and part.get("type") != "text" for part in content)
+        if "tool_calls" in message:
+            size += len(msgspec.json.encode(message["tool_calls"]))
+    if request.tools:
+        size += len(msgspec.json.encode(request.tools))
+    return size + _MESSAGE_FRAMING * len(request.messages) + _REPLY_PRIMING
+
+
+_IMAGE_TOKENS = 2_000
+_MESSAGE_FRAMING = 8  # role and separators: 3-4 tokens on OpenAI's chat format, more on some templates
+_REPLY_PRIMING = 16
 
 
 def estimate_text_tokens(text: str) -> int:

@@ -1,4 +1,4 @@
-"""What the LLM gateway needs: providers, a rate limiter, month-to-date spend and metrics."""
+"""What the LLM gateway needs: providers, admission control (rate limits and budgets) and metrics."""
 
 from __future__ import annotations
 
@@ -6,9 +6,8 @@ from collections.abc import AsyncGenerator
 from decimal import Decimal
 from typing import Protocol
 
-import msgspec
-
-from domain.llm.policies import ChatChunk, ChatRequest, ChatResult, RateLimit
+from domain.llm.admission import Admission, Ticket
+from domain.llm.policies import ChatChunk, ChatRequest, ChatResult
 
 
 class ChatProvider(Protocol):
@@ -23,27 +22,18 @@ class ChatProvider(Protocol):
     async def aclose(self) -> None: ...
 
 
-class Admission(msgspec.Struct, frozen=True):
-    """A granted slot in an agent's rate window, with the tokens reserved for it."""
+class AdmissionControl(Protocol):
+    """Rate limits and budgets, exact across every process that shares the store."""
 
-    agent_id: str
-    window_start: int
-    reserved_tokens: int
-
-
-class RateLimiter(Protocol):
-    async def admit(self, agent_id: str, limit: RateLimit, tokens: int) -> Admission:
-        """Atomically takes one request and `tokens` from the agent's window or raises RateLimited."""
+    async def admit(self, ticket: Ticket) -> Admission:
+        """Atomically takes one request and the ticket's tokens from the agent's rate window and reserves
+        its cost on every budget line, or takes nothing and raises OverRateLimit / OverBudget
+        (domain.llm.admission); ServiceUnavailable when the store cannot be reached (never admits unchecked)."""
         ...
 
-    async def reconcile(self, admission: Admission, actual_tokens: int) -> None:
-        """Gives back (or charges) the difference between reserved and actual tokens."""
-        ...
-
-
-class SpendReader(Protocol):
-    async def month_to_date_usd(self, agent_id: str, microdao_id: str) -> tuple[Decimal, Decimal]:
-        """(agent's spend, microDAO's spend) this calendar month, from the usage projection."""
+    async def settle(self, admission: Admission, tokens: int, cost_usd: Decimal) -> None:
+        """Replaces the reservation by what the call really used. Never raises: a settlement that fails
+        is logged and the reservation stays charged (over-reserving is the safe side)."""
         ...
 
 

@@ -1,9 +1,8 @@
-"""Reads of the usage projection: reports grouped by agent, microDAO, model, tool or day; monthly spend."""
+"""Reads of the usage projection: reports grouped by agent, microDAO, model, tool or day."""
 
 from __future__ import annotations
 
-import time
-from datetime import UTC, date, datetime
+from datetime import date
 from decimal import Decimal
 from typing import Any
 
@@ -66,30 +65,3 @@ async def usage_report(
 def _money(value: Decimal) -> Decimal:
     return Decimal(value).quantize(Decimal("0.000001"))
 
-
-_SPEND_SQL = """
-SELECT coalesce(sum(cost_usd) FILTER (WHERE agent_id = $1), 0) AS agent,
-       coalesce(sum(cost_usd) FILTER (WHERE microdao_id = $2), 0) AS microdao
-FROM usage_daily WHERE kind = 'llm' AND day >= $3 AND (agent_id = $1 OR microdao_id = $2)
-"""
-
-
-class PgSpendReader:
-    """Month-to-date spend from the projection, cached briefly: budgets are checked before every call."""
-
-    def __init__(self, pool: Any, ttl_s: float = 1.0) -> None:
-        self._pool = pool
-        self._ttl_s = ttl_s
-        self._cache: dict[tuple[str, str], tuple[float, tuple[Decimal, Decimal]]] = {}
-
-    async def month_to_date_usd(self, agent_id: str, microdao_id: str) -> tuple[Decimal, Decimal]:
-        key = (agent_id, microdao_id)
-        now = time.monotonic()
-        cached = self._cache.get(key)
-        if cached and now - cached[0] < self._ttl_s:
-            return cached[1]
-        month_start = datetime.now(UTC).date().replace(day=1)
-        row = await self._pool.fetchrow(_SPEND_SQL, agent_id, microdao_id, month_start)
-        spend = (Decimal(row["agent"]), Decimal(row["microdao"]))
-        self._cache[key] = (now, spend)
-        return spend

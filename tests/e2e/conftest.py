@@ -122,7 +122,6 @@ def proxy_config() -> ProxySettings:
         "models": {MODEL: {"targets": [{"provider": "stub", "model": "stub-1"}]}},
         "prices": {"stub-1": {"input_per_1m": "0.5", "output_per_1m": "1.5"}},
         "limits": {"default": {"requests_per_minute": 100000, "tokens_per_minute": 100000000}},
-        "budget_cache_s": 0.0,
     }
     return msgspec.convert(raw, ProxySettings)
 

@@ -1,62 +1,74 @@
-"""Twins of the LLM gateway's reads and limits: the RateLimiter, with PgRateLimiter's rules (fixed windows
-of `window_s` by `clock`, one row of (requests, tokens) per agent and window, reconciliation never below
-zero tokens), and the usage projection's readers (SpendReader, and UsageReports, whose port the ledger
-owns but whose only client is the proxy)."""
+"""The twin of the LLM gateway's admission control, with PgAdmissionControl's rules: sliding windows of
+`window_s` by `clock` (one (requests, tokens) counter per agent and window, reconciliation never below zero
+tokens), budget rows per (scope, subject, month) holding spent and reserved, a month's row starting from
+what the usage projection shows for it, settlement applied at once."""
 
 from __future__ import annotations
 
-import math
-from datetime import UTC, datetime
+from collections.abc import Callable
+from datetime import date
 from decimal import Decimal
 
 from domain.kernel.clock import Clock
-from domain.kernel.errors import RateLimited
-from domain.llm.policies import RateLimit
-from domain.llm.ports import Admission
+from domain.llm.admission import (
+    Admission,
+    Quota,
+    Ticket,
+    budget_refusal,
+    month_of,
+    over_budget,
+    rate_refusal,
+    smallest_left,
+)
+from domain.llm.windows import Counts, fits, rate_state, window_at
 from tests.fakes.clock import FakeClock
-from tests.fakes.ledger import UsageTable
+
+SpendKey = tuple[str, str, date]  # (scope, subject, month)
 
 
-class InMemoryRateLimiter:
-    def __init__(self, clock: Clock | None = None, window_s: int = 60) -> None:
+def nothing_projected(scope: str, subject: str, month: date) -> Decimal:
+    return Decimal(0)
+
+
+class InMemoryAdmissionControl:
+    def __init__(self, clock: Clock | None = None, window_s: int = 60,
+                 projected: Callable[[str, str, date], Decimal] = nothing_projected) -> None:
         self.clock = clock or FakeClock()
         self.window_s = window_s
+        self.projected = projected  # what the usage projection shows for a (scope, subject, month)
         self.windows: dict[tuple[str, int], tuple[int, int]] = {}  # (agent, window start) -> (requests, tokens)
+        self.spend: dict[SpendKey, tuple[Decimal, Decimal]] = {}   # -> (spent, reserved)
 
-    async def admit(self, agent_id: str, limit: RateLimit, tokens: int) -> Admission:
-        now = self.clock.now().timestamp()
-        window = int(now // self.window_s) * self.window_s
-        used = self.windows.get((agent_id, window))
-        # As PostgreSQL's upsert: the first request of a window is taken whole; the gateway never asks for
-        # more tokens than a window holds.
-        if used is not None and (used[0] + 1 > limit.requests_per_minute or used[1] + tokens > limit.tokens_per_minute):
-            what = "requests" if used[0] >= limit.requests_per_minute else "tokens"
-            raise RateLimited(f"{agent_id} reached its limit of {what} per minute",
-                              max(1, math.ceil(window + self.window_s - now)))
-        requests, reserved = used or (0, 0)
-        self.windows[(agent_id, window)] = (requests + 1, reserved + tokens)
-        return Admission(agent_id, window, tokens)
+    async def admit(self, ticket: Ticket) -> Admission:
+        now = self.clock.now()
+        window, month, limit = window_at(now.timestamp(), self.window_s), month_of(now), ticket.limit
+        previous = self.windows.get((ticket.agent_id, window.previous_start), (0, 0))
+        current = self.windows.get((ticket.agent_id, window.start), (0, 0))
+        counts = Counts(*previous, *current)
+        if not fits(counts, limit, ticket.tokens, window):
+            raise rate_refusal(ticket.agent_id, counts, limit, ticket.tokens, window)
+        used = []
+        for line in ticket.budgets:
+            key = (line.scope, line.subject, month)
+            spent, reserved = self.spend.setdefault(key, (self.projected(line.scope, line.subject, month), Decimal(0)))
+            if over_budget(line, spent, reserved, ticket.cost_usd):
+                raise budget_refusal(line, spent, reserved, ticket.cost_usd, rate_state(counts, limit, window))
+            used.append(spent + reserved + ticket.cost_usd)
+        for line in ticket.budgets:
+            spent, reserved = self.spend[(line.scope, line.subject, month)]
+            self.spend[(line.scope, line.subject, month)] = (spent, reserved + ticket.cost_usd)
+        admitted = Counts(*previous, current[0] + 1, current[1] + ticket.tokens)
+        self.windows[(ticket.agent_id, window.start)] = (admitted.requests, admitted.tokens)
+        return Admission(ticket, window.start, month,
+                         Quota(rate_state(admitted, limit, window), smallest_left(ticket.budgets, used)))
 
-    async def reconcile(self, admission: Admission, actual_tokens: int) -> None:
-        key = (admission.agent_id, admission.window_start)
+    async def settle(self, admission: Admission, tokens: int, cost_usd: Decimal) -> None:
+        ticket = admission.ticket
+        key = (ticket.agent_id, admission.window_start)
         if key in self.windows:
-            requests, tokens = self.windows[key]
-            self.windows[key] = (requests, max(0, tokens + actual_tokens - admission.reserved_tokens))
-
-
-class FakeSpendReader:
-    """The SpendReader twin, with PgSpendReader's sums: LLM costs since the first of this UTC month, of the
-    agent in any microDAO and of every agent in the microDAO."""
-
-    def __init__(self, table: UsageTable) -> None:
-        self.table = table
-
-    async def month_to_date_usd(self, agent_id: str, microdao_id: str) -> tuple[Decimal, Decimal]:
-        self.table.catch_up()
-        month_start = datetime.now(UTC).date().replace(day=1)
-        spent = [(key, counters.cost_usd) for key, counters in self.table.rows.items()
-                 if key.kind == "llm" and key.day >= month_start]
-        return (sum((cost for key, cost in spent if key.agent_id == agent_id), Decimal(0)),
-                sum((cost for key, cost in spent if key.microdao_id == microdao_id), Decimal(0)))
-
-
+            requests, reserved_tokens = self.windows[key]
+            self.windows[key] = (requests, max(0, reserved_tokens + tokens - ticket.tokens))
+        for line in ticket.budgets:
+            spent, reserved = self.spend[(line.scope, line.subject, admission.month)]
+            self.spend[(line.scope, line.subject, admission.month)] = (
+                spent + cost_usd, max(Decimal(0), reserved - ticket.cost_usd))

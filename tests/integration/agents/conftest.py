@@ -53,7 +53,6 @@ def runtime_stack(database_url: str) -> Iterator[RuntimeStack]:
         "models": {MODEL: {"targets": [{"provider": "stub", "model": "stub-1"}]}},
         "prices": {"stub-1": {"input_per_1m": "0.5", "output_per_1m": "1.5"}},
         "limits": {"default": {"requests_per_minute": 100000, "tokens_per_minute": 100000000}},
-        "budget_cache_s": 0.0,
     }, ProxySettings)
     services = RecordingServices(tools=["time__now"])
     with serve_in_thread(create_proxy(proxy_config, {"stub": llm})) as proxy, serve_in_thread(services) as stand_in:

@@ -17,7 +17,7 @@ from domain.ledger.application import UsageLedger
 from domain.ledger.events import LlmCallCompleted
 from infra.ledger.event_store import open_ledger
 from tests.local_llm import needs_local_llm
-from tests.proxy_support import events_of
+from tests.proxy_support import auth, events_of
 from tests.support import serve_in_thread
 
 URL = "/internal/llm/proxy"
@@ -38,7 +38,6 @@ def local_proxy(database_url: str) -> Iterator[str]:
                    "local-or-stub": {"targets": [{"provider": "no_weights", "model": "smollm2-135m-instruct"},
                                                  {"provider": "stub", "model": "stub-1"}]}},
         "prices": {"smollm2-135m-instruct": {"input_per_1m": "0", "output_per_1m": "0"}},
-        "agents": {"agent:sofia": {"microdao_id": "microdao:7"}},
     }
     with serve_in_thread(create_app(msgspec.convert(raw, ProxySettings))) as base:
         yield base
@@ -54,7 +53,7 @@ def usage_ledger(database_url: str) -> Iterator[UsageLedger]:
 def ask(proxy: str, text: str, **extra: Any) -> httpx.Response:
     body = {"model": extra.pop("model", "local"), "messages": [{"role": "user", "content": text}],
             "metadata": {"agent_id": "agent:sofia"}, **extra}
-    return httpx.post(proxy + URL, json=body, timeout=180)
+    return httpx.post(proxy + URL, json=body, timeout=180, headers=auth())
 
 
 def test_a_llama_cpp_target_without_weights_falls_back_to_the_next_target(local_proxy: str, usage_ledger: UsageLedger) -> None:
@@ -83,7 +82,7 @@ class TestSmolLM2:
     def test_it_streams_its_answer_and_ends_with_the_usage(self, local_proxy: str) -> None:
         body = {"model": "local", "messages": [{"role": "user", "content": "Say hello to the team."}],
                 "metadata": {"agent_id": "agent:sofia"}, "stream": True, "max_tokens": 30}
-        with httpx.stream("POST", local_proxy + URL, json=body, timeout=180) as response:
+        with httpx.stream("POST", local_proxy + URL, json=body, timeout=180, headers=auth()) as response:
             chunks = [json.loads(line[5:]) for line in response.iter_lines()
                       if line.startswith("data:") and line[5:].strip() != "[DONE]"]
         text = "".join(c["choices"][0]["delta"].get("content") or "" for c in chunks if c["choices"])
@@ -104,8 +103,8 @@ class TestSmolLM2:
         system = {"role": "system", "content": "You are Sofia, the assistant of microDAO 7."}
         asked = [system, {"role": "user", "content": "Sofia, what's new in Project X?"}]
         body = {"model": "local", "messages": asked, "metadata": {"agent_id": "agent:sofia"}, "tools": [PROJECTS, TASKS]}
-        message = httpx.post(local_proxy + URL, json=body, timeout=180).json()["choices"][0]["message"]
+        message = httpx.post(local_proxy + URL, json=body, timeout=180, headers=auth()).json()["choices"][0]["message"]
         assert [c["function"]["name"] for c in message["tool_calls"]] == ["projects__list"]
         greeting = {**body, "messages": [system, {"role": "user", "content": "Hello!"}], "max_tokens": 30}
-        answer = httpx.post(local_proxy + URL, json=greeting, timeout=180).json()["choices"][0]
+        answer = httpx.post(local_proxy + URL, json=greeting, timeout=180, headers=auth()).json()["choices"][0]
         assert answer["message"].get("tool_calls") is None and answer["message"]["content"].strip()

@@ -10,7 +10,7 @@ import pytest
 from openai.types.chat import ChatCompletionFunctionToolParam, ChatCompletionMessageFunctionToolCall
 
 from tests.fakes.llm_servers import FakeOllama, FakeOpenAI
-from tests.proxy_support import SOFIA_KEY, events_of
+from tests.proxy_support import events_of, key_of
 
 WEATHER_TOOL: ChatCompletionFunctionToolParam = {"type": "function", "function": {
     "name": "projects_list", "description": "List projects",
@@ -19,7 +19,7 @@ WEATHER_TOOL: ChatCompletionFunctionToolParam = {"type": "function", "function":
 
 @pytest.fixture
 def client(proxy: str) -> openai.OpenAI:
-    return openai.OpenAI(base_url=proxy + "/v1", api_key=SOFIA_KEY, max_retries=0)
+    return openai.OpenAI(base_url=proxy + "/v1", api_key=key_of(), max_retries=0)
 
 
 def test_the_sdk_lists_the_logical_models(client: openai.OpenAI) -> None:

@@ -119,19 +119,26 @@ def test_an_agent_claiming_another_microdao_is_a_403_as_in_every_service(proxy: 
     assert "microdao:7" in error["message"]
 
 
-def test_an_exhausted_monthly_budget_is_a_402(proxy: str) -> None:
-    first = call(proxy, body(agent="agent:broke", model="gpt"))
-    assert first.status_code == 200
-    httpx.get(proxy + "/internal/usage", params={"group_by": "agent"}, headers=auth())  # waits for the projection
-    assert_error(call(proxy, body(agent="agent:broke", model="gpt")), 402, "budget_exhausted")
+def test_a_call_whose_worst_case_does_not_fit_the_monthly_budget_is_a_402_before_any_upstream_call(
+    proxy: str, fake_openai: tuple[FakeOpenAI, str],
+) -> None:
+    upstream_calls = len(fake_openai[0].requests)
+    error = assert_error(call(proxy, body(agent="agent:broke", model="gpt")), 402, "budget_exhausted")
+    assert "agent agent:broke" in error["message"] and "may cost up to" in error["message"]
+    assert len(fake_openai[0].requests) == upstream_calls
+    assert call(proxy, body(agent="agent:broke", model="stub")).status_code == 200, "a free model fits"
 
 
 def test_a_microdao_over_its_budget_blocks_all_its_agents(proxy: str) -> None:
-    assert call(proxy, body(agent="agent:rich-1", model="gpt", microdao_id="microdao:poor")).status_code == 200
-    httpx.get(proxy + "/internal/usage", params={"group_by": "agent"}, headers=auth())
-    error = assert_error(call(proxy, body(agent="agent:rich-2", model="gpt", microdao_id="microdao:poor")), 402,
-                         "budget_exhausted")
-    assert "microdao:poor" in error["message"]
+    for agent in ("agent:rich-1", "agent:rich-2"):
+        error = assert_error(call(proxy, body(agent=agent, model="gpt", microdao_id="microdao:poor")), 402,
+                             "budget_exhausted")
+        assert "microdao:poor" in error["message"]
+
+
+def test_max_tokens_above_the_agent_s_cap_is_a_400_that_names_the_cap(proxy: str) -> None:
+    error = assert_error(call(proxy, body(max_tokens=1_000_000)), 400, "invalid_request")
+    assert "cap of 32768" in error["message"]
 
 
 def test_an_agent_over_its_requests_per_minute_gets_429_with_retry_after(proxy: str) -> None:

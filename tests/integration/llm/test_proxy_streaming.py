@@ -10,7 +10,7 @@ from typing import Any
 import httpx
 
 from domain.ledger.events import LlmCallCancelled, LlmCallCompleted, LlmCallFailed
-from tests.proxy_support import body, events_of
+from tests.proxy_support import auth, body, events_of
 from tests.support import wait_until
 
 URL = "/internal/llm/proxy"
@@ -21,7 +21,8 @@ def sse_events(text: str) -> list[Any]:
 
 
 def test_a_streamed_call_records_the_usage_of_the_final_chunk_before_done(proxy: str, ledger: Any) -> None:
-    response = httpx.post(proxy + URL, json=body(model="gpt", text="stream please", stream=True), timeout=30)
+    response = httpx.post(proxy + URL, json=body(model="gpt", text="stream please", stream=True), timeout=30,
+                          headers=auth())
     assert response.status_code == 200
     assert response.headers["content-type"].startswith("text/event-stream")
     events = sse_events(response.text)
@@ -35,7 +36,7 @@ def test_a_streamed_call_records_the_usage_of_the_final_chunk_before_done(proxy:
 
 
 def test_an_upstream_that_breaks_mid_stream_yields_an_error_event_and_a_failed_call(proxy: str, ledger: Any) -> None:
-    response = httpx.post(proxy + URL, json=body(model="break", stream=True), timeout=30)
+    response = httpx.post(proxy + URL, json=body(model="break", stream=True), timeout=30, headers=auth())
     events = sse_events(response.text)
     assert "[DONE]" not in events
     error = json.loads(events[-1])["error"]
@@ -53,7 +54,7 @@ def test_a_client_that_disconnects_mid_stream_is_recorded_as_cancelled_with_toke
     request_id = f"cancel-{uuid.uuid4().hex}"
     received = 0
     with httpx.stream("POST", proxy + URL, json=body(model="drip", stream=True), timeout=30,
-                      headers={"x-request-id": request_id}) as response:
+                      headers={**auth(), "x-request-id": request_id}) as response:
         for line in response.iter_lines():
             if line.startswith("data: "):
                 received += 1
@@ -69,13 +70,13 @@ def test_a_client_that_disconnects_mid_stream_is_recorded_as_cancelled_with_toke
 
 
 def test_errors_before_the_stream_starts_keep_their_http_status(proxy: str) -> None:
-    response = httpx.post(proxy + URL, json=body(model="all-fail", stream=True), timeout=30)
+    response = httpx.post(proxy + URL, json=body(model="all-fail", stream=True), timeout=30, headers=auth())
     assert response.status_code == 502
     assert response.json()["error"]["type"] == "upstream_error"
 
 
 def test_streaming_falls_back_before_the_first_chunk(proxy: str) -> None:
-    response = httpx.post(proxy + URL, json=body(model="fallback", stream=True), timeout=30)
+    response = httpx.post(proxy + URL, json=body(model="fallback", stream=True), timeout=30, headers=auth())
     assert response.status_code == 200
     assert response.headers["x-daarion-provider"] == "deepseek"
     text = "".join(json.loads(e)["choices"][0]["delta"].get("content", "")

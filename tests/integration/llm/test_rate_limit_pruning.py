@@ -1,4 +1,4 @@
-"""Pruning the rate limiter's windows on the embedded PostgreSQL: old windows go, current ones stay, and
+"""Pruning the admission control's rate windows on the embedded PostgreSQL: old windows go, current ones stay, and
 the periodic loop outlives a failing database call."""
 
 from __future__ import annotations
@@ -12,8 +12,9 @@ from typing import Any
 
 import pytest
 
+from domain.llm.admission import Ticket
 from domain.llm.policies import RateLimit
-from infra.llm.pg_rate_limiter import PgRateLimiter
+from infra.llm.pg_admission import PgAdmissionControl
 from infra.platform.db import create_pool
 from tests.fakes.clock import FakeClock
 
@@ -36,17 +37,17 @@ async def admit_at_several_ages(pool: Any, agent: str) -> FakeClock:
     """Windows of `agent` 3 h, 2 h, 30 min and 0 min old; the clock it returns reads now."""
     now = datetime.now(UTC)
     clock = FakeClock(now)
-    limiter = PgRateLimiter(pool, clock)
+    limiter = PgAdmissionControl(pool, clock)
     for age_s in (3 * 3600, 2 * 3600, 1800, 0):
         clock.at = now - timedelta(seconds=age_s)
-        await limiter.admit(agent, LIMIT, 10)
+        await limiter.admit(Ticket(agent, "microdao:prune", LIMIT, 10))
     clock.at = now
     return clock
 
 
 async def test_pruning_removes_windows_older_than_the_keep_period_and_keeps_current_ones(pool: Any) -> None:
     agent = f"agent:prune-{uuid.uuid4().hex[:8]}"
-    limiter = PgRateLimiter(pool, await admit_at_several_ages(pool, agent))
+    limiter = PgAdmissionControl(pool, await admit_at_several_ages(pool, agent))
     before = await windows_of(pool, agent)
     assert len(before) == 4
 
@@ -79,9 +80,9 @@ async def test_the_pruning_loop_warns_about_a_database_blip_and_prunes_at_the_ne
     agent = f"agent:blip-{uuid.uuid4().hex[:8]}"
     clock = await admit_at_several_ages(pool, agent)
     blipping = BlippingPool(pool)
-    limiter = PgRateLimiter(blipping, clock)
+    limiter = PgAdmissionControl(blipping, clock)
     stop = asyncio.Event()
-    caplog.set_level(logging.WARNING, logger="infra.llm.pg_rate_limiter")
+    caplog.set_level(logging.WARNING, logger="infra.llm.pg_admission")
 
     loop = asyncio.create_task(limiter.prune_every(0.05, stop))
     for _ in range(100):
@@ -97,7 +98,7 @@ async def test_the_pruning_loop_warns_about_a_database_blip_and_prunes_at_the_ne
 
 async def test_background_pruning_stops_with_the_limiter(pool: Any) -> None:
     agent = f"agent:bg-{uuid.uuid4().hex[:8]}"
-    limiter = PgRateLimiter(pool, await admit_at_several_ages(pool, agent))
+    limiter = PgAdmissionControl(pool, await admit_at_several_ages(pool, agent))
     limiter.start_pruning(interval_s=3600)
     for _ in range(100):
         if len(await windows_of(pool, agent)) == 2:

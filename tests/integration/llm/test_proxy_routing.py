@@ -147,7 +147,8 @@ def test_an_agent_over_its_requests_per_minute_gets_429_with_retry_after(proxy: 
     limited = [r for r in statuses if r.status_code == 429]
     assert limited
     assert_error(limited[0], 429, "rate_limited")
-    assert 1 <= int(limited[0].headers["retry-after"]) <= 60
+    # A sliding window: requests of this minute count, fading, into the next one, so the wait may pass 60 s.
+    assert 1 <= int(limited[0].headers["retry-after"]) <= 120
 
 
 def test_tokens_per_minute_are_reserved_at_admission(proxy: str) -> None:

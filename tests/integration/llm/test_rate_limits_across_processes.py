@@ -50,8 +50,9 @@ def test_two_processes_admit_exactly_the_limit_out_of_200_concurrent_requests(tw
     statuses = [r.status_code for r in responses]
     assert statuses.count(200) == LIMIT
     assert statuses.count(429) == 200 - LIMIT
-    served_by = {i % 2 for i, r in enumerate(responses) if r.status_code == 200}
-    assert served_by == {0, 1}
+    # Each process answered its half: had either counted on its own, 2 x LIMIT would have been admitted.
+    # (Which process wins the admissions is a race; one may take them all and the other refuse all.)
+    assert all(r.status_code in (200, 429) for r in responses)
     for response in responses:
         if response.status_code == 429:
             assert 1 <= int(response.headers["retry-after"]) <= 120

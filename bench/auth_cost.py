@@ -40,8 +40,7 @@ def verification_ms(keys: int = 1000, calls: int = 200_000) -> float:
 def start_trusting(port: int, workdir: Path, env: dict[str, str]) -> subprocess.Popen[bytes]:
     """With the YAML the real proxy's start wrote in `workdir`, so both variants route, price and limit alike."""
     process = subprocess.Popen(
-        pinned(0, [sys.executable, "-m", "uvicorn", "bench.trusting_proxy:create_app", "--factory", "--port",
-                   str(port), "--log-level", "warning", "--no-access-log"]),
+        pinned(0, [sys.executable, "-m", "bench.trusting_proxy", "--port", str(port), "--log-level", "warning"]),
         env={**env, "DAARION_LLM_PROXY_CONFIG": str(workdir / "proxy-group_commit.yaml")}, cwd=ROOT,
     )
     wait_ready(f"http://127.0.0.1:{port}/readyz")

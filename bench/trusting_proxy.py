@@ -1,20 +1,20 @@
 """The LLM proxy with credential verification taken out, for bench/proxy_overhead.py's "without auth" figure.
 
 Its authenticator trusts any request as agent:bench, so the route guards still run but no key is looked up,
-hashed or compared: the difference to the real proxy is what verification costs. Bench use only, never a
+hashed or compared, and no key index follows the database: the difference to the real proxy is what
+checking credentials costs. It starts exactly as `daarion serve llm-proxy` does. Bench use only, never a
 deployment mode (the product has no open mode).
 
-    python -m uvicorn bench.trusting_proxy:create_app --factory --port 17907
+    python -m bench.trusting_proxy --port 17907 --log-level warning
 """
 
 from __future__ import annotations
 
+import sys
 from typing import Any
 
-from litestar import Litestar
-
 import apps.common.core
-from apps.llm_proxy.app import create_app as create_proxy
+from apps.cli import main
 from domain.identity.principal import Principal
 from domain.identity.scopes import AGENT_SCOPES
 
@@ -33,6 +33,6 @@ async def _trusting(_: Any) -> TrustingAuthenticator:
     return TrustingAuthenticator()
 
 
-def create_app() -> Litestar:
+if __name__ == "__main__":
     apps.common.core.open_authenticator = _trusting  # type: ignore[assignment]
-    return create_proxy()
+    sys.exit(main(["serve", "llm-proxy", *sys.argv[1:]]))

@@ -21,8 +21,9 @@ from litestar.handlers import BaseRouteHandler
 from litestar.types import Guard
 
 from apps.common.auth import authenticate, bearer_token, caller, requires
-from domain.agents.model import AgentProfile, Credential, TurnContext
+from domain.agents.model import AgentProfile, TurnContext
 from domain.identity.scopes import Scope
+from domain.kernel.credential import Credential
 from domain.kernel.errors import InsufficientScope
 
 AnyConnection = ASGIConnection[Any, Any, Any, Any]

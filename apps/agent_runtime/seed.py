@@ -18,7 +18,8 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
 from apps.agent_runtime.settings import RuntimeSettings, SeedConversation
-from domain.agents.model import Credential, TurnContext
+from domain.agents.model import TurnContext
+from domain.kernel.credential import Credential
 from domain.kernel.errors import DaarionError, PermissionDenied, Unauthenticated
 from infra.agents.memory_client import MemoryClient
 from infra.identity.local_keys import agent_key

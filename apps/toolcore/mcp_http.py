@@ -36,9 +36,9 @@ from apps.toolcore.container import ToolcoreContainer
 from apps.toolcore.mcp_server import MCP_CALLER, McpCaller
 from domain.identity.principal import Principal
 from domain.identity.scopes import Scope as KeyScope
+from domain.kernel.credential import Credential
 from domain.kernel.errors import DaarionError, InsufficientScope, InvalidRequest, Unauthenticated
 from domain.kernel.ids import SUBJECT_ID
-from domain.tools.model import Credential
 
 MCP_PATH = "/mcp"
 RESOURCE_METADATA_PATH = "/.well-known/oauth-protected-resource"

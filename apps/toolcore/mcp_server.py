@@ -26,9 +26,10 @@ from mcp.shared.exceptions import MCPError
 from domain.identity.ports import Authenticator
 from domain.identity.principal import Principal, Tenant
 from domain.identity.scopes import Scope
+from domain.kernel.credential import Credential
 from domain.kernel.errors import ArgumentsInvalid, DaarionError
 from domain.kernel.ids import SUBJECT_ID
-from domain.tools.model import Credential, ToolCall, ToolDefinition
+from domain.tools.model import ToolCall, ToolDefinition
 from domain.tools.service import ToolService
 
 MCP_CALLER = "daarion.mcp_caller"  # the ASGI scope key under which the HTTP gate leaves the caller

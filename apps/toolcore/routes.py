@@ -14,8 +14,9 @@ from apps.common.requests import request_id_of
 from apps.toolcore.container import ToolcoreContainer
 from apps.toolcore.schemas import OpenAIToolList, ToolCallRequest, ToolList, ToolView, call_response
 from domain.identity.scopes import Scope
+from domain.kernel.credential import Credential
 from domain.kernel.ids import SUBJECT_ID_PATTERN
-from domain.tools.model import Credential, ToolCall, openai_tool
+from domain.tools.model import ToolCall, openai_tool
 
 Toolcore = Injected[ToolcoreContainer]
 AnyRequest = Request[Any, Any, Any]

@@ -12,6 +12,7 @@ from typing import Annotated, Any, Literal
 import msgspec
 from msgspec import Meta
 
+from domain.kernel.credential import Credential
 from domain.kernel.ids import SubjectId
 from domain.kernel.tool_calls import ToolCallStatus
 from domain.kernel.usage import Usage
@@ -58,27 +59,6 @@ class AgentProfile(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     memory: MemorySettings = MemorySettings()
     max_tokens: Annotated[int, Meta(ge=1, le=32_768)] = 512
     temperature: Annotated[float, Meta(ge=0, le=2)] | None = None
-
-
-class Credential:
-    """The bearer key a turn acts with: the agent's own, as its caller presented it. Opaque to the domain.
-
-    It never prints (repr and str hide all of it) and msgspec refuses to encode it, so it cannot reach a log
-    line, a ledger event or a response body by accident; only the HTTP clients `reveal()` it, as a header.
-    """
-
-    __slots__ = ("_secret",)
-
-    def __init__(self, secret: str) -> None:
-        self._secret = secret
-
-    def reveal(self) -> str:
-        return self._secret
-
-    def __repr__(self) -> str:
-        return "Credential(<hidden>)"
-
-    __str__ = __repr__
 
 
 class TurnContext(msgspec.Struct, frozen=True):

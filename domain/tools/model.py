@@ -12,6 +12,7 @@ from typing import Any, Literal
 
 import msgspec
 
+from domain.kernel.credential import Credential
 from domain.kernel.tool_names import openai_name
 
 # Which of the caller's ids an identity argument carries (see domain/tools/identity.py).
@@ -37,22 +38,6 @@ class ToolDefinition(msgspec.Struct, frozen=True):
         """Retrying a call that changes state is only safe when running it twice cannot do it twice."""
         may_retry = self.idempotent or call.idempotency_key is not None
         return 1 + (self.retries if may_retry else 0)
-
-
-class Credential:
-    """The caller's own bearer key, carried only so that tools configured to act with it can forward it to
-    an internal service. Its repr never shows it, so a logged call cannot leak it."""
-
-    __slots__ = ("_key",)
-
-    def __init__(self, key: str) -> None:
-        self._key = key
-
-    def reveal(self) -> str:
-        return self._key
-
-    def __repr__(self) -> str:
-        return "Credential(***)"
 
 
 class ToolCall(msgspec.Struct, frozen=True):

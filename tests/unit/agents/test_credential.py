@@ -5,7 +5,8 @@ from __future__ import annotations
 import msgspec
 import pytest
 
-from domain.agents.model import Credential, TurnContext
+from domain.agents.model import TurnContext
+from domain.kernel.credential import Credential
 from domain.kernel.errors import IdentityMismatch, PermissionDenied, Unauthenticated, UpstreamFailed
 from infra.agents.service_http import status_error
 

@@ -12,7 +12,8 @@ import pytest
 import yaml
 from ssrfguard import BlockedAddressError
 
-from domain.tools.model import Credential, ToolCall, ToolDefinition, ToolFailure
+from domain.kernel.credential import Credential
+from domain.tools.model import ToolCall, ToolDefinition, ToolFailure
 from infra.platform.config_files import ConfigError
 from infra.tools.executors.http_executor import HttpToolExecutor
 from infra.tools.executors.http_request import HttpTarget, build_request, origin_of

@@ -93,9 +93,11 @@ class Bookkeeper:
         started: float, admission: Admission, fallbacks: int,
     ) -> Exception:
         self._metrics.provider_error(target.provider, exc.kind)
+        # A malformed chunk keeps its own label; any other failure after output began broke the stream.
+        error_type = "bad_response" if exc.kind == "bad_response" else "stream_broken"
         await self.settle(
             LlmCallFailed, call, target, usage, cost, started, admission,
-            stream=True, status="failed", error_type="stream_broken", fallbacks=fallbacks,
+            stream=True, status="failed", error_type=error_type, fallbacks=fallbacks,
         )
         return UpstreamFailed(f"upstream '{target.provider}' broke off mid-stream: {exc.message}")
 

@@ -142,11 +142,14 @@ class LlmGateway:
                     yield ChatChunk(pending.delta, pending.finish_reason)
                 pending = await anext(upstream, None)
             outcome = "completed"
-        except ProviderError as exc:
+        except Exception as exc:  # whatever an adapter raises mid-stream is a failure, never the client leaving
             outcome = "failed"
+            failure = exc if isinstance(exc, ProviderError) else ProviderError(
+                "bad_response", f"its answer failed to read ({type(exc).__name__})")
             so_far = Usage(prompt_estimate, (streamed_chars + 3) // 4)
             raise await self._books.stream_broke(
-                call, target, exc, so_far, self._prices.cost(target.model, so_far), started, admission, len(failures),
+                call, target, failure, so_far, self._prices.cost(target.model, so_far), started, admission,
+                len(failures),
             ) from exc
         finally:
             await upstream.aclose()

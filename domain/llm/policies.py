@@ -44,11 +44,14 @@ class ChatChunk(msgspec.Struct, frozen=True):
 class ProviderError(Exception):
     """A provider failure, classified so the router knows whether another target may be tried.
 
-    kinds: connect, timeout, server_error, rate_limited, not_configured (all fall back),
-    rejected (the request itself is wrong: never falls back), stream_broken (after output began).
+    kinds: connect, timeout, server_error, rate_limited, not_configured and bad_response (an answer that is
+    not a well-formed completion or stream chunk: wrong shape, truncated, not JSON) all fall back;
+    rejected (the request itself is wrong) never does; stream_broken (after output began) cannot.
     """
 
-    FALLBACK_KINDS = frozenset({"connect", "timeout", "server_error", "rate_limited", "not_configured"})
+    FALLBACK_KINDS = frozenset(
+        {"connect", "timeout", "server_error", "rate_limited", "not_configured", "bad_response"}
+    )
 
     def __init__(self, kind: str, message: str, status: int | None = None) -> None:
         super().__init__(message)

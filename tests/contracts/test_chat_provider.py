@@ -1,9 +1,11 @@
-"""ChatProvider: RecordingProvider (over the stub), StubProvider and OpenAICompatibleProvider answer alike.
+"""ChatProvider: RecordingProvider (over the stub), StubProvider, OpenAICompatibleProvider and OllamaProvider
+answer alike.
 
-OpenAICompatibleProvider talks to the local FakeOpenAI (tests/fakes/llm_servers.py), which picks its
-behaviour by model name; the stub calls a tool when the user's message asks for it in a directive. Only
-backends that can fail are failed: OpenAICompatibleProvider by the fake server or its configuration, the
-RecordingProvider by being given the failure.
+OpenAICompatibleProvider and OllamaProvider talk to the local FakeOpenAI and FakeOllama
+(tests/fakes/llm_servers.py), which pick their behaviour by model name; the stub calls a tool when the
+user's message asks for it in a directive. Failures are contracted for OpenAICompatibleProvider (by the
+fake server or its configuration) and the RecordingProvider (by being given the failure);
+tests/integration/llm/test_provider_bad_responses.py fails OllamaProvider's malformed answers.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ import pytest
 
 from domain.llm.policies import ChatChunk, ChatRequest, ProviderError
 from domain.llm.ports import ChatProvider
+from infra.llm.providers.ollama import OllamaProvider
 from infra.llm.providers.openai_compatible import OpenAICompatibleProvider
 from infra.llm.providers.stub import StubProvider
 from tests.fakes.agents import RecordingProvider
@@ -44,12 +47,15 @@ def openai_compatible(base_url: str, api_key: str | None) -> ChatProvider:
     return OpenAICompatibleProvider("openai", base_url, api_key, requires_key=True)
 
 
-@pytest.fixture(params=["fake", "stub", "openai_compatible"], name="chat")
+@pytest.fixture(params=["fake", "stub", "openai_compatible", "ollama"], name="chat")
 async def chat_fixture(request: pytest.FixtureRequest) -> AsyncIterator[Chat]:
     directive = '[[tool:lookup {"q": "x"}]]'
     if request.param == "openai_compatible":
         fake, base_url = request.getfixturevalue("fake_openai")
         chat = Chat(openai_compatible(base_url, fake.api_key), "tool-contract", "find x")
+    elif request.param == "ollama":
+        _, host = request.getfixturevalue("fake_ollama")
+        chat = Chat(OllamaProvider("ollama", host), "tool-contract", "find x")
     else:
         chat = Chat(StubProvider() if request.param == "stub" else RecordingProvider(StubProvider()), "ok", directive)
     yield chat
@@ -60,6 +66,7 @@ async def chat_fixture(request: pytest.FixtureRequest) -> AsyncIterator[Chat]:
 FAILURES: dict[str, tuple[str, int | None]] = {
     "server_error": ("fail-500", 500), "rate_limited": ("fail-429", 429), "rejected": ("reject-400", 400),
     "timeout": ("slow-1", None), "connect": ("ok", None), "not_configured": ("ok", None),
+    "bad_response": ("malformed-choices", None),
 }
 
 

@@ -7,6 +7,7 @@ Behaviour is chosen by the requested model name, so one server covers every case
   slow-<secs>    sleeps before answering (for timeouts)
   break-stream   streams two chunks, then drops the connection without [DONE]
   drip-<n>       streams n chunks 50 ms apart (for client disconnects)
+  malformed-*    a 200 that is not an answer (MALFORMED_OPENAI / MALFORMED_OLLAMA say how)
 Every request is kept in `requests` (with its headers) so tests can assert what the provider saw.
 """
 
@@ -42,6 +43,8 @@ class FakeOpenAI:
             await _json(send, 429, {"error": {"message": "slow down"}})
         elif model == "reject-400":
             await _json(send, 400, {"error": {"message": "messages[0].content is too long"}})
+        elif model in MALFORMED_OPENAI:
+            await _malformed(send, MALFORMED_OPENAI[model], bool(payload.get("stream")), _sse_frame)
         else:
             if model.startswith("slow-"):
                 await asyncio.sleep(float(model.split("-", 1)[1]))
@@ -108,6 +111,9 @@ class FakeOllama:
         if payload["model"] == "fail-500":
             await _json(send, 500, {"error": "model runner crashed"})
             return
+        if payload["model"] in MALFORMED_OLLAMA:
+            await _malformed(send, MALFORMED_OLLAMA[payload["model"]], bool(payload.get("stream")), _ndjson_frame)
+            return
         user = [m for m in payload["messages"] if m["role"] == "user"][-1]["content"]
         text = f"ollama says: {user}"
         base = {"model": payload["model"], "created_at": "2026-11-24T00:00:00Z"}
@@ -128,6 +134,63 @@ class FakeOllama:
         final = {**base, "message": {"role": "assistant", "content": ""}, "done": True, "done_reason": "stop",
                  "prompt_eval_count": 11, "eval_count": 7}
         await send({"type": "http.response.body", "body": json.dumps(final).encode() + b"\n", "more_body": False})
+
+
+# A malformed answer: the body of a completion, then the payloads of a stream (None: the same body).
+# TRUNCATE closes the connection there, in the middle of the body.
+Malformed = tuple[bytes, list[bytes] | None]
+TRUNCATE = b"<truncate>"
+_DELTA = b'{"choices":[{"index":0,"delta":{"content":"fine "},"finish_reason":null}]}'
+_PART = b'{"model":"m","message":{"role":"assistant","content":"fine "},"done":false}'
+_BAD_COUNT = json.dumps({"model": "m", "message": {"role": "assistant", "content": "hi"}, "done": True,
+                         "prompt_eval_count": "abc", "eval_count": 1}).encode()
+MALFORMED_OPENAI: dict[str, Malformed] = {
+    "malformed-choices": (b'{"choices":[5]}', [b'{"choices":[5]}']),
+    "malformed-no-choices": (b'{"id":"cmpl-1","object":"chat.completion"}', [b'{"id":"cmpl-1"}']),
+    "malformed-usage": (b'{"choices":[{"message":{"content":"hi"}}],"usage":{"prompt_tokens":"abc"}}',
+                        [_DELTA, b'{"choices":[],"usage":{"prompt_tokens":"abc","completion_tokens":1}}']),
+    "malformed-chunk": (b"[1]", [b"[1]"]),
+    "malformed-late-chunk": (b"[1]", [_DELTA, _DELTA, b"[1]"]),
+    "malformed-cut-json": (b'{"choices":[{"message":{"content":"hel', [b'{"choices":[{"delta":{"cont']),
+    "malformed-not-json": (b"<html><body>502 Bad Gateway</body></html>", None),
+    "malformed-truncated": (b'{"choices":[{"message":{"content":"hello' + TRUNCATE, [TRUNCATE]),
+}
+MALFORMED_OLLAMA: dict[str, Malformed] = {
+    "malformed-message": (b'{"model":"m","message":5,"done":true}', [b'{"model":"m","message":5,"done":true}']),
+    "malformed-usage": (_BAD_COUNT, [_PART, _BAD_COUNT]),
+    "malformed-line": (b"[1]", [b"[1]"]),
+    "malformed-late-line": (b"[1]", [_PART, _PART, b"[1]"]),
+    "malformed-not-json": (b"<html><body>502 Bad Gateway</body></html>", None),
+    "malformed-truncated": (b'{"model":"m","message":{"role":"assistant","content":"hello' + TRUNCATE, [TRUNCATE]),
+    "malformed-no-done": (b"[1]", [_PART, _PART]),
+}
+
+
+async def _malformed(send: Any, answer: Malformed, stream: bool, frame: Any) -> None:
+    whole, parts = answer
+    if not stream or parts is None:
+        body, cut = whole.split(TRUNCATE)[0], TRUNCATE in whole
+        kind = b"text/html" if body.startswith(b"<") else b"application/json"
+        headers = [(b"content-type", kind), (b"content-length", str(len(body) + 100 * cut).encode())]
+        await send({"type": "http.response.start", "status": 200, "headers": headers})
+        await send({"type": "http.response.body", "body": body, "more_body": cut})
+        if cut:
+            raise ConnectionResetError("fake upstream dies mid-body")
+        return
+    await send({"type": "http.response.start", "status": 200, "headers": [(b"content-type", b"text/event-stream")]})
+    for part in parts:
+        if part == TRUNCATE:
+            raise ConnectionResetError("fake upstream dies mid-stream")
+        await send({"type": "http.response.body", "body": frame(part), "more_body": True})
+    await send({"type": "http.response.body", "body": frame(b"[DONE]") if frame is _sse_frame else b""})
+
+
+def _sse_frame(payload: bytes) -> bytes:
+    return b"data: " + payload + b"\n\n"
+
+
+def _ndjson_frame(payload: bytes) -> bytes:
+    return payload + b"\n"
 
 
 async def _lifespan(receive: Any, send: Any) -> None:

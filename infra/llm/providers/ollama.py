@@ -14,6 +14,9 @@ from domain.kernel.usage import Usage
 from domain.llm.policies import ChatChunk, ChatRequest, ChatResult, ProviderError
 
 _FAILURES = (ollama.ResponseError, httpx.HTTPError, ConnectionError, TimeoutError)
+# How the client library fails on a 200 that is not an answer: not JSON (ValueError), a field of the wrong
+# type (pydantic's ValidationError, a ValueError), a part that is not an object (TypeError, AttributeError).
+_MALFORMED = (ValueError, TypeError, AttributeError)
 
 
 class OllamaProvider:
@@ -27,15 +30,18 @@ class OllamaProvider:
                 response = await self._client.chat(model=model, stream=False, **_arguments(request))
         except _FAILURES as exc:
             raise self._classify(exc) from None
+        except _MALFORMED as exc:
+            raise self._bad_response("answer", exc) from None
         message = response.message
         return ChatResult(
             content=message.content or None,
             tool_calls=_openai_tool_calls(message.tool_calls),
             finish_reason="tool_calls" if message.tool_calls else _finish_reason(response.done_reason),
-            usage=Usage(response.prompt_eval_count or 0, response.eval_count or 0),
+            usage=self._usage(response),
         )
 
     async def stream(self, model: str, request: ChatRequest, timeout_s: float) -> AsyncGenerator[ChatChunk, None]:
+        answered = False  # once a chunk is out, the router can no longer fall back
         try:
             async with asyncio.timeout(timeout_s):
                 parts = await self._client.chat(model=model, stream=True, **_arguments(request))
@@ -44,7 +50,8 @@ class OllamaProvider:
                     async with asyncio.timeout(timeout_s):
                         part = await anext(parts)
                 except StopAsyncIteration:
-                    return
+                    kind = "stream_broken" if answered else "bad_response"
+                    raise ProviderError(kind, f"{self.name} ended the stream before its final part") from None
                 delta: dict[str, Any] = {}
                 if part.message.content:
                     delta["content"] = part.message.content
@@ -52,17 +59,31 @@ class OllamaProvider:
                 if tool_calls:
                     delta["tool_calls"] = [{"index": i, **call} for i, call in enumerate(tool_calls)]
                 if delta:
+                    answered = True
                     yield ChatChunk(delta)
                 if part.done:
                     reason = "tool_calls" if tool_calls else _finish_reason(part.done_reason)
                     yield ChatChunk({}, reason)
-                    yield ChatChunk({}, None, Usage(part.prompt_eval_count or 0, part.eval_count or 0))
+                    yield ChatChunk({}, None, self._usage(part))
                     return
         except _FAILURES as exc:
-            raise self._classify(exc) from None
+            failure = self._classify(exc)
+            raise (ProviderError("stream_broken", failure.message) if answered else failure) from None
+        except _MALFORMED as exc:
+            raise self._bad_response("stream part", exc) from None
 
     async def aclose(self) -> None:
         await self._client.close()
+
+    def _usage(self, response: ollama.ChatResponse) -> Usage:
+        prompt, completion = response.prompt_eval_count or 0, response.eval_count or 0
+        if not (0 <= prompt < 2**31 and 0 <= completion < 2**31):
+            raise ProviderError("bad_response", f"{self.name} counted impossible tokens: {prompt}, {completion}")
+        return Usage(prompt, completion)
+
+    def _bad_response(self, what: str, exc: Exception) -> ProviderError:
+        detail = "; ".join(line.strip() for line in str(exc).splitlines() if line.strip())  # pydantic's are long
+        return ProviderError("bad_response", f"{self.name} sent a malformed {what}: {detail}"[:500])
 
     def _classify(self, exc: Exception) -> ProviderError:
         if isinstance(exc, TimeoutError | httpx.TimeoutException):

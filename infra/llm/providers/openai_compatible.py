@@ -14,8 +14,8 @@ from typing import Any
 import aiohttp
 import msgspec
 
-from domain.kernel.usage import Usage
 from domain.llm.policies import ChatChunk, ChatRequest, ChatResult, ProviderError
+from infra.llm.providers.openai_wire import chunks_of, completion_of
 
 # Statuses that mean the request itself is wrong: another target would refuse it too.
 REJECTED_STATUSES = frozenset({400, 413, 422})
@@ -69,21 +69,16 @@ class OpenAICompatibleProvider:
         if status != 200:
             raise self._status_error(status, content)
         try:
-            body = _decode.decode(content)
-            choice = body["choices"][0]
-            message = choice.get("message") or {}
-            return ChatResult(
-                content=message.get("content"), tool_calls=message.get("tool_calls") or None,
-                finish_reason=choice.get("finish_reason") or "stop", usage=_usage(body.get("usage")),
-            )
-        except (msgspec.DecodeError, KeyError, IndexError, TypeError) as exc:
-            raise ProviderError("server_error", f"{self.name} sent an unreadable completion ({exc})") from None
+            return completion_of(content)
+        except msgspec.DecodeError as exc:  # ValidationError included: JSON, but not a completion
+            raise self._bad_response("completion", exc) from None
 
     async def stream(self, model: str, request: ChatRequest, timeout_s: float) -> AsyncGenerator[ChatChunk, None]:
         """`timeout_s` bounds the wait for the first byte and for each later chunk, not the whole stream."""
         self._check_configured()
         payload = msgspec.json.encode(self.payload(model, request, True))
         timeout = aiohttp.ClientTimeout(total=None, connect=min(timeout_s, 5.0), sock_read=timeout_s)
+        answered = False  # once a chunk is out, the router can no longer fall back
         try:
             async with self.session.post(self._url, data=payload, headers=self._headers, timeout=timeout) as response:
                 if response.status != 200:
@@ -97,17 +92,22 @@ class OpenAICompatibleProvider:
                     if data == b"[DONE]":
                         finished = True
                         break
-                    chunk = _decode.decode(data)
-                    if "error" in chunk:
-                        raise ProviderError("stream_broken", f"{self.name} reported: {_message_of(chunk)}")
-                    for parsed in _chunks_of(chunk):
-                        yield parsed
+                    chunks, error = chunks_of(data)
+                    if error is not None:
+                        kind = "stream_broken" if answered else "server_error"
+                        raise ProviderError(kind, self._redact(f"{self.name} reported: {_message_of({'error': error})}"))
+                    for chunk in chunks:
+                        answered = True
+                        yield chunk
+                if not answered:
+                    raise ProviderError("bad_response", f"{self.name} ended its stream without an answer")
                 if not finished:
                     raise ProviderError("stream_broken", f"{self.name} closed the stream before [DONE]")
         except (TimeoutError, aiohttp.ClientError) as exc:
-            raise self._transport_error(exc) from None
-        except msgspec.DecodeError:
-            raise ProviderError("stream_broken", f"{self.name} sent an unreadable stream chunk") from None
+            failure = self._transport_error(exc)
+            raise (ProviderError("stream_broken", failure.message) if answered else failure) from None
+        except ValueError as exc:  # msgspec's errors, and aiohttp's for a line over its buffer
+            raise self._bad_response("stream chunk", exc) from None
 
     async def aclose(self) -> None:
         if self._session is not None:
@@ -123,7 +123,8 @@ class OpenAICompatibleProvider:
         if isinstance(exc, aiohttp.ClientConnectorError):
             return ProviderError("connect", f"cannot connect to {self.name}")
         if isinstance(exc, aiohttp.ClientPayloadError | aiohttp.ServerDisconnectedError):
-            return ProviderError("stream_broken", f"{self.name} dropped the connection mid-answer")
+            # A truncated body is a connection failure: the next target may well answer whole.
+            return ProviderError("connect", f"{self.name} dropped the connection mid-answer")
         return ProviderError("connect", f"{self.name} connection failed: {type(exc).__name__}")
 
     def _status_error(self, status: int, content: bytes) -> ProviderError:
@@ -134,24 +135,11 @@ class OpenAICompatibleProvider:
             return ProviderError("rate_limited", f"{self.name} is rate limiting us: {message}", status)
         return ProviderError("server_error", f"{self.name} answered {status}: {message}", status)
 
+    def _bad_response(self, what: str, exc: Exception) -> ProviderError:
+        return ProviderError("bad_response", self._redact(f"{self.name} sent a malformed {what}: {exc}")[:500])
+
     def _redact(self, text: str) -> str:
         return text.replace(self._api_key, "***") if self._api_key else text
-
-
-def _usage(raw: Any) -> Usage:
-    if not isinstance(raw, dict):
-        return Usage()
-    return Usage(int(raw.get("prompt_tokens") or 0), int(raw.get("completion_tokens") or 0))
-
-
-def _chunks_of(chunk: dict[str, Any]) -> list[ChatChunk]:
-    out = []
-    for choice in chunk.get("choices") or []:
-        delta = {k: v for k, v in (choice.get("delta") or {}).items() if v is not None}
-        out.append(ChatChunk(delta, choice.get("finish_reason")))
-    if chunk.get("usage"):
-        out.append(ChatChunk({}, None, _usage(chunk["usage"])))
-    return out
 
 
 def _message_of(body: Any) -> str:

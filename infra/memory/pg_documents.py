@@ -37,22 +37,25 @@ _LOCK = ("SELECT id, content_hash, updated_at, (SELECT count(*) FROM memory_chun
 
 
 async def put_document(pool: Any, document: NewDocument, index_model: str) -> DocumentResult:
-    """In a tenant transaction of the document's microDAO and writer (row-level security applies)."""
+    """In a tenant transaction of the document's microDAO and writer (row-level security applies); one
+    try: a caller runs it again when the server aborts it (infra.memory.pg_sql.retry_conflicts)."""
     async with tenant_transaction(pool, document.microdao_id, document.agent_id) as connection:
         existing = await connection.fetchrow(_LOCK, document.microdao_id, document.doc_key)
-        if existing is None:
+        while existing is None:
             if await connection.fetchval(_INSERT, *_args(document, document.id, index_model)) is not None:
                 return DocumentResult(document.id, True, False, False, len(document.chunks),
                                       await _written_at(connection))
-            # A concurrent post of the same document won the insert: take its row and go on from there.
+            # A concurrent post of the same document won the insert: take its row and go on from there
+            # (none: it was forgotten in between, so insert again).
             existing = await connection.fetchrow(_LOCK, document.microdao_id, document.doc_key)
         item_id = str(existing["id"])
         if existing["content_hash"] == document.content_hash:
             return DocumentResult(item_id, False, False, True, existing["chunks"], existing["updated_at"].isoformat())
-        # Old chunks go (their vectors and any pending job with them, by cascade); a worker still
-        # embedding them finds its job gone and writes nothing.
-        await connection.execute("DELETE FROM memory_chunks WHERE item_id = $1", item_id)
+        # The item row is ours (FOR UPDATE above); its job, then its chunks (their vectors by cascade) go in
+        # the lock order of infra.memory.pg_sql. A worker still embedding the old chunks finds its job gone
+        # and writes nothing; one completing it holds the item, and the lock above waited for it.
         await connection.execute("DELETE FROM memory_index_jobs WHERE item_id = $1", item_id)
+        await connection.execute("DELETE FROM memory_chunks WHERE item_id = $1", item_id)
         await connection.fetchval(_REPLACE, *_args(document, item_id, index_model))
         return DocumentResult(item_id, False, True, False, len(document.chunks), await _written_at(connection))
 

@@ -2,8 +2,12 @@
 
 Claiming takes ready jobs with FOR UPDATE SKIP LOCKED (concurrent workers never take the same job),
 bumps `attempts` and sets a lease, and commits at once: a worker that dies keeps nothing locked, and
-its jobs are ready again when the lease runs out (a live worker renews it while it embeds). Completion deletes the jobs only where `locked_by`
-is still this worker, in the transaction that writes the vectors.
+its jobs are ready again when the lease runs out (a live worker renews it while it embeds). Completion
+deletes the jobs only where `locked_by` is still this worker, in the transaction that writes the vectors.
+
+Row locks follow the order infra.memory.pg_sql states: completion and reindexing lock the items first;
+renew and fail never wait (SKIP LOCKED: a job someone else has locked is being deleted with its item's
+old chunks, and its lease or error no longer matters).
 
 The queue serves every tenant, so it works as the tables' owner, outside row-level security.
 """
@@ -16,6 +20,7 @@ from typing import Any
 from pgvector import Vector
 
 from domain.memory.queue import ChunkText, IndexedJob, IndexJob, JobFailure, QueueStats
+from infra.memory.pg_sql import retry_conflicts
 
 _CLAIM = """
     WITH ready AS (
@@ -46,24 +51,56 @@ _WRITE_VECTORS = """
     SET embedding = EXCLUDED.embedding, dims = EXCLUDED.dims, embedded_at = now()
 """
 
-_FAIL = """
+# Completion: the items first, then the jobs this worker still holds, then the vectors.
+_LOCK_ITEMS = "SELECT 1 FROM memory_items WHERE id = ANY($1::uuid[]) ORDER BY id FOR KEY SHARE"
+_DELETE_DONE = "DELETE FROM memory_index_jobs WHERE id = ANY($1::bigint[]) AND locked_by = $2 RETURNING id"
+
+# The jobs this worker holds and nobody else has locked: never waits, so never closes a cycle.
+_MINE = "SELECT id FROM memory_index_jobs WHERE id = ANY($1::bigint[]) AND locked_by = $2 FOR UPDATE SKIP LOCKED"
+
+_FAIL = f"""
+    WITH mine AS ({_MINE})
     UPDATE memory_index_jobs j
     SET locked_by = NULL, locked_until = NULL, last_error = f.error,
         run_after = now() + make_interval(secs => f.retry_in),
         dead_at = CASE WHEN f.dead THEN now() END
-    FROM unnest($1::bigint[], $2::text[], $3::float8[], $4::bool[]) AS f(id, error, retry_in, dead)
-    WHERE j.id = f.id AND j.locked_by = $5
+    FROM unnest($1::bigint[], $3::text[], $4::float8[], $5::bool[]) AS f(id, error, retry_in, dead), mine
+    WHERE j.id = f.id AND mine.id = f.id
 """
 
+_RENEW = f"""
+    WITH mine AS ({_MINE})
+    UPDATE memory_index_jobs j SET locked_until = now() + make_interval(secs => $3) FROM mine WHERE j.id = mine.id
+"""
+
+# Items first, in id order (a replace or forget of one waits, or is waited for and then skipped); a job
+# already there is left alone unless it waits dead or backing off, and then revived unless it is locked
+# (being deleted, or revived by another reindex).
 _ENQUEUE = """
-    INSERT INTO memory_index_jobs (item_id, model, microdao_id)
-    SELECT i.id, $1, i.microdao_id FROM memory_items i
-    WHERE $2 OR EXISTS (
-        SELECT 1 FROM memory_chunks c WHERE c.item_id = i.id
-        AND NOT EXISTS (SELECT 1 FROM memory_embeddings e WHERE e.chunk_id = c.id AND e.model = $1))
-    ON CONFLICT (item_id, model) DO UPDATE
-    SET attempts = 0, dead_at = NULL, last_error = NULL, run_after = now(), created_at = now()
-    WHERE memory_index_jobs.dead_at IS NOT NULL OR memory_index_jobs.run_after > now()
+    WITH items AS (
+        SELECT i.id, i.microdao_id FROM memory_items i
+        WHERE $2 OR EXISTS (
+            SELECT 1 FROM memory_chunks c WHERE c.item_id = i.id
+            AND NOT EXISTS (SELECT 1 FROM memory_embeddings e WHERE e.chunk_id = c.id AND e.model = $1))
+        ORDER BY i.id
+        FOR KEY SHARE OF i
+    ),
+    revived AS (
+        UPDATE memory_index_jobs j
+        SET attempts = 0, dead_at = NULL, last_error = NULL, run_after = now(), created_at = now()
+        FROM (SELECT w.id FROM memory_index_jobs w JOIN items ON items.id = w.item_id
+              WHERE w.model = $1 AND (w.dead_at IS NOT NULL OR w.run_after > now())
+              FOR UPDATE OF w SKIP LOCKED) waiting
+        WHERE j.id = waiting.id
+        RETURNING 1
+    ),
+    queued AS (
+        INSERT INTO memory_index_jobs (item_id, model, microdao_id)
+        SELECT id, $1, microdao_id FROM items ORDER BY id
+        ON CONFLICT (item_id, model) DO NOTHING
+        RETURNING 1
+    )
+    SELECT (SELECT count(*) FROM revived) + (SELECT count(*) FROM queued)
 """
 
 _STATS = """
@@ -114,11 +151,19 @@ class PgIndexingQueue:
         self, worker_id: str, model: str, dims: int, done: Sequence[IndexedJob],
         before_commit: Callable[[list[IndexJob]], Awaitable[None]],
     ) -> list[IndexJob]:
+        # A retry may call before_commit again: the ledger entries it records have ids of their own jobs'.
+        return await retry_conflicts("completing indexing jobs",
+                                     lambda: self._complete(worker_id, model, dims, done, before_commit))
+
+    async def _complete(
+        self, worker_id: str, model: str, dims: int, done: Sequence[IndexedJob],
+        before_commit: Callable[[list[IndexJob]], Awaitable[None]],
+    ) -> list[IndexJob]:
         async with self._pool.acquire() as connection, connection.transaction():
-            rows = await connection.fetch(
-                "DELETE FROM memory_index_jobs WHERE id = ANY($1::bigint[]) AND locked_by = $2 RETURNING id",
-                [item.job.job_id for item in done], worker_id,
-            )
+            # With the items locked, none of them is replaced or forgotten until these vectors commit; one
+            # replaced or forgotten first has taken its job along, so its stale vectors are never written.
+            await connection.execute(_LOCK_ITEMS, list({item.job.item_id for item in done}))
+            rows = await connection.fetch(_DELETE_DONE, [item.job.job_id for item in done], worker_id)
             owned = {row["id"] for row in rows}
             kept = [item for item in done if item.job.job_id in owned]
             chunk_ids = [chunk.chunk_id for item in kept for chunk in item.job.chunks]
@@ -131,20 +176,19 @@ class PgIndexingQueue:
             return jobs
 
     async def renew(self, worker_id: str, job_ids: Sequence[int], lease_s: float) -> None:
-        await self._pool.execute(
-            "UPDATE memory_index_jobs SET locked_until = now() + make_interval(secs => $3) "
-            "WHERE id = ANY($1::bigint[]) AND locked_by = $2", list(job_ids), worker_id, float(lease_s),
-        )
+        await retry_conflicts("renewing a lease", lambda: self._pool.execute(
+            _RENEW, list(job_ids), worker_id, float(lease_s)))
 
     async def fail(self, worker_id: str, failures: Sequence[JobFailure]) -> None:
-        await self._pool.execute(
-            _FAIL, [f.job_id for f in failures], [f.error for f in failures],
-            [float(f.retry_in_seconds) for f in failures], [f.dead for f in failures], worker_id,
-        )
+        # An error's text may quote an upstream's answer; PostgreSQL's text cannot hold NUL.
+        errors = [f.error.replace("\x00", "\ufffd") for f in failures]
+        await retry_conflicts("recording failed indexing jobs", lambda: self._pool.execute(
+            _FAIL, [f.job_id for f in failures], worker_id, errors, [float(f.retry_in_seconds) for f in failures],
+            [f.dead for f in failures]))
 
     async def enqueue_all(self, model: str, force: bool) -> int:
-        status = await self._pool.execute(_ENQUEUE, model, force)
-        return int(status.split()[-1])
+        queued: int = await retry_conflicts("reindexing", lambda: self._pool.fetchval(_ENQUEUE, model, force))
+        return queued
 
     async def stats(self) -> list[QueueStats]:
         return [

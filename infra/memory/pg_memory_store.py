@@ -1,7 +1,9 @@
 """PgMemoryStore: memories and knowledge documents in PostgreSQL (tables of alembic 0002_memory).
 
 Every call runs in a tenant transaction of its scope (infra.platform.tenancy): besides the scope each
-statement names, the row-level security of alembic 0007_memory_rls admits only that scope's rows.
+statement names, the row-level security of alembic 0007_memory_rls admits only that scope's rows. Writes
+lock in the order infra.memory.pg_sql states (the item rows first) and run again when the server aborts
+them for a lock conflict, so a deadlock or serialization failure never reaches the caller as such.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from domain.memory.ranking import Candidate
 from domain.memory.records import DocumentResult, Forgotten, MemoryRecord, ShortTermTurn, StoreResult
 from infra.memory.pg_documents import put_document
 from infra.memory.pg_search_sql import candidate_of, text_leg_sql, vector_leg_sql
-from infra.memory.pg_sql import CHUNKS_AND_JOB, named
+from infra.memory.pg_sql import CHUNKS_AND_JOB, named, retry_conflicts
 from infra.memory.pg_term_stats import CommonLexemes
 from infra.platform.tenancy import tenant_transaction
 
@@ -56,7 +58,9 @@ _RECORD = f"""
 
 _FORGET = f"DELETE FROM memory_items WHERE id = $1 AND tier = $2 AND {_VISIBLE} RETURNING id, tier, microdao_id, agent_id"
 
-_FORGET_AGENT = ("DELETE FROM memory_items WHERE tier = 'mid' AND microdao_id = $1 AND agent_id = $2 "
+# The items locked in id order before any goes, as every writer of several items locks them.
+_FORGET_AGENT = ("DELETE FROM memory_items WHERE id IN (SELECT id FROM memory_items WHERE tier = 'mid' "
+                 "AND microdao_id = $1 AND agent_id = $2 ORDER BY id FOR UPDATE) "
                  "RETURNING id, tier, microdao_id, agent_id")
 
 _RECENT_TURNS = (
@@ -80,28 +84,34 @@ class PgMemoryStore:
         return tenant_transaction(self._pool, scope.microdao_id, scope.agent_id)
 
     async def add_memory(self, memory: NewMemory, index_model: str) -> StoreResult:
+        stored = None
+        while stored is None:  # None: the conflicting row was forgotten in between; store it afresh
+            stored = await retry_conflicts("storing a memory", lambda: self._add_memory(memory, index_model))
+        return stored
+
+    async def _add_memory(self, memory: NewMemory, index_model: str) -> StoreResult | None:
         scope = memory.scope
-        row = None
-        while row is None:  # None: the conflicting row was forgotten in between; store it afresh
-            async with self._tenant(scope) as connection:
-                # One statement: the item, its chunks and its indexing job commit together or not at all.
-                inserted = await connection.fetchval(
-                    _INSERT_MEMORY_SQL, memory.id, memory.kind, scope.microdao_id, scope.agent_id,
-                    memory.channel_id, memory.user_id, msgspec.to_builtins(memory.content), memory.text,
-                    memory.content_hash, memory.content_bytes, memory.idempotency_key, memory.metadata,
-                    memory.occurred_at, memory.chunks, index_model,
-                )
-                if inserted is not None:
-                    return StoreResult(str(inserted), True, len(memory.chunks))
-                row = await connection.fetchrow(_EXISTING_MEMORY, scope.microdao_id, scope.agent_id,
-                                                memory.idempotency_key, memory.content_hash)
+        async with self._tenant(scope) as connection:
+            # One statement: the item, its chunks and its indexing job commit together or not at all.
+            inserted = await connection.fetchval(
+                _INSERT_MEMORY_SQL, memory.id, memory.kind, scope.microdao_id, scope.agent_id,
+                memory.channel_id, memory.user_id, msgspec.to_builtins(memory.content), memory.text,
+                memory.content_hash, memory.content_bytes, memory.idempotency_key, memory.metadata,
+                memory.occurred_at, memory.chunks, index_model,
+            )
+            if inserted is not None:
+                return StoreResult(str(inserted), True, len(memory.chunks))
+            row = await connection.fetchrow(_EXISTING_MEMORY, scope.microdao_id, scope.agent_id,
+                                            memory.idempotency_key, memory.content_hash)
+        if row is None:
+            return None
         if row["same_key"] and memory.idempotency_key is not None and row["content_hash"] != memory.content_hash:
             raise Conflict(f"idempotency key '{memory.idempotency_key}' was used for other content "
                            f"(memory {row['id']})")
         return StoreResult(str(row["id"]), False, row["chunks"])
 
     async def put_document(self, document: NewDocument, index_model: str) -> DocumentResult:
-        return await put_document(self._pool, document, index_model)
+        return await retry_conflicts("storing a document", lambda: put_document(self._pool, document, index_model))
 
     async def get(self, scope: Scope, item_id: str, model: str) -> MemoryRecord | None:
         async with self._tenant(scope) as connection:
@@ -109,14 +119,19 @@ class PgMemoryStore:
         return None if row is None else _record(row)
 
     async def forget(self, scope: Scope, item_id: str, tier: str) -> Forgotten | None:
-        async with self._tenant(scope) as connection:
-            row = await connection.fetchrow(_FORGET, item_id, tier, scope.microdao_id, scope.agent_id)
+        async def once() -> Any:
+            async with self._tenant(scope) as connection:
+                return await connection.fetchrow(_FORGET, item_id, tier, scope.microdao_id, scope.agent_id)
+
+        row = await retry_conflicts("forgetting a memory", once)
         return None if row is None else _forgotten(row)
 
     async def forget_agent(self, scope: Scope) -> list[Forgotten]:
-        async with self._tenant(scope) as connection:
-            rows = await connection.fetch(_FORGET_AGENT, scope.microdao_id, scope.agent_id)
-        return [_forgotten(row) for row in rows]
+        async def once() -> Any:
+            async with self._tenant(scope) as connection:
+                return await connection.fetch(_FORGET_AGENT, scope.microdao_id, scope.agent_id)
+
+        return [_forgotten(row) for row in await retry_conflicts("forgetting an agent's memories", once)]
 
     async def recent_turns(self, scope: Scope, channel_id: str, limit: int) -> list[ShortTermTurn]:
         async with self._tenant(scope) as connection:

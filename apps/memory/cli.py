@@ -16,6 +16,7 @@ from apps.memory.progress import ProgressBar
 from apps.memory.settings import load_memory_settings
 from domain.memory.queue import BatchReport
 from infra.memory.pg_pool import open_memory_pool
+from infra.memory.pg_sql import retry_conflicts
 from infra.memory.pg_status import MemoryStatus, memory_status
 
 log = logging.getLogger("daarion.memory")
@@ -96,7 +97,9 @@ async def _reindex(args: argparse.Namespace) -> int:
         bar.update(total)
         bar.close()
         if args.drop_other_models:
-            status = await runtime.pool.execute("DELETE FROM memory_embeddings WHERE model <> $1", model)
+            status = await retry_conflicts(  # a worker may still be completing jobs of an old model
+                "dropping other models' vectors",
+                lambda: runtime.pool.execute("DELETE FROM memory_embeddings WHERE model <> $1", model))
             print(f"dropped {status.split()[-1]} vectors of other models", file=sys.stderr)
         dead = sum(entry.dead for entry in await runtime.queue.stats() if entry.model == model)
         if dead:

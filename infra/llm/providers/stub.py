@@ -78,12 +78,12 @@ class StubProvider:
         return Usage(estimate_prompt_tokens(request), estimate_text_tokens(output))
 
     def _tool_calls(self, request: ChatRequest) -> list[dict[str, Any]]:
-        offered = {t.get("function", {}).get("name") for t in request.tools or []}
+        offered = {_function_name(t) for t in request.tools or []} - {None}
         turn = _current_turn(request.messages)
         if not offered or not turn or request.tool_choice == "none":
             return []
         last_user = _text(turn[0])
-        called = {c["function"]["name"] for m in turn for c in m.get("tool_calls") or []}
+        called = {_function_name(c) for m in turn for c in m.get("tool_calls") or []} - {None}
         if not _has_tool_results(turn):
             wanted = [(name, json.loads(args) if args else {}) for name, args in _DIRECTIVE.findall(last_user)]
             calls = [(name, args) for name, args in wanted if name in offered]
@@ -140,9 +140,17 @@ def _call(index: int, name: str, arguments: dict[str, Any]) -> dict[str, Any]:
             "function": {"name": name, "arguments": json.dumps(arguments, ensure_ascii=False)}}
 
 
+def _function_name(entry: Any) -> str | None:
+    """The function a tool (or tool call) names; None for an entry of another shape (clients send anything)."""
+    function = entry.get("function") if isinstance(entry, dict) else None
+    name = function.get("name") if isinstance(function, dict) else None
+    return name if isinstance(name, str) else None
+
+
 def _fill(arguments: dict[str, Any], turn: list[dict[str, Any]]) -> dict[str, Any]:
     results: dict[str, Any] = {}
-    call_names = {c["id"]: c["function"]["name"] for m in turn for c in m.get("tool_calls") or []}
+    call_names = {c.get("id"): name for m in turn for c in m.get("tool_calls") or []
+                  if (name := _function_name(c)) is not None}
     for message in turn:
         if message.get("role") == "tool" and message.get("tool_call_id") in call_names:
             try:

@@ -72,11 +72,18 @@ def prepare_database() -> str:
 def _serve(args: argparse.Namespace) -> int:
     import uvicorn
 
+    from apps.common.http_server import SERVER_OPTIONS
+
     spec = SERVICES[args.service]
     _refuse_default_secrets(args.host)
-    prepare_database()
+    # The app (each worker process too) reuses the database resolved here. An embedded server counts this
+    # process as one of its users and stops when its last user exits (infra/platform/db.py); uvicorn
+    # re-raises the SIGTERM it shut down on, which under the default disposition would end the process
+    # before its exit hooks run and leave the server running: make that signal an orderly exit instead.
+    os.environ["DATABASE_URL"] = prepare_database()
+    signal.signal(signal.SIGTERM, lambda signum, _: sys.exit(128 + signum))
     uvicorn.run(spec.app, factory=True, host=args.host, port=args.port or spec.port, workers=args.workers,
-                log_level=args.log_level, access_log=False, lifespan="on")
+                log_level=args.log_level, access_log=False, lifespan="on", **SERVER_OPTIONS)
     return 0
 
 

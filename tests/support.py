@@ -27,9 +27,12 @@ def free_port() -> int:
 
 @contextmanager
 def serve_in_thread(app: Any, port: int | None = None) -> Iterator[str]:
-    """Runs an ASGI app under uvicorn on 127.0.0.1 in a background thread; yields its base URL."""
+    """Runs an ASGI app under uvicorn on 127.0.0.1 in a background thread, with `daarion serve`'s protocol
+    options (malformed requests answered with the JSON error body); yields its base URL."""
+    from apps.common.http_server import SERVER_OPTIONS
+
     port = port or free_port()
-    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on")
+    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on", **SERVER_OPTIONS)
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()

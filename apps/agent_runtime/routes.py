@@ -14,18 +14,36 @@ from litestar.response import Stream
 
 from apps.agent_runtime.container import RuntimeContainer
 from apps.agent_runtime.identity import acting_agent, agent_key_guard, turn_context
-from apps.agent_runtime.schemas import MessageIn, response_body, server_timing, sse
+from apps.agent_runtime.schemas import (
+    DeltaEvent,
+    MemoriesEvent,
+    MessageIn,
+    TurnResponse,
+    response_body,
+    server_timing,
+    sse,
+)
 from apps.common.container import Injected
+from apps.common.openapi import answer, errors
 from apps.common.requests import request_id_of
 from apps.common.sse import sse_error
-from domain.agents.model import MemoriesRecalled, TurnContext, TurnDone, TurnEvent, TurnResult
+from apps.common.structs import ErrorBody
+from domain.agents.model import MemoriesRecalled, ToolRun, TurnContext, TurnDone, TurnEvent, TurnResult
 from domain.kernel.errors import DaarionError
 from infra.agents.prometheus_metrics import AgentMetrics
 
 log = logging.getLogger(__name__)
+TURN_RESPONSES = {
+    **answer(TurnResponse, "The turn; with `?stream=true`, Server-Sent Events instead: `memories`, then `tool_call` "
+             "and `delta` events as they happen, then `done` with the whole turn (or `error`).", events={
+                 "memories": [MemoriesEvent], "tool_call": [ToolRun], "delta": [DeltaEvent], "done": [TurnResponse],
+                 "error": [ErrorBody]}),
+    **errors(402, 404, 429, 502, 504),
+}
 
 
-@post("/internal/agents/{agent_id:str}/messages", guards=[agent_key_guard()], status_code=200)
+@post("/internal/agents/{agent_id:str}/messages", guards=[agent_key_guard()], status_code=200,
+      responses=TURN_RESPONSES)
 async def post_message(
     request: Request[Any, Any, Any], agent_id: FromPath[str], data: JSONBody[MessageIn],
     container: Injected[RuntimeContainer], stream: FromQuery[bool] = False,

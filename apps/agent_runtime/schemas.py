@@ -12,9 +12,11 @@ from domain.agents.model import (
     MemoriesRecalled,
     ReplyDelta,
     ToolCalled,
+    ToolRun,
     TurnDone,
     TurnEvent,
     TurnResult,
+    TurnUsage,
 )
 from domain.kernel.ids import ExternalId, SubjectId
 
@@ -24,6 +26,25 @@ class MessageIn(StrictStruct):
     user_id: SubjectId
     text: Annotated[str, Meta(min_length=1, max_length=16_000)]
     microdao_id: SubjectId | None = None  # the key says which; one named here must be the key's
+
+
+class TurnResponse(msgspec.Struct):
+    """What `response_body` builds, for the OpenAPI document (and the `done` event's data)."""
+
+    reply: str
+    tool_calls: list[ToolRun]
+    memories_used: list[str]
+    usage: TurnUsage
+    request_id: str
+    warnings: list[str]
+
+
+class MemoriesEvent(msgspec.Struct):
+    ids: list[str]
+
+
+class DeltaEvent(msgspec.Struct):
+    text: str
 
 
 def response_body(result: TurnResult) -> dict[str, Any]:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-import asyncpg
 import msgspec
 from litestar import Request, Response
 from litestar.exceptions import HTTPException, NotAuthorizedException, ValidationException
@@ -13,6 +12,7 @@ from litestar.exceptions import HTTPException, NotAuthorizedException, Validatio
 from apps.common.requests import request_id_of
 from apps.common.structs import ErrorBody, ErrorDetail
 from domain.kernel import errors
+from infra.platform.outages import RETRY_AFTER_S, is_database_outage
 
 log = logging.getLogger("daarion.errors")
 
@@ -32,7 +32,8 @@ STATUS_OF: dict[type[errors.DaarionError], int] = {
 }
 
 _HTTP_TYPES = {400: "invalid_request", 401: "unauthenticated", 403: "permission_denied", 404: "not_found",
-               405: "method_not_allowed", 413: "payload_too_large", 415: "unsupported_media_type"}
+               405: "method_not_allowed", 413: "payload_too_large", 414: "uri_too_long",
+               415: "unsupported_media_type"}
 
 
 def status_of(exc: errors.DaarionError) -> int:
@@ -86,25 +87,32 @@ def on_unauthorized(request: Request[Any, Any, Any], exc: NotAuthorizedException
     return error_response(request, 401, "unauthenticated", exc.detail)
 
 
-def on_database_unreachable(request: Request[Any, Any, Any], exc: Exception) -> Response[bytes]:
-    log.error("database unavailable on %s %s: %s", request.method, request.url.path, type(exc).__name__)
+_RETRY_AFTER = {"retry-after": str(RETRY_AFTER_S)}
+
+
+def on_unavailable(request: Request[Any, Any, Any], exc: errors.ServiceUnavailable) -> Response[bytes]:
+    return error_response(request, 503, exc.type, exc.message, headers=_RETRY_AFTER)
+
+
+def on_database_unreachable(request: Request[Any, Any, Any], exc: BaseException) -> Response[bytes]:
+    log.error("database unavailable on %s %s: %s: %s", request.method, request.url.path, type(exc).__name__, exc)
     return error_response(request, 503, "unavailable", "the database is unavailable; retry shortly",
-                          headers={"retry-after": "1"})
+                          headers=_RETRY_AFTER)
 
 
 def on_unexpected(request: Request[Any, Any, Any], exc: Exception) -> Response[bytes]:
+    # Every way the drivers say "unreachable" (infra/platform/outages.py) is a 503 on every route, not a 500.
+    if is_database_outage(exc):
+        return on_database_unreachable(request, exc)
     log.error("unhandled %s on %s %s", type(exc).__name__, request.method, request.url.path, exc_info=exc)
     return error_response(request, 500, "internal_error", "internal error; see the service log by request id")
 
 
 EXCEPTION_HANDLERS: dict[Any, Any] = {
+    errors.ServiceUnavailable: on_unavailable,
     errors.DaarionError: on_domain_error,
     ValidationException: on_validation_error,
     NotAuthorizedException: on_unauthorized,
     HTTPException: on_http_error,
-    asyncpg.exceptions.TooManyConnectionsError: on_database_unreachable,
-    asyncpg.exceptions.CannotConnectNowError: on_database_unreachable,
-    asyncpg.exceptions.ConnectionDoesNotExistError: on_database_unreachable,
-    ConnectionRefusedError: on_database_unreachable,
     Exception: on_unexpected,
 }

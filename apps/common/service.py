@@ -15,7 +15,9 @@ from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_l
 
 from apps.common.auth import requires
 from apps.common.container import ContainerSlot, Injected, ReadinessCheck, ServiceContainer
+from apps.common.edge import DEFAULT_BODY_BYTES, EdgeApp, EdgeRequest, raise_body_limits
 from apps.common.errors import EXCEPTION_HANDLERS
+from apps.common.openapi import openapi_config
 from domain.identity.scopes import Scope
 
 OpenContainer = Callable[[], AbstractAsyncContextManager[ServiceContainer]]
@@ -57,14 +59,17 @@ def build_app(
         return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
 
     wired = Router("/", route_handlers=[readyz, *route_handlers], dependencies=slot.dependencies())
-    return Litestar(
+    app = EdgeApp(
         route_handlers=[healthz, metrics, wired],
         lifespan=[lifespan],
         exception_handlers=EXCEPTION_HANDLERS,
         state=State(),
-        openapi_config=None,
+        request_class=EdgeRequest,
+        request_max_body_size=DEFAULT_BODY_BYTES,
+        openapi_config=openapi_config(service),
         debug=False,
     )
+    return raise_body_limits(app)
 
 
 async def _probe(check: ReadinessCheck) -> str:

@@ -18,12 +18,14 @@ from litestar.response import Stream
 from apps.common.auth import caller, requires
 from apps.common.container import Injected
 from apps.common.errors import status_of
+from apps.common.openapi import answer, errors
 from apps.common.requests import request_id_of
 from apps.common.sse import sse_error
 from apps.common.structs import ErrorBody, ErrorDetail
 from apps.llm_proxy.container import ProxyContainer
 from apps.llm_proxy.schemas import (
     ChatCompletion,
+    ChatCompletionChunk,
     ChatParameters,
     Choice,
     ModelCard,
@@ -32,6 +34,7 @@ from apps.llm_proxy.schemas import (
     ProxyRequest,
     ResponseMessage,
     UsageBody,
+    UsageReportView,
 )
 from domain.identity.scopes import Scope
 from domain.kernel.errors import DaarionError, InvalidRequest, RateLimited
@@ -46,9 +49,16 @@ _PASS_THROUGH = ("presence_penalty", "frequency_penalty", "parallel_tool_calls",
 _encode = msgspec.json.encode
 log = logging.getLogger(__name__)
 AnyRequest = Request[Any, Any, Any]
+CHAT_RESPONSES = {
+    **answer(ChatCompletion, "The completion; with `stream: true`, Server-Sent Events instead: chat.completion.chunk "
+             "objects, then `[DONE]` (a failure after the stream started is an error body, and no `[DONE]`).",
+             events={"message": [ChatCompletionChunk, ErrorBody, "[DONE]"]}),
+    **errors(402, 404, 429, 502, 504),
+}
 
 
-@post("/internal/llm/proxy", guards=[requires(Scope.LLM)], status_code=200)
+@post("/internal/llm/proxy", guards=[requires(Scope.LLM)], status_code=200, responses=CHAT_RESPONSES,
+      summary="Chat completion (OpenAI parameters, optional metadata)")
 async def proxy_chat(
     request: AnyRequest, data: JSONBody[ProxyRequest], container: Injected[ProxyContainer],
 ) -> Response[Any]:
@@ -57,14 +67,15 @@ async def proxy_chat(
                        "internal")
 
 
-@post("/v1/chat/completions", guards=[requires(Scope.LLM)], status_code=200)
+@post("/v1/chat/completions", guards=[requires(Scope.LLM)], status_code=200, responses=CHAT_RESPONSES,
+      summary="Chat completion (OpenAI-compatible)")
 async def openai_chat(
     request: AnyRequest, data: JSONBody[OpenAIChatRequest], container: Injected[ProxyContainer],
 ) -> Response[Any]:
     return await _chat(data, _call(request, data.model), container, "v1")
 
 
-@get("/v1/models", guards=[requires(Scope.LLM)])
+@get("/v1/models", guards=[requires(Scope.LLM)], summary="List models")
 async def openai_models(container: Injected[ProxyContainer]) -> ModelList:
     return ModelList([ModelCard(model) for model in container.gateway.models])
 
@@ -76,7 +87,7 @@ async def usage_report(
     group_by: FromQuery[str] = "agent",
     since: Annotated[date | None, QueryParameter(name="from")] = None,
     until: Annotated[date | None, QueryParameter(name="to")] = None,
-) -> dict[str, Any]:
+) -> UsageReportView:
     if group_by not in GROUPINGS:
         raise InvalidRequest(f"group_by must be one of {', '.join(GROUPINGS)}, not '{group_by}'")
     today = datetime.now(UTC).date()
@@ -86,8 +97,7 @@ async def usage_report(
         raise InvalidRequest("'from' must not be after 'to'")
     # An agent's key sees its own agent's usage; an operator's sees everyone's.
     report = await container.usage.report(group_by, since, until, caller(request).agent_id)
-    return {"group_by": group_by, "from": since.isoformat(), "to": until.isoformat(),
-            "complete": report.complete, "rows": [msgspec.to_builtins(row) for row in report.rows]}
+    return UsageReportView(group_by, since, until, report.complete, report.rows)
 
 
 def _call(request: AnyRequest, model: str, agent_id: str | None = None, microdao_id: str | None = None) -> CallContext:

@@ -7,13 +7,14 @@ still name them (older clients do), and naming any other is a 403 identity_misma
 from __future__ import annotations
 
 import time
-from typing import Any
+from typing import Annotated, Any
 
 from litestar import Request, Response, Router, delete, get, post
-from litestar.params import FromPath, FromQuery, JSONBody
+from litestar.params import FromQuery, JSONBody, Parameter
 
 from apps.common.auth import caller, requires
 from apps.common.container import Injected
+from apps.common.openapi import answer, errors
 from apps.common.requests import request_id_of
 from apps.memory.container import MemoryContainer
 from apps.memory.schemas import (
@@ -25,6 +26,7 @@ from apps.memory.schemas import (
     QueryResult,
     StoreMemory,
     StoreResponse,
+    check_timestamps,
 )
 from domain.identity.scopes import Scope
 from domain.memory.model import Scope as MemoryScope
@@ -32,6 +34,8 @@ from domain.memory.model import Scope as MemoryScope
 AnyRequest = Request[Any, Any, Any]
 Memory = Injected[MemoryContainer]
 READ, WRITE = [requires(Scope.MEMORY_READ)], [requires(Scope.MEMORY_WRITE)]
+ItemId = Annotated[str, Parameter(description="The item's id (a UUID; anything else is a 400).",
+                                  schema_extra={"format": "uuid"})]
 
 
 def _scope(request: AnyRequest, agent_id: str | None = None, microdao_id: str | None = None) -> MemoryScope:
@@ -40,33 +44,35 @@ def _scope(request: AnyRequest, agent_id: str | None = None, microdao_id: str | 
     return MemoryScope(tenant.microdao_id, tenant.agent_id)
 
 
-@post("/agent-memory/store", guards=WRITE, status_code=201)
+@post("/agent-memory/store", guards=WRITE, status_code=201, responses=errors(409))
 async def store_memory(
     request: AnyRequest, data: JSONBody[StoreMemory], container: Memory,
 ) -> StoreResponse:
     scope = _scope(request, data.agent_id, data.microdao_id)
+    check_timestamps(occurred_at=data.occurred_at)
     result = await container.service.store(scope, request_id_of(request), data)
     container.metrics.writes.labels("store", "created" if result.created else "deduplicated").inc()
     return StoreResponse(result.id, [result.id], not result.created, result.chunks)
 
 
-@post("/agent-memory/query", guards=READ, status_code=200)
+@post("/agent-memory/query", guards=READ, status_code=200, responses=errors(502, 504))
 async def query_memory(request: AnyRequest, data: JSONBody[QueryMemory], container: Memory) -> QueryResult:
     scope = _scope(request, data.agent_id, data.microdao_id)
+    check_timestamps(since=data.since, until=data.until)
     started = time.perf_counter()
     result = await container.service.query(scope, data)
     container.metrics.query_seconds.observe(time.perf_counter() - started)
     return result
 
 
-@get("/agent-memory/{memory_id:str}", guards=READ)
-async def get_memory(request: AnyRequest, memory_id: FromPath[str], container: Memory) -> MemoryRecord:
+@get("/agent-memory/{memory_id:str}", guards=READ, responses=errors(404))
+async def get_memory(request: AnyRequest, memory_id: ItemId, container: Memory) -> MemoryRecord:
     return await container.service.get(_scope(request), memory_id)
 
 
-@delete("/agent-memory/{memory_id:str}", guards=WRITE, status_code=200)
+@delete("/agent-memory/{memory_id:str}", guards=WRITE, status_code=200, responses=errors(404))
 async def forget_memory(
-    request: AnyRequest, memory_id: FromPath[str], container: Memory,
+    request: AnyRequest, memory_id: ItemId, container: Memory,
 ) -> ForgetResponse:
     forgotten = await container.service.forget(_scope(request), request_id_of(request), memory_id)
     container.metrics.writes.labels("forget", "forgotten").inc(len(forgotten))
@@ -84,7 +90,8 @@ async def forget_agent(
     return ForgetResponse(forgotten)
 
 
-@post("/knowledge/documents", guards=WRITE)
+@post("/knowledge/documents", guards=WRITE, status_code=201, responses=answer(
+    DocumentResponse, "An existing document (the same `source_uri`, else the same content): replaced, or unchanged."))
 async def post_document(
     request: AnyRequest, data: JSONBody[PostDocument], container: Memory,
 ) -> Response[DocumentResponse]:
@@ -96,14 +103,14 @@ async def post_document(
     return Response(body, status_code=201 if result.created else 200)
 
 
-@get("/knowledge/documents/{document_id:str}", guards=READ)
-async def get_document(request: AnyRequest, document_id: FromPath[str], container: Memory) -> MemoryRecord:
+@get("/knowledge/documents/{document_id:str}", guards=READ, responses=errors(404))
+async def get_document(request: AnyRequest, document_id: ItemId, container: Memory) -> MemoryRecord:
     return await container.service.get_document(_scope(request), document_id)
 
 
-@delete("/knowledge/documents/{document_id:str}", guards=WRITE, status_code=200)
+@delete("/knowledge/documents/{document_id:str}", guards=WRITE, status_code=200, responses=errors(404))
 async def delete_document(
-    request: AnyRequest, document_id: FromPath[str], container: Memory,
+    request: AnyRequest, document_id: ItemId, container: Memory,
 ) -> ForgetResponse:
     forgotten = await container.service.forget(_scope(request), request_id_of(request), document_id, tier="long")
     container.metrics.writes.labels("document", "deleted").inc()

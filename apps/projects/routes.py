@@ -10,6 +10,7 @@ from litestar.params import FromPath, HeaderParameter, JSONBody, QueryParameter
 
 from apps.common.auth import caller, requires
 from apps.common.container import Injected
+from apps.common.openapi import answer, errors
 from apps.projects.container import ProjectsContainer
 from apps.projects.schemas import NewTask, ProjectList, ProjectView, TaskList, TaskView
 from domain.identity.scopes import Scope
@@ -31,7 +32,7 @@ class ProjectsController(Controller):
         projects = await container.store.projects_of(tenant.microdao_id)
         return ProjectList(tenant.microdao_id, [ProjectView.of(p) for p in projects])
 
-    @get("/{project_id:str}/tasks", guards=[requires(Scope.PROJECTS_READ)])
+    @get("/{project_id:str}/tasks", guards=[requires(Scope.PROJECTS_READ)], responses=errors(404))
     async def recent_tasks(
         self, request: AnyRequest, microdao_id: FromPath[str], project_id: FromPath[str], container: Projects,
         limit: Limit = 10, status: Status = None,
@@ -40,11 +41,12 @@ class ProjectsController(Controller):
         tasks = await container.store.recent_tasks(tenant.microdao_id, project_id, limit, status)
         return TaskList(project_id, [TaskView.of(t) for t in tasks])
 
-    @post("/{project_id:str}/tasks", guards=[requires(Scope.PROJECTS_WRITE)])
+    @post("/{project_id:str}/tasks", guards=[requires(Scope.PROJECTS_WRITE)], responses={
+        **answer(TaskView, "The task this `Idempotency-Key` already created."), **errors(404)})
     async def create_task(
         self, request: AnyRequest, microdao_id: FromPath[str], project_id: FromPath[str], data: JSONBody[NewTask],
         container: Projects, idempotency_key: IdempotencyKey = None,
-    ) -> Response[Any]:
+    ) -> Response[TaskView]:
         tenant = caller(request).tenant(data.created_by, microdao_id)
         draft = TaskDraft(data.title, tenant.agent_id, data.description, data.assignee, data.status)
         task, created = await container.store.create_task(tenant.microdao_id, project_id, draft, idempotency_key)

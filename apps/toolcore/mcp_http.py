@@ -30,6 +30,7 @@ from mcp.server.streamable_http_manager import StreamableHTTPSessionManager
 
 from apps.common.auth import authenticate, bearer_of
 from apps.common.container import container_in
+from apps.common.edge import MalformedJson, decode_body
 from apps.common.errors import status_of
 from apps.common.structs import ErrorBody, ErrorDetail
 from apps.toolcore.container import ToolcoreContainer
@@ -37,7 +38,13 @@ from apps.toolcore.mcp_server import MCP_CALLER, McpCaller
 from domain.identity.principal import Principal
 from domain.identity.scopes import Scope as KeyScope
 from domain.kernel.credential import Credential
-from domain.kernel.errors import DaarionError, InsufficientScope, InvalidRequest, Unauthenticated
+from domain.kernel.errors import (
+    DaarionError,
+    InsufficientScope,
+    InvalidRequest,
+    ServiceUnavailable,
+    Unauthenticated,
+)
 from domain.kernel.ids import SUBJECT_ID
 
 MCP_PATH = "/mcp"
@@ -109,8 +116,8 @@ def _methods(body: bytes) -> list[str]:
     if not body:
         return [""]
     try:
-        decoded = msgspec.json.decode(body)
-    except msgspec.DecodeError:
+        decoded = decode_body(body)  # too deep, not UTF-8 or holding NUL: a 400 like every other route's
+    except MalformedJson:
         return [""]
     messages = decoded if isinstance(decoded, list) else [decoded]
     return [str(m.get("method", "")) if isinstance(m, dict) else "" for m in messages] or [""]
@@ -152,6 +159,8 @@ async def _refuse(scope: Scope, send: Send, exc: DaarionError, presented: bool) 
     elif isinstance(exc, _ScopeMissing):
         headers["www-authenticate"] = (f'Bearer realm="daarion", error="insufficient_scope", scope="{exc.scopes}", '
                                        f'{metadata}')
+    if isinstance(exc, ServiceUnavailable):
+        headers["retry-after"] = "1"
     incoming = Headers.from_scope(scope).get("x-request-id", "")
     request_id = incoming if SUBJECT_ID.match(incoming) else f"req_{uuid.uuid4().hex}"
     headers["x-request-id"] = request_id

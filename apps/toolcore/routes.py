@@ -10,9 +10,17 @@ from litestar.params import JSONBody, QueryParameter
 
 from apps.common.auth import bearer_token, caller, requires
 from apps.common.container import Injected
+from apps.common.openapi import answer, errors
 from apps.common.requests import request_id_of
 from apps.toolcore.container import ToolcoreContainer
-from apps.toolcore.schemas import OpenAIToolList, ToolCallRequest, ToolList, ToolView, call_response
+from apps.toolcore.schemas import (
+    OpenAIToolList,
+    ToolCallRequest,
+    ToolCallResponse,
+    ToolList,
+    ToolView,
+    call_response,
+)
 from domain.identity.scopes import Scope
 from domain.kernel.credential import Credential
 from domain.kernel.ids import SUBJECT_ID_PATTERN
@@ -38,7 +46,10 @@ class ToolsController(Controller):
             return OpenAIToolList([openai_tool(tool) for tool in tools])
         return ToolList(who.agent_id, who.microdao_id, [ToolView.of(tool) for tool in tools])
 
-    @post("/call", status_code=200, guards=[requires(Scope.TOOLS_CALL)])
+    @post("/call", status_code=200, guards=[requires(Scope.TOOLS_CALL)], responses={
+        **answer(ToolCallResponse, "The call's outcome: a failure of the tool itself is `ok: false`, not an HTTP error."),
+        **errors(404, 409, 422),
+    })
     async def call_tool(
         self, request: AnyRequest, container: Toolcore, data: JSONBody[ToolCallRequest],
     ) -> Response[dict[str, Any]]:

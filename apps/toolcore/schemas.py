@@ -10,7 +10,7 @@ from msgspec import Meta
 from apps.common.structs import StrictStruct
 from domain.kernel.ids import SubjectId
 from domain.kernel.tool_names import TOOL_ID
-from domain.tools.model import ToolDefinition, ToolOutcome
+from domain.tools.model import ToolDefinition, ToolError, ToolOutcome
 
 
 class ToolCallRequest(StrictStruct):
@@ -18,7 +18,7 @@ class ToolCallRequest(StrictStruct):
 
     tool_id: Annotated[str, Meta(pattern=TOOL_ID.pattern)]
     agent_id: SubjectId | None = None
-    args: dict[str, Any] = msgspec.field(default_factory=dict)
+    args: Annotated[dict[str, Any], Meta(max_length=1024)] = msgspec.field(default_factory=dict)
     microdao_id: SubjectId | None = None
     idempotency_key: SubjectId | None = None
 
@@ -49,6 +49,17 @@ class OpenAIToolList(msgspec.Struct, frozen=True):
     """`tools` is the OpenAI function-calling list as is; function names map back with `tool_id_of`."""
 
     tools: list[dict[str, Any]]
+
+
+class ToolCallResponse(msgspec.Struct):
+    """What `call_response` builds, for the OpenAPI document: `result` when ok (null too), `error` when not,
+    `replayed` when an idempotency key's earlier outcome is returned."""
+
+    ok: bool
+    latency_ms: float
+    result: Any = None
+    error: ToolError | None = None
+    replayed: bool = False
 
 
 def call_response(outcome: ToolOutcome) -> dict[str, Any]:

@@ -19,6 +19,8 @@ from domain.kernel.errors import Conflict, InvalidRequest, NotFound, UnknownAgen
 from domain.ledger.events import AgentDisabled, AgentRegistered, ApiKeyIssued, ApiKeyRevoked, LedgerEntry
 from domain.ledger.ports import UsageRecorder
 
+MAX_BUDGET_USD = Decimal(10) ** 9  # what the spend columns hold with room to spare
+
 # Entry ids derive from what they record, so a retried change is recorded once.
 _AUDIT = uuid.UUID("5a3c1f0e-8d1b-4f4e-9a57-0c1d2e3f4a5b")
 
@@ -71,8 +73,9 @@ class IdentityAdmin:
         agent = await self._agent_for_key(agent_id, microdao_id, scopes, actor)
         if expires_in is not None and expires_in <= timedelta(0):
             raise InvalidRequest("a key's lifetime must be positive")
-        if monthly_budget_usd is not None and not monthly_budget_usd >= 0:
-            raise InvalidRequest("a key's monthly budget must be a non-negative amount of USD")
+        if monthly_budget_usd is not None and not (
+                monthly_budget_usd.is_finite() and 0 <= monthly_budget_usd <= MAX_BUDGET_USD):
+            raise InvalidRequest(f"a key's monthly budget must be an amount of USD from 0 to {MAX_BUDGET_USD}")
         key_id, key = new_key()
         now = self._clock.now()
         record = KeyRecord(

@@ -37,6 +37,7 @@ from domain.kernel.errors import (
     InsufficientScope,
     PermissionDenied,
     RateLimited,
+    ServiceUnavailable,
     Unauthenticated,
     UnknownAgent,
     UpstreamFailed,
@@ -154,4 +155,6 @@ def status_error(service: str, status: int, headers: Mapping[str, str], content:
         return _REFUSALS.get(str(error.get("type")), PermissionDenied)(message)
     if status == 504:
         return UpstreamTimeout(message)
+    if status == 503:  # the service is there but cannot work now (its database is down): so is the turn
+        return ServiceUnavailable(message)
     return UpstreamFailed(message)

@@ -8,6 +8,12 @@ one transaction. `per_request` mode commits each entry in its own transaction (f
 Both accept an entry whose id the ledger already holds as a no-op (domain.ledger.ports.UsageRecorder).
 Such a repeat makes the batch's insert fail as a whole; `commit` then asks which ids exist and commits
 the batch again without them, so a repeat never fails the other callers' entries.
+
+A caller waits at most `wait_s` (5 s) for its commit, then hears ServiceUnavailable (a 503). With the
+database down, eventsourcing retries an insert ten times, each waiting for a connection, so a commit
+can take half a minute; the caller should not. Its entry stays queued and may still be committed once
+the database is back, as after a connection lost during COMMIT: no 2xx goes out without its event, but
+a 503 may have one.
 """
 
 from __future__ import annotations
@@ -28,14 +34,16 @@ from infra.ledger.repository_lookup import recorded_ids
 log = logging.getLogger(__name__)
 
 _CONFLICT_ATTEMPTS = 3  # a repeat committed by another writer between the lookup and the retry costs one more
+WAIT_S = 5.0  # how long a caller waits for its entry's commit: rides out a database restart
 
 _Waiter = tuple[LedgerEntry, asyncio.Future[int]]
 
 
 class GroupCommitRecorder:
-    def __init__(self, ledger: UsageLedger, max_batch: int = 1000) -> None:
+    def __init__(self, ledger: UsageLedger, max_batch: int = 1000, wait_s: float = WAIT_S) -> None:
         self._ledger = ledger
         self._max_batch = max_batch
+        self._wait_s = wait_s
         self._pending: list[_Waiter] = []
         self._wakeup = threading.Condition()
         self._closed = False
@@ -43,13 +51,18 @@ class GroupCommitRecorder:
         self._thread.start()
 
     async def record(self, entry: LedgerEntry) -> int:
-        future: asyncio.Future[int] = asyncio.get_running_loop().create_future()
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[int] = loop.create_future()
         with self._wakeup:
             if self._closed:
                 raise RuntimeError("the ledger writer is closed")
             self._pending.append((entry, future))
             self._wakeup.notify()
-        return await future
+        deadline = loop.call_later(self._wait_s, _give_up, future, self._wait_s)  # cheaper than wait_for
+        try:
+            return await future
+        finally:
+            deadline.cancel()
 
     def close(self) -> None:
         with self._wakeup:
@@ -77,6 +90,11 @@ class GroupCommitRecorder:
         _resolve(batch, positions, None)
 
 
+def _give_up(future: asyncio.Future[int], wait_s: float) -> None:
+    if not future.done():
+        future.set_exception(ServiceUnavailable(f"the usage ledger did not commit within {wait_s:g} s"))
+
+
 def _resolve(batch: Sequence[_Waiter], positions: Sequence[int] | None, error: Exception | None) -> None:
     by_loop: dict[asyncio.AbstractEventLoop, list[tuple[asyncio.Future[int], int]]] = {}
     for index, (_, future) in enumerate(batch):
@@ -99,12 +117,15 @@ def _settle_futures(futures: list[tuple[asyncio.Future[int], int]], error: Excep
 class PerRequestRecorder:
     """One transaction per entry: the simple way, kept to measure group commit against."""
 
-    def __init__(self, ledger: UsageLedger) -> None:
+    def __init__(self, ledger: UsageLedger, wait_s: float = WAIT_S) -> None:
         self._ledger = ledger
+        self._wait_s = wait_s
 
     async def record(self, entry: LedgerEntry) -> int:
         try:
-            positions = await asyncio.to_thread(commit, self._ledger, [entry])
+            positions = await asyncio.wait_for(asyncio.to_thread(commit, self._ledger, [entry]), self._wait_s)
+        except TimeoutError:
+            raise ServiceUnavailable(f"the usage ledger did not commit within {self._wait_s:g} s") from None
         except Exception as exc:
             log.exception("ledger commit failed")
             raise ServiceUnavailable(f"the usage ledger could not commit ({type(exc).__name__})") from None

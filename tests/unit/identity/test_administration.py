@@ -103,3 +103,10 @@ async def test_a_bootstrap_operator_key_is_adopted_once_and_a_malformed_one_refu
     with pytest.raises(InvalidRequest):
         await identity.adopt_operator_key("changeme", "bootstrap")
     assert len(await store.keys()) == 1
+
+
+@pytest.mark.parametrize("budget", ["NaN", "sNaN", "Infinity", "-1", "1e30"])
+async def test_a_key_budget_that_is_not_a_sane_amount_is_refused(budget: str) -> None:
+    identity, _, _, _ = admin()
+    with pytest.raises(InvalidRequest):
+        await identity.issue_key(None, OPERATOR_SCOPES, "op", monthly_budget_usd=Decimal(budget))

@@ -19,7 +19,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from litestar import Litestar, post
 from litestar.params import JSONBody
 
-from apps.common.edge import DEFAULT_BODY_BYTES, EdgeApp, EdgeRequest, raise_body_limits
+from apps.common.edge import DEFAULT_BODY_BYTES, LARGE_BODY_BYTES, EdgeApp, EdgeRequest
 from apps.llm_proxy.schemas import ProxyRequest
 
 ROUNDS = 5
@@ -27,7 +27,7 @@ ROUNDS = 5
 TARGET_ADDED_US, TARGET_ADDED_US_PER_KB = 10.0, 5.0
 
 
-@post("/internal/llm/proxy", status_code=200, sync_to_thread=False)
+@post("/internal/llm/proxy", status_code=200, sync_to_thread=False, request_max_body_size=LARGE_BODY_BYTES)
 def chat(data: JSONBody[ProxyRequest]) -> dict[str, int]:
     return {"messages": len(data.messages)}
 
@@ -72,8 +72,7 @@ async def cpu_us(app: Any, body: bytes, calls: int) -> float:
 
 async def main() -> int:
     bare = Litestar([chat], openapi_config=None)
-    edge = raise_body_limits(EdgeApp([chat], request_class=EdgeRequest, request_max_body_size=DEFAULT_BODY_BYTES,
-                                     openapi_config=None))
+    edge = EdgeApp([chat], request_class=EdgeRequest, request_max_body_size=DEFAULT_BODY_BYTES, openapi_config=None)
     failed = False
     print(f"{'body':<30} {'bytes':>7} {'bare us':>8} {'edge us':>8} {'added':>7}")
     for name, body in bodies().items():

@@ -25,7 +25,6 @@ from litestar.connection import ASGIConnection
 from litestar.exceptions import ClientException
 from litestar.exceptions.http_exceptions import RequestEntityTooLarge
 from litestar.response.base import ASGIResponse
-from litestar.routes import HTTPRoute
 from litestar.types import Empty, LifeSpanReceive, LifeSpanScope, LifeSpanSend, Receive, Scope, Send
 
 from apps.common.requests import request_id_of
@@ -36,18 +35,15 @@ MIB = 1024 * 1024
 MAX_URL_BYTES = 8 * 1024
 MAX_DEPTH = 64
 DEFAULT_BODY_BYTES = 1 * MIB
-# Routes whose bodies are legitimately larger: a 2 MiB knowledge document is up to ~6 MiB of JSON when a client
-# escapes non-ASCII text (Python's json.dumps does), and a long chat with tool schemas runs to megabytes.
-LARGE_BODIES = {
-    "/internal/knowledge/documents": 8 * MIB,
-    "/internal/llm/proxy": 8 * MIB,
-    "/v1/chat/completions": 8 * MIB,
-}
+# For routes whose bodies are legitimately larger (they say so with `request_max_body_size=LARGE_BODY_BYTES`):
+# a 2 MiB knowledge document is up to ~6 MiB of JSON when a client escapes non-ASCII text (Python's json.dumps
+# does), and a long chat with tool schemas runs to megabytes.
+LARGE_BODY_BYTES = 8 * MIB
 _CONTAINERS = frozenset((dict, list))
 _ESCAPED_NUL = re.compile(rb"(?<!\\)(?:\\\\)*\\u0000")  # \u0000 whose backslash is not itself escaped
 
-__all__ = ["DEFAULT_BODY_BYTES", "LARGE_BODIES", "MAX_DEPTH", "MAX_URL_BYTES", "EdgeApp", "EdgeRequest",
-           "MalformedJson", "decode_body", "error_bytes", "is_json_media_type", "raise_body_limits"]
+__all__ = ["DEFAULT_BODY_BYTES", "LARGE_BODY_BYTES", "MAX_DEPTH", "MAX_URL_BYTES", "EdgeApp", "EdgeRequest",
+           "MalformedJson", "decode_body", "error_bytes", "is_json_media_type"]
 
 
 class MalformedJson(InvalidRequest):
@@ -146,13 +142,3 @@ def _url_refusal(scope: Scope) -> tuple[int, str, str] | None:
 
 def error_bytes(type_: str, message: str, request_id: str) -> bytes:
     return msgspec.json.encode(ErrorBody(ErrorDetail(type_, message, request_id)))
-
-
-def raise_body_limits(app: Litestar) -> Litestar:
-    """Gives the LARGE_BODIES routes their limit (the app's request_max_body_size is every other route's).
-    Litestar resolves a handler's limit at its first request, so setting it once the app is built holds."""
-    for route in app.routes:
-        if isinstance(route, HTTPRoute) and (limit := LARGE_BODIES.get(route.path)) is not None:
-            for handler in route.route_handlers:
-                handler.request_max_body_size = limit
-    return app

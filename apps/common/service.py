@@ -15,7 +15,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_l
 
 from apps.common.auth import requires
 from apps.common.container import ContainerSlot, Injected, ReadinessCheck, ServiceContainer
-from apps.common.edge import DEFAULT_BODY_BYTES, EdgeApp, EdgeRequest, raise_body_limits
+from apps.common.edge import DEFAULT_BODY_BYTES, EdgeApp, EdgeRequest
 from apps.common.errors import EXCEPTION_HANDLERS
 from apps.common.openapi import openapi_config
 from domain.identity.scopes import Scope
@@ -59,7 +59,7 @@ def build_app(
         return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
 
     wired = Router("/", route_handlers=[readyz, *route_handlers], dependencies=slot.dependencies())
-    app = EdgeApp(
+    return EdgeApp(
         route_handlers=[healthz, metrics, wired],
         lifespan=[lifespan],
         exception_handlers=EXCEPTION_HANDLERS,
@@ -69,7 +69,6 @@ def build_app(
         openapi_config=openapi_config(service),
         debug=False,
     )
-    return raise_body_limits(app)
 
 
 async def _probe(check: ReadinessCheck) -> str:

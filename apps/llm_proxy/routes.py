@@ -17,6 +17,7 @@ from litestar.response import Stream
 
 from apps.common.auth import caller, requires
 from apps.common.container import Injected
+from apps.common.edge import LARGE_BODY_BYTES
 from apps.common.errors import status_of
 from apps.common.openapi import answer, errors
 from apps.common.requests import request_id_of
@@ -58,7 +59,7 @@ CHAT_RESPONSES = {
 
 
 @post("/internal/llm/proxy", guards=[requires(Scope.LLM)], status_code=200, responses=CHAT_RESPONSES,
-      summary="Chat completion (OpenAI parameters, optional metadata)")
+      summary="Chat completion (OpenAI parameters, optional metadata)", request_max_body_size=LARGE_BODY_BYTES)
 async def proxy_chat(
     request: AnyRequest, data: JSONBody[ProxyRequest], container: Injected[ProxyContainer],
 ) -> Response[Any]:
@@ -68,7 +69,7 @@ async def proxy_chat(
 
 
 @post("/v1/chat/completions", guards=[requires(Scope.LLM)], status_code=200, responses=CHAT_RESPONSES,
-      summary="Chat completion (OpenAI-compatible)")
+      summary="Chat completion (OpenAI-compatible)", request_max_body_size=LARGE_BODY_BYTES)
 async def openai_chat(
     request: AnyRequest, data: JSONBody[OpenAIChatRequest], container: Injected[ProxyContainer],
 ) -> Response[Any]:

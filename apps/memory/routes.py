@@ -14,6 +14,7 @@ from litestar.params import FromQuery, JSONBody, Parameter
 
 from apps.common.auth import caller, requires
 from apps.common.container import Injected
+from apps.common.edge import LARGE_BODY_BYTES
 from apps.common.openapi import answer, errors
 from apps.common.requests import request_id_of
 from apps.memory.container import MemoryContainer
@@ -90,7 +91,7 @@ async def forget_agent(
     return ForgetResponse(forgotten)
 
 
-@post("/knowledge/documents", guards=WRITE, status_code=201, responses=answer(
+@post("/knowledge/documents", guards=WRITE, status_code=201, request_max_body_size=LARGE_BODY_BYTES, responses=answer(
     DocumentResponse, "An existing document (the same `source_uri`, else the same content): replaced, or unchanged."))
 async def post_document(
     request: AnyRequest, data: JSONBody[PostDocument], container: Memory,

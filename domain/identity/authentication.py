@@ -15,6 +15,14 @@ from domain.identity.principal import Principal
 from domain.kernel.errors import Unauthenticated, UnknownAgent
 
 
+class UnknownKey(Unauthenticated):
+    """A well-formed key whose id the index does not hold (yet: it may have been issued a moment ago)."""
+
+    def __init__(self, key_id: str) -> None:
+        super().__init__("invalid API key")
+        self.key_id = key_id
+
+
 class KeyIndex:
     def __init__(self) -> None:
         self._keys: dict[str, KeyRecord] = {}
@@ -26,10 +34,6 @@ class KeyIndex:
         for agent in agents:
             self._agents[agent.agent_id] = agent
 
-    def knows(self, presented: str) -> bool:
-        key_id = key_id_of(presented)
-        return key_id is not None and key_id in self._keys
-
     def agent(self, agent_id: str) -> AgentRecord | None:
         return self._agents.get(agent_id)
 
@@ -37,8 +41,12 @@ class KeyIndex:
         if not presented:
             raise Unauthenticated("this endpoint needs a credential: send 'Authorization: Bearer <API key>'")
         key_id = key_id_of(presented)
-        record = self._keys.get(key_id) if key_id is not None else None
-        if record is None or not record.matches(presented):
+        if key_id is None:
+            raise Unauthenticated("invalid API key")
+        record = self._keys.get(key_id)
+        if record is None:
+            raise UnknownKey(key_id)
+        if not record.matches(presented):
             raise Unauthenticated("invalid API key")
         if record.revoked_at is not None:
             raise Unauthenticated(f"API key {record.key_id} has been revoked")

@@ -14,8 +14,7 @@ import contextlib
 import logging
 import time
 
-from domain.identity.authentication import KeyIndex
-from domain.identity.keys import key_id_of
+from domain.identity.authentication import KeyIndex, UnknownKey
 from domain.identity.ports import IdentityStore
 from domain.identity.principal import Principal
 from domain.kernel.clock import Clock
@@ -53,14 +52,13 @@ class SyncedKeyIndex:
     async def authenticate(self, presented: str | None) -> Principal:
         if time.monotonic() - self._synced_at > self._max_staleness_s:
             raise ServiceUnavailable("the key store cannot be reached; credentials cannot be checked now")
-        if presented and not self._index.knows(presented):
-            await self._look_up(presented)
+        try:
+            return self._index.authenticate(presented, self._clock.now())
+        except UnknownKey as unknown:  # only then a database read: the hot path parses and hashes once
+            await self._look_up(unknown.key_id)
         return self._index.authenticate(presented, self._clock.now())
 
-    async def _look_up(self, presented: str) -> None:
-        key_id = key_id_of(presented)
-        if key_id is None:
-            return
+    async def _look_up(self, key_id: str) -> None:
         record = await self._store.key(key_id)
         if record is None:
             return

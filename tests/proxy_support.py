@@ -18,24 +18,24 @@ from tests.fakes.llm_servers import FakeOllama, FakeOpenAI
 from tests.support import bearer, issue_key, serve_in_thread
 
 UPSTREAM_KEY = "sk-test-upstream-SECRET-0123456789"
-_keys: dict[tuple[str, str, str], str] = {}
+_keys: dict[tuple[str, str | None, str | None], str] = {}
 
 
 def key_of(agent: str = "agent:sofia", microdao: str | None = None) -> str:
     """A real API key of `agent` (registered in `microdao`, default: Sofia's microdao:7 or microdao:test) in
     the session's database; one per agent for the session."""
-    microdao = microdao or ("microdao:7" if agent == "agent:sofia" else "microdao:test")
-    cache_key = (os.environ["DATABASE_URL"], agent, microdao)
-    if cache_key not in _keys:
-        _keys[cache_key] = issue_key(os.environ["DATABASE_URL"], agent, microdao)
-    return _keys[cache_key]
+    return _session_key(agent, microdao or ("microdao:7" if agent == "agent:sofia" else "microdao:test"))
 
 
 def operator_key() -> str:
     """An operator key (admin, usage:read, metrics:read) in the session's database."""
-    cache_key = (os.environ["DATABASE_URL"], "", "")
+    return _session_key(None, None)
+
+
+def _session_key(agent: str | None, microdao: str | None) -> str:
+    cache_key = (os.environ["DATABASE_URL"], agent, microdao)
     if cache_key not in _keys:
-        _keys[cache_key] = issue_key(os.environ["DATABASE_URL"], None)
+        _keys[cache_key] = issue_key(os.environ["DATABASE_URL"], agent, microdao)
     return _keys[cache_key]
 
 

@@ -30,16 +30,29 @@ class Core(msgspec.Struct):
 async def open_core(ledger_mode: str = "group_commit", pool_size: int = 10) -> AsyncIterator[Core]:
     url = database_url()
     pool = await create_pool(url, min_size=1, max_size=pool_size)
+    try:
+        async with open_ledger_writer(url, ledger_mode) as (ledger, recorder):
+            authenticator = await open_authenticator(pool)
+            try:
+                yield Core(pool, ledger, recorder, url, authenticator)
+            finally:
+                await authenticator.aclose()
+    finally:
+        await pool.close()
+
+
+@asynccontextmanager
+async def open_ledger_writer(
+    url: str, ledger_mode: str,
+) -> AsyncIterator[tuple[UsageLedger, GroupCommitRecorder | PerRequestRecorder]]:
+    """The usage ledger and its writer, closed in order (the writer's last batch first)."""
     ledger = await asyncio.to_thread(open_ledger, url)
     recorder = ledger_recorder(ledger, ledger_mode)
-    authenticator = await open_authenticator(pool)
     try:
-        yield Core(pool, ledger, recorder, url, authenticator)
+        yield ledger, recorder
     finally:
-        await authenticator.aclose()
         await asyncio.to_thread(recorder.close)
         await asyncio.to_thread(ledger.close)
-        await pool.close()
 
 
 async def open_authenticator(pool: Any) -> SyncedKeyIndex:

@@ -9,13 +9,13 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from apps.common.core import open_ledger_writer
 from domain.identity.administration import IdentityAdmin
 from domain.identity.keys import key_id_of
 from domain.identity.ports import IdentityStore
 from domain.identity.scopes import AGENT_SCOPES, OPERATOR_SCOPES
 from infra.identity.local_keys import LocalKeys, read_local_keys, write_local_keys
 from infra.identity.pg_identity_store import PgIdentityStore
-from infra.ledger.event_store import ledger_recorder, open_ledger
 from infra.platform.clock import SystemClock
 from infra.platform.db import create_pool
 
@@ -32,16 +32,11 @@ class LocalAgent:
 @asynccontextmanager
 async def identity_admin(url: str, allow_unregistered_agents: bool = False) -> AsyncIterator[IdentityAdmin]:
     """An IdentityAdmin on the database at `url`, its audit entries written to the ledger (for the CLI)."""
-    import asyncio
-
     pool = await create_pool(url, max_size=2)
-    ledger = await asyncio.to_thread(open_ledger, url)
-    recorder = ledger_recorder(ledger, "per_request")
     try:
-        yield IdentityAdmin(PgIdentityStore(pool), recorder, SystemClock(), allow_unregistered_agents)
+        async with open_ledger_writer(url, "per_request") as (_, recorder):
+            yield IdentityAdmin(PgIdentityStore(pool), recorder, SystemClock(), allow_unregistered_agents)
     finally:
-        await asyncio.to_thread(recorder.close)
-        await asyncio.to_thread(ledger.close)
         await pool.close()
 
 

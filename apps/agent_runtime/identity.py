@@ -17,34 +17,14 @@ from __future__ import annotations
 from typing import Any
 
 from litestar.connection import ASGIConnection
-from litestar.handlers import BaseRouteHandler
-from litestar.types import Guard
 
-from apps.common.auth import authenticate, bearer_token, caller, requires
+from apps.common.auth import bearer_token, caller
 from domain.agents.model import AgentProfile, TurnContext
 from domain.identity.scopes import Scope
 from domain.kernel.credential import Credential
 from domain.kernel.errors import InsufficientScope
 
 AnyConnection = ASGIConnection[Any, Any, Any, Any]
-
-
-def agent_key_guard() -> Guard:
-    """`requires(Scope.LLM)`, except that an operator key hears what is really wrong with it: it is not an
-    agent's key (agent_key_required), rather than that it lacks the llm scope. Only a refused request pays
-    for the second look."""
-    llm = requires(Scope.LLM)
-
-    async def guard(connection: AnyConnection, handler: BaseRouteHandler) -> None:
-        try:
-            checked = llm(connection, handler)
-            if checked is not None:  # requires() gives a coroutine guard; Litestar's type allows both kinds
-                await checked
-        except InsufficientScope:
-            (await authenticate(connection.scope, bearer_token(connection))).tenant()
-            raise
-
-    return guard
 
 
 def scopes_needed(profile: AgentProfile) -> frozenset[Scope]:

@@ -13,7 +13,7 @@ from litestar.params import FromPath, FromQuery, JSONBody
 from litestar.response import Stream
 
 from apps.agent_runtime.container import RuntimeContainer
-from apps.agent_runtime.identity import acting_agent, agent_key_guard, turn_context
+from apps.agent_runtime.identity import acting_agent, turn_context
 from apps.agent_runtime.schemas import (
     DeltaEvent,
     MemoriesEvent,
@@ -23,12 +23,14 @@ from apps.agent_runtime.schemas import (
     server_timing,
     sse,
 )
+from apps.common.auth import requires
 from apps.common.container import Injected
 from apps.common.openapi import answer, errors
 from apps.common.requests import request_id_of
 from apps.common.sse import sse_error
 from apps.common.structs import ErrorBody
 from domain.agents.model import MemoriesRecalled, ToolRun, TurnContext, TurnDone, TurnEvent, TurnResult
+from domain.identity.scopes import Scope
 from domain.kernel.errors import DaarionError
 from infra.agents.prometheus_metrics import AgentMetrics
 
@@ -42,7 +44,7 @@ TURN_RESPONSES = {
 }
 
 
-@post("/internal/agents/{agent_id:str}/messages", guards=[agent_key_guard()], status_code=200,
+@post("/internal/agents/{agent_id:str}/messages", guards=[requires(Scope.LLM)], status_code=200,
       responses=TURN_RESPONSES)
 async def post_message(
     request: Request[Any, Any, Any], agent_id: FromPath[str], data: JSONBody[MessageIn],

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from decimal import Decimal
 
-from domain.identity.scopes import Scope
+from domain.identity.scopes import AGENT_ONLY_SCOPES, Scope
 from domain.kernel.errors import AgentKeyRequired, IdentityMismatch, InsufficientScope
 
 
@@ -33,8 +33,12 @@ class Principal:
         return scope in self.scopes or (Scope.ADMIN in self.scopes and scope is not Scope.LLM)
 
     def require(self, scope: Scope) -> None:
-        if not self.may(scope):
-            raise InsufficientScope(f"this key lacks the '{scope}' scope")
+        if self.may(scope):
+            return
+        if self.is_operator and scope in AGENT_ONLY_SCOPES:
+            # What is wrong is the kind of key, not a scope an operator key could be given.
+            raise AgentKeyRequired(f"'{scope}' is done as an agent: call this route with that agent's own key")
+        raise InsufficientScope(f"this key lacks the '{scope}' scope")
 
     def tenant(self, agent_id: str | None = None, microdao_id: str | None = None) -> Tenant:
         """The agent this key acts as. A request may name its agent and microDAO (old clients do); naming

@@ -45,3 +45,11 @@ def test_a_missing_scope_is_insufficient_and_admin_covers_all_but_llm_calls() ->
         narrow.require(Scope.MEMORY_WRITE)
     OPERATOR.require(Scope.METRICS_READ)
     assert not OPERATOR.may(Scope.LLM)
+
+
+def test_an_operator_key_on_an_agents_route_is_told_it_is_the_wrong_kind_of_key() -> None:
+    with pytest.raises(AgentKeyRequired):
+        OPERATOR.require(Scope.LLM)
+    metrics_only = Principal("k3", None, None, frozenset({Scope.METRICS_READ}))
+    with pytest.raises(InsufficientScope):
+        metrics_only.require(Scope.USAGE_READ)  # an operator key could have it: a scope it lacks

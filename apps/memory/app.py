@@ -65,4 +65,4 @@ async def _refresh_queue_gauges(memory: MemoryContainer, stop: asyncio.Event) ->
 
     # Whatever fails, the refresher goes on: stale gauges beat none.
     await every(memory.settings.metrics_refresh_seconds, stop, read_backlog, "reading the indexing queue's figures",
-                log, (Exception,))
+                log, lambda _: True)

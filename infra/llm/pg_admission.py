@@ -19,18 +19,15 @@ from collections import defaultdict
 from decimal import Decimal
 from typing import Any
 
-import asyncpg
-
 from domain.kernel.clock import Clock
 from domain.kernel.errors import IdentityMismatch, ServiceUnavailable
 from domain.llm.admission import Admission, Quota, Ticket, budget_refusal, month_of, rate_refusal
 from domain.llm.windows import Counts, rate_state, window_at
+from infra.platform.outages import is_database_outage
 from infra.platform.periodic import every
 
 log = logging.getLogger(__name__)
 
-# A server restarting, a connection dropped or timed out, the embedded server's socket gone for a moment.
-_DATABASE_BLIPS = (asyncpg.PostgresError, asyncpg.InterfaceError, OSError, TimeoutError)
 
 _ADMIT = "SELECT * FROM llm_admit($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)"
 _SETTLE = "SELECT llm_settle($1, $2, $3, $4, $5, $6, $7, $8, $9)"
@@ -60,7 +57,9 @@ class PgAdmissionControl:
                 limit.requests_per_minute, limit.tokens_per_minute, ticket.tokens, month, ticket.cost_usd,
                 [line.scope for line in lines], [line.subject for line in lines], [line.limit_usd for line in lines],
             )
-        except _DATABASE_BLIPS as exc:
+        except Exception as exc:
+            if not is_database_outage(exc):
+                raise
             log.error("admission of %s failed, refused: %s: %s", ticket.agent_id, type(exc).__name__, exc)
             raise ServiceUnavailable("rate limits and budgets cannot be checked: the database is unavailable; "
                                      "retry shortly") from exc
@@ -122,7 +121,8 @@ class PgAdmissionControl:
     async def prune_every(self, interval_s: float, stop: asyncio.Event, keep_s: int = 3600) -> None:
         """Prunes at once and then every `interval_s` until `stop` is set. A prune that fails (the database
         restarting, a connection dropped) is logged and tried again at the next tick."""
-        await every(interval_s, stop, lambda: self.prune(keep_s), "pruning rate_limit_windows", log, _DATABASE_BLIPS)
+        await every(interval_s, stop, lambda: self.prune(keep_s), "pruning rate_limit_windows", log,
+                    is_database_outage)
 
     def start_pruning(self, interval_s: float = 300.0, keep_s: int = 3600) -> None:
         """Runs `prune_every` in the background until `aclose()`."""

@@ -10,6 +10,7 @@ from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import asyncpg
 import pytest
 
 from domain.llm.admission import Ticket
@@ -58,7 +59,7 @@ async def test_pruning_removes_windows_older_than_the_keep_period_and_keeps_curr
 
 
 class BlippingPool:
-    """The pool, except that its first `execute` fails as a dropped connection does."""
+    """The pool, except that its first `execute` fails as asyncpg reports a dropped connection (SQLSTATE 08003)."""
 
     def __init__(self, inner: Any) -> None:
         self._inner = inner
@@ -67,7 +68,7 @@ class BlippingPool:
     async def execute(self, *args: Any) -> str:
         if self.failures == 0:
             self.failures += 1
-            raise ConnectionResetError("connection reset by peer")
+            raise asyncpg.exceptions.ConnectionDoesNotExistError("connection was closed in the middle of operation")
         return str(await self._inner.execute(*args))
 
     def __getattr__(self, name: str) -> Any:

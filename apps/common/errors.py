@@ -55,12 +55,20 @@ def error_response(
     )
 
 
-def on_domain_error(request: Request[Any, Any, Any], exc: errors.DaarionError) -> Response[bytes]:
-    headers = {"retry-after": str(exc.retry_after_s)} if isinstance(exc, errors.RateLimited) else None
+def error_headers(exc: errors.DaarionError) -> dict[str, str]:
+    """What a client needs besides the body: when to retry (429, 503), how to authenticate (401)."""
+    if isinstance(exc, errors.RateLimited):
+        return {"retry-after": str(exc.retry_after_s)}
+    if isinstance(exc, errors.ServiceUnavailable):
+        return {"retry-after": str(RETRY_AFTER_S)}
     if isinstance(exc, errors.Unauthenticated):
-        headers = {"www-authenticate": 'Bearer realm="daarion"'}
+        return {"www-authenticate": 'Bearer realm="daarion"'}
+    return {}
+
+
+def on_domain_error(request: Request[Any, Any, Any], exc: errors.DaarionError) -> Response[bytes]:
     errs = exc.errors if isinstance(exc, errors.ArgumentsInvalid) else None
-    return error_response(request, status_of(exc), exc.type, exc.message, errs, headers)
+    return error_response(request, status_of(exc), exc.type, exc.message, errs, error_headers(exc))
 
 
 def on_validation_error(request: Request[Any, Any, Any], exc: ValidationException) -> Response[bytes]:
@@ -87,17 +95,10 @@ def on_unauthorized(request: Request[Any, Any, Any], exc: NotAuthorizedException
     return error_response(request, 401, "unauthenticated", exc.detail)
 
 
-_RETRY_AFTER = {"retry-after": str(RETRY_AFTER_S)}
-
-
-def on_unavailable(request: Request[Any, Any, Any], exc: errors.ServiceUnavailable) -> Response[bytes]:
-    return error_response(request, 503, exc.type, exc.message, headers=_RETRY_AFTER)
-
-
 def on_database_unreachable(request: Request[Any, Any, Any], exc: BaseException) -> Response[bytes]:
     log.error("database unavailable on %s %s: %s: %s", request.method, request.url.path, type(exc).__name__, exc)
     return error_response(request, 503, "unavailable", "the database is unavailable; retry shortly",
-                          headers=_RETRY_AFTER)
+                          headers={"retry-after": str(RETRY_AFTER_S)})
 
 
 def on_unexpected(request: Request[Any, Any, Any], exc: Exception) -> Response[bytes]:
@@ -109,7 +110,6 @@ def on_unexpected(request: Request[Any, Any, Any], exc: Exception) -> Response[b
 
 
 EXCEPTION_HANDLERS: dict[Any, Any] = {
-    errors.ServiceUnavailable: on_unavailable,
     errors.DaarionError: on_domain_error,
     ValidationException: on_validation_error,
     NotAuthorizedException: on_unauthorized,

@@ -31,7 +31,7 @@ from mcp.server.streamable_http_manager import StreamableHTTPSessionManager
 from apps.common.auth import authenticate, bearer_of
 from apps.common.container import container_in
 from apps.common.edge import MalformedJson, decode_body
-from apps.common.errors import status_of
+from apps.common.errors import error_headers, status_of
 from apps.common.structs import ErrorBody, ErrorDetail
 from apps.toolcore.container import ToolcoreContainer
 from apps.toolcore.mcp_server import MCP_CALLER, McpCaller
@@ -42,7 +42,6 @@ from domain.kernel.errors import (
     DaarionError,
     InsufficientScope,
     InvalidRequest,
-    ServiceUnavailable,
     Unauthenticated,
 )
 from domain.kernel.ids import SUBJECT_ID
@@ -151,7 +150,7 @@ async def _buffered(scope: Scope, receive: Receive) -> tuple[bytes, Receive]:
 
 
 async def _refuse(scope: Scope, send: Send, exc: DaarionError, presented: bool) -> None:
-    headers: dict[str, str] = {"content-type": "application/json"}
+    headers = {"content-type": "application/json", **error_headers(exc)}
     metadata = f'resource_metadata="{base_url(scope)}{RESOURCE_METADATA_PATH}"'
     if isinstance(exc, Unauthenticated):
         error = ', error="invalid_token"' if presented else ""
@@ -159,8 +158,6 @@ async def _refuse(scope: Scope, send: Send, exc: DaarionError, presented: bool) 
     elif isinstance(exc, _ScopeMissing):
         headers["www-authenticate"] = (f'Bearer realm="daarion", error="insufficient_scope", scope="{exc.scopes}", '
                                        f'{metadata}')
-    if isinstance(exc, ServiceUnavailable):
-        headers["retry-after"] = "1"
     incoming = Headers.from_scope(scope).get("x-request-id", "")
     request_id = incoming if SUBJECT_ID.match(incoming) else f"req_{uuid.uuid4().hex}"
     headers["x-request-id"] = request_id

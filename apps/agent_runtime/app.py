@@ -16,4 +16,4 @@ def create_app(settings: RuntimeSettings | None = None) -> Litestar:
     settings = settings or load_runtime_settings()
     registry = CollectorRegistry()
     metrics = AgentMetrics(registry)
-    return build_app("agent-runtime", ROUTES, lambda: open_runtime(settings, metrics), registry)
+    return build_app("agent-runtime", ROUTES, lambda tracing: open_runtime(settings, metrics, tracing), registry)

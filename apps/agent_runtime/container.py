@@ -20,13 +20,15 @@ from infra.agents.memory_client import MemoryClient
 from infra.agents.prometheus_metrics import AgentMetrics
 from infra.agents.service_http import ServiceHttp
 from infra.agents.toolcore_client import ToolcoreClient
+from infra.agents.traced_runtime import AgentTurns, TracedAgentRuntime
 from infra.identity.synced_index import SyncedKeyIndex
 from infra.platform.clock import SystemClock
+from infra.platform.tracing import OFF, Tracing
 
 
 @dataclass(frozen=True)
 class RuntimeContainer:
-    runtime: AgentRuntime
+    runtime: AgentTurns
     profiles: RuntimeSettings
     metrics: AgentMetrics
     core: Core
@@ -40,13 +42,18 @@ class RuntimeContainer:
 
 
 @asynccontextmanager
-async def open_runtime(settings: RuntimeSettings, metrics: AgentMetrics) -> AsyncIterator[RuntimeContainer]:
+async def open_runtime(
+    settings: RuntimeSettings, metrics: AgentMetrics, tracing: Tracing = OFF,
+) -> AsyncIterator[RuntimeContainer]:
     services = settings.services
-    http = ServiceHttp()
+    http = ServiceHttp(tracing.aiohttp)
     async with open_core(settings.ledger.mode, pool_size=2) as core:
         memory = MemoryClient(http, services.memory)
-        runtime = AgentRuntime(memory, ToolcoreClient(http, services.toolcore), LlmProxyClient(http, services.llm_proxy),
-                               core.recorder, SystemClock(), on_tools_offered=metrics.tools_offered)
+        runtime: AgentTurns = AgentRuntime(
+            memory, ToolcoreClient(http, services.toolcore), LlmProxyClient(http, services.llm_proxy), core.recorder,
+            SystemClock(), on_tools_offered=metrics.tools_offered)
+        if tracing.on:
+            runtime = TracedAgentRuntime(runtime, tracing.tracer)
         seeding = asyncio.create_task(seed_memories(settings, memory)) if settings.seed.on_start else None
         try:
             yield RuntimeContainer(runtime, settings, metrics, core)

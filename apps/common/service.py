@@ -1,5 +1,5 @@
 """What every service shares: one way to wire it (a typed container opened in the lifespan, handed to
-handlers through DI), health, readiness, Prometheus metrics, error handling, internal auth."""
+handlers through DI), health, readiness, Prometheus metrics, traces, error handling, internal auth."""
 
 from __future__ import annotations
 
@@ -18,9 +18,11 @@ from apps.common.container import ContainerSlot, Injected, ReadinessCheck, Servi
 from apps.common.edge import DEFAULT_BODY_BYTES, EdgeApp, EdgeRequest
 from apps.common.errors import EXCEPTION_HANDLERS
 from apps.common.openapi import openapi_config
+from apps.common.tracing import ServerSpans
 from domain.identity.scopes import Scope
+from infra.platform.tracing import Tracing, service_tracing
 
-OpenContainer = Callable[[], AbstractAsyncContextManager[ServiceContainer]]
+OpenContainer = Callable[[Tracing], AbstractAsyncContextManager[ServiceContainer]]
 
 __all__ = ["build_app"]
 
@@ -31,15 +33,20 @@ def build_app(
     open_container: OpenContainer,
     registry: CollectorRegistry,
 ) -> Litestar:
-    """`open_container` builds the service's adapters; it runs once, for the app's lifetime."""
+    """`open_container` builds the service's adapters, traced or not as `tracing` says; it runs once, for the
+    app's lifetime."""
 
     slot = ContainerSlot()
+    tracing = service_tracing(service)
 
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
-        async with open_container() as container:
-            slot.fill(app.state, container)
-            yield
+        try:
+            async with open_container(tracing) as container:
+                slot.fill(app.state, container)
+                yield
+        finally:
+            await asyncio.to_thread(tracing.shutdown)  # the last spans are exported before the process ends
 
     @get("/healthz", sync_to_thread=False, include_in_schema=False)
     def healthz() -> dict[str, str]:
@@ -59,7 +66,7 @@ def build_app(
         return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
 
     wired = Router("/", route_handlers=[readyz, *route_handlers], dependencies=slot.dependencies())
-    return EdgeApp(
+    app = EdgeApp(
         route_handlers=[healthz, metrics, wired],
         lifespan=[lifespan],
         exception_handlers=EXCEPTION_HANDLERS,
@@ -69,6 +76,9 @@ def build_app(
         openapi_config=openapi_config(service),
         debug=False,
     )
+    if tracing.on:  # around routing and the exception handlers: the span sees the route and the final status
+        app.asgi_handler = ServerSpans(app.asgi_handler, tracing.tracer)
+    return app
 
 
 async def _probe(check: ReadinessCheck) -> str:

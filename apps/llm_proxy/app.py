@@ -21,4 +21,4 @@ def create_app(settings: ProxySettings | None = None, providers: Mapping[str, Ch
     settings = settings or load_proxy_settings()
     registry = CollectorRegistry()
     metrics = ProxyMetrics(registry)
-    return build_app("llm-proxy", [*ROUTES, admin_router()], lambda: open_proxy(settings, metrics, providers), registry)
+    return build_app("llm-proxy", [*ROUTES, admin_router()], lambda tracing: open_proxy(settings, metrics, providers, tracing), registry)

@@ -23,8 +23,10 @@ from infra.ledger.usage_projection import ProjectorThread, UsageProjector
 from infra.llm.pg_admission import PgAdmissionControl
 from infra.llm.prometheus_metrics import ProxyMetrics
 from infra.llm.providers.factory import build_provider
+from infra.llm.traced_provider import TracedChatProvider
 from infra.platform.clock import SystemClock
 from infra.platform.db import create_pool
+from infra.platform.tracing import OFF, Tracing
 
 
 @dataclass(frozen=True)
@@ -46,11 +48,16 @@ class ProxyContainer:
 @asynccontextmanager
 async def open_proxy(
     settings: ProxySettings, metrics: ProxyMetrics, providers: Mapping[str, ChatProvider] | None = None,
+    tracing: Tracing = OFF,
 ) -> AsyncIterator[ProxyContainer]:
     """`providers` replaces the configured adapters by name (tests swap in their own)."""
     built: dict[str, ChatProvider] = {
-        name: build_provider(name, cfg, settings.ollama_host) for name, cfg in settings.providers.items()}
+        name: build_provider(name, cfg, settings.ollama_host, tracing.aiohttp) for name, cfg in settings.providers.items()}
     built.update(providers or {})
+    prices = PriceTable(settings.prices)
+    if tracing.on:
+        built = {name: TracedChatProvider(provider, _kind(settings, name), prices, tracing.tracer)
+                 for name, provider in built.items()}
     clock = SystemClock()
     async with open_core(settings.ledger.mode, pool_size=10) as core:
         identity = IdentityAdmin(PgIdentityStore(core.pool), core.recorder, clock, settings.allow_unregistered_agents)
@@ -66,7 +73,7 @@ async def open_proxy(
         projector_thread.start()
         gateway = LlmGateway(
             Router({name: route.targets for name, route in settings.models.items()}), built,
-            PriceTable(settings.prices), LimitPolicy(settings.limits.default, settings.limits.agents),
+            prices, LimitPolicy(settings.limits.default, settings.limits.agents),
             BudgetPolicy(settings.budgets.agents, settings.budgets.microdaos), limiter, core.recorder, clock,
             metrics, settings.default_max_tokens,
         )
@@ -84,3 +91,8 @@ async def open_proxy(
 
 async def _config_loaded() -> None:
     return None
+
+
+def _kind(settings: ProxySettings, name: str) -> str:
+    provider = settings.providers.get(name)
+    return provider.kind if provider is not None else name

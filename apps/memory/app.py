@@ -22,6 +22,7 @@ from apps.memory.settings import MemorySettings, load_memory_settings
 from domain.memory.ports import Embedder
 from infra.memory.prometheus_metrics import MemoryMetrics
 from infra.platform.periodic import every
+from infra.platform.tracing import Tracing
 
 log = logging.getLogger(__name__)
 
@@ -33,8 +34,8 @@ def create_app(settings: MemorySettings | None = None, embedder: Embedder | None
     metrics = MemoryMetrics(registry)
 
     @asynccontextmanager
-    async def open_container() -> AsyncIterator[MemoryContainer]:
-        async with open_memory(settings, embedder, metrics) as memory:
+    async def open_container(tracing: Tracing) -> AsyncIterator[MemoryContainer]:
+        async with open_memory(settings, embedder, metrics, tracing) as memory:
             stop = asyncio.Event()
             tasks = [asyncio.create_task(_refresh_queue_gauges(memory, stop))]
             if settings.indexing.enabled:

@@ -30,6 +30,7 @@ from infra.memory.pg_pool import open_memory_pool
 from infra.memory.pg_term_stats import CommonLexemes
 from infra.memory.prometheus_metrics import MemoryMetrics
 from infra.platform.clock import SystemClock
+from infra.platform.tracing import OFF, Tracing
 
 
 @dataclass
@@ -43,6 +44,7 @@ class MemoryContainer:
     service: MemoryService
     metrics: MemoryMetrics
     wake: asyncio.Event = field(default_factory=asyncio.Event)
+    tracing: Tracing = OFF
 
     @property
     def authenticator(self) -> SyncedKeyIndex:
@@ -65,6 +67,7 @@ class MemoryContainer:
 @asynccontextmanager
 async def open_memory(
     settings: MemorySettings, embedder: Embedder | None = None, metrics: MemoryMetrics | None = None,
+    tracing: Tracing = OFF,
 ) -> AsyncIterator[MemoryContainer]:
     """`embedder` replaces the configured one (tests pass their own); `metrics` are the app's (the CLI has none
     to serve)."""
@@ -82,7 +85,7 @@ async def open_memory(
                 policies = MemoryPolicies(settings.limits, settings.chunking, settings.ranking)
                 service = MemoryService(store, embedder, core.recorder, SystemClock(), policies, wake.set)
                 yield MemoryContainer(settings, core, pool, embedder, store, PgIndexingQueue(pool), service,
-                                      metrics or MemoryMetrics(CollectorRegistry()), wake)
+                                      metrics or MemoryMetrics(CollectorRegistry()), wake, tracing)
             finally:
                 await pool.close()
     finally:

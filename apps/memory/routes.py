@@ -29,6 +29,7 @@ from apps.memory.schemas import (
     StoreResponse,
     check_timestamps,
 )
+from apps.memory.tracing import found_attributes, retrieval_attributes
 from domain.identity.scopes import Scope
 from domain.memory.model import Scope as MemoryScope
 
@@ -61,7 +62,9 @@ async def query_memory(request: AnyRequest, data: JSONBody[QueryMemory], contain
     scope = _scope(request, data.agent_id, data.microdao_id)
     check_timestamps(since=data.since, until=data.until)
     started = time.perf_counter()
-    result = await container.service.query(scope, data)
+    with container.tracing.span("retrieval memory", retrieval_attributes(scope, data.tiers)) as span:
+        result = await container.service.query(scope, data)
+        span.set_attributes(found_attributes(result))
     container.metrics.query_seconds.observe(time.perf_counter() - started)
     return result
 

@@ -13,4 +13,4 @@ from apps.projects.settings import ProjectsSettings, load_projects_settings
 
 def create_app(settings: ProjectsSettings | None = None) -> Litestar:
     settings = settings or load_projects_settings()
-    return build_app("projects", [ProjectsController], lambda: open_projects(settings), CollectorRegistry())
+    return build_app("projects", [ProjectsController], lambda _: open_projects(settings), CollectorRegistry())

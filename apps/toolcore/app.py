@@ -17,6 +17,7 @@ from apps.toolcore.mcp_http import ToolcoreHttpContainer, mcp_endpoint, protecte
 from apps.toolcore.mcp_server import build_mcp_server, caller_from_scope
 from apps.toolcore.routes import ToolsController
 from apps.toolcore.settings import ToolcoreSettings, load_toolcore_settings
+from infra.platform.tracing import Tracing
 from infra.tools.prometheus_metrics import ToolcoreMetrics
 
 
@@ -26,8 +27,8 @@ def create_app(settings: ToolcoreSettings | None = None) -> Litestar:
     metrics = ToolcoreMetrics(registry)
 
     @asynccontextmanager
-    async def open_container() -> AsyncIterator[ToolcoreHttpContainer]:
-        async with open_toolcore(settings, metrics) as toolcore:
+    async def open_container(tracing: Tracing) -> AsyncIterator[ToolcoreHttpContainer]:
+        async with open_toolcore(settings, metrics, tracing) as toolcore:
             sessions = StreamableHTTPSessionManager(
                 build_mcp_server(toolcore.service, caller_from_scope), json_response=True, stateless=True,
                 security_settings=TransportSecuritySettings(

@@ -21,7 +21,7 @@ here against aiohttp's ~0.1 ms (measured for the proxy's providers, see infra/ll
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -75,14 +75,17 @@ class ServiceHttp:
     """One pooled session for all of a runtime's downstream calls (keep-alive matters for latency); the
     credential is the turn's, per call, never the session's."""
 
-    def __init__(self) -> None:
+    def __init__(self, trace_configs: Sequence[aiohttp.TraceConfig] = ()) -> None:
+        """`trace_configs`: aiohttp's request hooks (client spans and traceparent, when tracing is on)."""
         self._session: aiohttp.ClientSession | None = None
+        self._trace_configs = list(trace_configs)
 
     @property
     def session(self) -> aiohttp.ClientSession:
         """Created on first use, inside the running loop (aiohttp binds a session to its loop)."""
         if self._session is None or self._session.closed:
-            self._session = aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=200), trust_env=False)
+            self._session = aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=200), trust_env=False,
+                                                  trace_configs=self._trace_configs or None)
         return self._session
 
     async def call(

@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import asyncio
 import socket
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from ipaddress import IPv4Network, IPv6Network, ip_address, ip_network
 
 import aiohttp
@@ -80,7 +80,7 @@ class Outbound:
     """A policy, and a session whose every connection goes to an address that policy admitted."""
 
     def __init__(self, policy: Policy, lookup: Resolver | None, max_connections: int,
-                 confined_to: Networks = ()) -> None:
+                 confined_to: Networks = (), trace_configs: Sequence[aiohttp.TraceConfig] = ()) -> None:
         self.policy = policy
         self.resolver = GuardedResolver(policy, lookup, confined_to)
         # keepalive below uvicorn's 5 s, so we drop an idle connection before the server does.
@@ -89,7 +89,8 @@ class Outbound:
         # trust_env=False: no proxy from the environment (a proxy resolves names itself, beyond the guard).
         # auto_decompress=False with `Accept-Encoding: identity`: the size cap counts what arrives.
         self.session = aiohttp.ClientSession(connector=connector, trust_env=False, auto_decompress=False,
-                                             skip_auto_headers=("Accept-Encoding",))
+                                             skip_auto_headers=("Accept-Encoding",),
+                                             trace_configs=list(trace_configs) or None)
 
 
 class OutboundClients:
@@ -102,10 +103,12 @@ class OutboundClients:
         internal: Iterable[InternalOrigin] = (),
         lookup: Resolver | None = None,
         max_connections: int = 200,
+        trace_configs: Sequence[aiohttp.TraceConfig] = (),
     ) -> None:
+        """`trace_configs`: aiohttp's request hooks (client spans and traceparent, when tracing is on)."""
         self.max_redirects = max_redirects
         public = Policy(allowed_ports=frozenset(allowed_ports), max_redirects=max_redirects)
-        self._public = Outbound(public, lookup, max_connections)
+        self._public = Outbound(public, lookup, max_connections, trace_configs=trace_configs)
         self._internal: dict[Origin, Outbound] = {}
         for service in internal:
             scheme, host, port = service.origin
@@ -113,7 +116,8 @@ class OutboundClients:
                 allowed_schemes=frozenset({scheme}), allowed_hosts=frozenset({host}),
                 allowed_networks=service.networks, allowed_ports=frozenset({port}), max_redirects=max_redirects,
             )
-            self._internal[service.origin] = Outbound(policy, lookup, max_connections, service.networks)
+            self._internal[service.origin] = Outbound(policy, lookup, max_connections, service.networks,
+                                                      trace_configs)
 
     def for_origin(self, origin: Origin) -> Outbound:
         return self._internal.get(origin, self._public)

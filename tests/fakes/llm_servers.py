@@ -3,6 +3,7 @@
 Behaviour is chosen by the requested model name, so one server covers every case:
   ok*            answers (echoing the last user message), streaming with a final usage chunk
   tool*          answers with a tool call to the first offered function
+  tool-once*     the same, without arguments, until a tool's result comes back: then an answer
   fail-500       500                fail-429      429            reject-400   400 (request's fault)
   slow-<secs>    sleeps before answering (for timeouts)
   break-stream   streams two chunks, then drops the connection without [DONE]
@@ -87,10 +88,13 @@ def _usage(payload: dict[str, Any]) -> dict[str, int]:
 def _completion(payload: dict[str, Any]) -> dict[str, Any]:
     message: dict[str, Any] = {"role": "assistant", "content": _answer(payload)}
     finish = "stop"
-    if payload["model"].startswith("tool") and payload.get("tools"):
+    once = payload["model"].startswith("tool-once")
+    answered = once and payload["messages"][-1].get("role") == "tool"
+    if payload["model"].startswith("tool") and payload.get("tools") and not answered:
         name = payload["tools"][0]["function"]["name"]
         message = {"role": "assistant", "content": None, "tool_calls": [
-            {"id": "call_1", "type": "function", "function": {"name": name, "arguments": '{"q": "x"}'}}]}
+            {"id": "call_1", "type": "function", "function": {"name": name,
+                                                               "arguments": "{}" if once else '{"q": "x"}'}}]}
         finish = "tool_calls"
     return {"id": "cmpl-1", "object": "chat.completion", "created": 0, "model": payload["model"],
             "choices": [{"index": 0, "message": message, "finish_reason": finish}], "usage": _usage(payload)}

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from typing import Any
+
+import aiohttp
 
 from infra.llm.providers.deepseek import DEEPSEEK_BASE_URL, DeepSeekProvider
 from infra.llm.providers.llama_cpp import LlamaCppProvider
@@ -14,14 +17,19 @@ from infra.llm.providers.stub import StubProvider
 from infra.platform.config_files import ConfigError
 
 
-def build_provider(name: str, config: Any, ollama_host: str | None = None) -> Any:
-    """`ollama_host` (DAARION_OLLAMA_HOST) wins over an ollama provider's `host`, as the service URLs do in compose."""
+def build_provider(
+    name: str, config: Any, ollama_host: str | None = None, trace_configs: Sequence[aiohttp.TraceConfig] = (),
+) -> Any:
+    """`ollama_host` (DAARION_OLLAMA_HOST) wins over an ollama provider's `host`, as the service URLs do in compose;
+    `trace_configs` go to the aiohttp-based providers (client spans and traceparent, when tracing is on)."""
     if config.kind == "stub":
         return StubProvider(name, config.rules, config.latency_ms)
     if config.kind == "openai":
-        return OpenAIProvider(name, config.base_url or OPENAI_BASE_URL, config.api_key_env or "OPENAI_API_KEY")
+        return OpenAIProvider(name, config.base_url or OPENAI_BASE_URL, config.api_key_env or "OPENAI_API_KEY",
+                              trace_configs)
     if config.kind == "deepseek":
-        return DeepSeekProvider(name, config.base_url or DEEPSEEK_BASE_URL, config.api_key_env or "DEEPSEEK_API_KEY")
+        return DeepSeekProvider(name, config.base_url or DEEPSEEK_BASE_URL, config.api_key_env or "DEEPSEEK_API_KEY",
+                                trace_configs)
     if config.kind == "ollama":
         host = ollama_host or config.host or "http://127.0.0.1:11434"
         return OllamaProvider(name, host)
@@ -32,5 +40,5 @@ def build_provider(name: str, config: Any, ollama_host: str | None = None) -> An
         if not config.base_url:
             raise ConfigError(f"provider '{name}' of kind openai_compatible needs base_url - at `$.providers.{name}`")
         api_key = os.environ.get(config.api_key_env) if config.api_key_env else None
-        return OpenAICompatibleProvider(name, config.base_url, api_key)
+        return OpenAICompatibleProvider(name, config.base_url, api_key, trace_configs=trace_configs)
     raise ConfigError(f"provider kind '{config.kind}' is not supported here - at `$.providers.{name}.kind`")

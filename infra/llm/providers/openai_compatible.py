@@ -8,7 +8,7 @@ between ~400 and >1,000 proxied requests per second on one core.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncGenerator
+from collections.abc import AsyncGenerator, Sequence
 from typing import Any
 
 import aiohttp
@@ -24,8 +24,11 @@ _decode = msgspec.json.Decoder()
 
 
 class OpenAICompatibleProvider:
-    def __init__(self, name: str, base_url: str, api_key: str | None = None, requires_key: bool = False) -> None:
+    def __init__(self, name: str, base_url: str, api_key: str | None = None, requires_key: bool = False,
+                 trace_configs: Sequence[aiohttp.TraceConfig] = ()) -> None:
+        """`trace_configs`: aiohttp's request hooks (the client spans, when tracing is on)."""
         self.name = name
+        self._trace_configs = list(trace_configs)
         self._url = base_url.rstrip("/") + "/chat/completions"
         self._api_key = api_key
         self._requires_key = requires_key
@@ -52,7 +55,8 @@ class OpenAICompatibleProvider:
         """Created on first use, inside the running loop (aiohttp binds a session to its loop)."""
         if self._session is None or self._session.closed:
             self._session = aiohttp.ClientSession(
-                connector=aiohttp.TCPConnector(limit=512, ttl_dns_cache=300), auto_decompress=True
+                connector=aiohttp.TCPConnector(limit=512, ttl_dns_cache=300), auto_decompress=True,
+                trace_configs=self._trace_configs or None,
             )
         return self._session
 

@@ -1,0 +1,77 @@
+"""The agent runtime seen through OpenTelemetry: each turn is one GenAI `invoke_agent {agent}` span.
+
+The turn's calls to memory, Toolcore and the proxy are its children (the HTTP client spans, which carry the trace
+on in `traceparent`), so one turn is one trace across the services. On the span: the agent, its model, the channel
+as the conversation, and when the turn is done its tokens and cost (the figures of its AgentTurnCompleted
+ledger entry). The user's text and the reply are not recorded.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncGenerator
+from typing import Protocol
+
+from opentelemetry import trace
+from opentelemetry.trace import Tracer
+
+from domain.agents.model import AgentProfile, TurnContext, TurnDone, TurnEvent, TurnResult
+from domain.kernel.errors import DaarionError
+from infra.platform import gen_ai
+
+
+class AgentTurns(Protocol):
+    """What the runtime's routes ask of the turn use case (domain.agents.turn.AgentRuntime), traced or not."""
+
+    async def turn(self, profile: AgentProfile, context: TurnContext, text: str) -> TurnResult: ...
+
+    def events(
+        self, profile: AgentProfile, context: TurnContext, text: str, stream: bool,
+    ) -> AsyncGenerator[TurnEvent, None]: ...
+
+
+class TracedAgentRuntime:
+    def __init__(self, inner: AgentTurns, tracer: Tracer) -> None:
+        self._inner = inner
+        self._tracer = tracer
+
+    async def turn(self, profile: AgentProfile, context: TurnContext, text: str) -> TurnResult:
+        events = self.events(profile, context, text, stream=False)
+        try:
+            async for event in events:
+                if isinstance(event, TurnDone):
+                    return event.result
+        finally:
+            await events.aclose()
+        raise AssertionError("a turn always ends with TurnDone")
+
+    async def events(
+        self, profile: AgentProfile, context: TurnContext, text: str, stream: bool,
+    ) -> AsyncGenerator[TurnEvent, None]:
+        span = self._tracer.start_span(f"invoke_agent {profile.display_name}", attributes={
+            gen_ai.OPERATION: "invoke_agent", gen_ai.AGENT_ID: profile.id, gen_ai.AGENT_NAME: profile.display_name,
+            gen_ai.REQUEST_MODEL: profile.model, gen_ai.CONVERSATION_ID: context.channel_id,
+            "daarion.microdao_id": context.microdao_id, "daarion.request_id": context.request_id,
+        })
+        inner = self._inner.events(profile, context, text, stream)
+        try:
+            while True:
+                # Current only while the turn works (its calls start there, gather's tasks copy it); between
+                # events the caller's context is back in place.
+                with trace.use_span(span):
+                    try:
+                        event = await anext(inner, None)
+                    except DaarionError as exc:
+                        span.set_attribute(gen_ai.ERROR_TYPE, exc.type)
+                        raise
+                if event is None:
+                    return
+                if isinstance(event, TurnDone):
+                    usage = event.result.usage
+                    span.set_attributes(gen_ai.usage_attributes(usage.prompt_tokens, usage.completion_tokens,
+                                                                usage.cost_usd))
+                    span.set_attribute("daarion.agent.llm_calls", usage.llm_calls)
+                    span.set_attribute("daarion.agent.tool_calls", len(event.result.tool_calls))
+                yield event
+        finally:
+            await inner.aclose()
+            span.end()

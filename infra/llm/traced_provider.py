@@ -1,0 +1,86 @@
+"""A ChatProvider seen through OpenTelemetry: every attempt on a target is one GenAI `chat {model}` span.
+
+A fallback shows as a failed span (error.type = the ProviderError's kind) followed by the next target's. The
+tokens are the ones the provider reported and the cost is the proxy's price for them (PriceTable.cost, the figure
+the ledger records for the same call). A stream that reported no usage gets none here: the ledger's estimate for
+it is the gateway's business. The HTTP call to the upstream is this span's child (infra/platform/http_tracing.py),
+carrying the trace on in `traceparent`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncGenerator
+
+from opentelemetry import trace
+from opentelemetry.trace import Span, SpanKind, Tracer
+from opentelemetry.util.types import AttributeValue
+
+from domain.kernel.usage import Usage
+from domain.llm.policies import ChatChunk, ChatRequest, ChatResult, PriceTable, ProviderError
+from domain.llm.ports import ChatProvider
+from infra.platform import gen_ai
+
+
+class TracedChatProvider:
+    def __init__(self, inner: ChatProvider, kind: str, prices: PriceTable, tracer: Tracer) -> None:
+        """`kind` (openai, deepseek, ollama, llama_cpp, openai_compatible, stub) is the span's provider name."""
+        self.name = inner.name
+        self._inner = inner
+        self._kind = kind
+        self._prices = prices
+        self._tracer = tracer
+
+    async def complete(self, model: str, request: ChatRequest, timeout_s: float) -> ChatResult:
+        with self._tracer.start_as_current_span(f"chat {model}", kind=SpanKind.CLIENT,
+                                                attributes=self._asked(model, request)) as span:
+            try:
+                result = await self._inner.complete(model, request, timeout_s)
+            except ProviderError as exc:
+                span.set_attribute(gen_ai.ERROR_TYPE, exc.kind)
+                raise
+            span.set_attribute(gen_ai.FINISH_REASONS, [result.finish_reason])
+            self._answered(span, model, result.usage)
+            return result
+
+    async def stream(self, model: str, request: ChatRequest, timeout_s: float) -> AsyncGenerator[ChatChunk, None]:
+        span = self._tracer.start_span(f"chat {model}", kind=SpanKind.CLIENT, attributes=self._asked(model, request))
+        upstream = self._inner.stream(model, request, timeout_s)
+        usage: Usage | None = None
+        try:
+            while True:
+                # Current only while the upstream works, so the HTTP call is this span's child; between
+                # chunks the gateway's own context is back in place.
+                with trace.use_span(span):
+                    try:
+                        chunk = await anext(upstream, None)
+                    except ProviderError as exc:
+                        span.set_attribute(gen_ai.ERROR_TYPE, exc.kind)
+                        raise
+                if chunk is None:
+                    break
+                usage = chunk.usage or usage
+                if chunk.finish_reason:
+                    span.set_attribute(gen_ai.FINISH_REASONS, [chunk.finish_reason])
+                yield chunk
+            if usage is not None:
+                self._answered(span, model, usage)
+        finally:
+            await upstream.aclose()
+            span.end()
+
+    async def aclose(self) -> None:
+        await self._inner.aclose()
+
+    def _asked(self, model: str, request: ChatRequest) -> dict[str, AttributeValue]:
+        attributes: dict[str, AttributeValue] = {gen_ai.OPERATION: "chat", gen_ai.PROVIDER: self._kind,
+                                                 gen_ai.REQUEST_MODEL: model, "daarion.provider": self.name}
+        if request.max_tokens is not None:
+            attributes[gen_ai.REQUEST_MAX_TOKENS] = request.max_tokens
+        if request.temperature is not None:
+            attributes[gen_ai.REQUEST_TEMPERATURE] = request.temperature
+        return attributes
+
+    def _answered(self, span: Span, model: str, usage: Usage) -> None:
+        span.set_attribute(gen_ai.RESPONSE_MODEL, model)
+        span.set_attributes(gen_ai.usage_attributes(usage.prompt_tokens, usage.completion_tokens,
+                                                    self._prices.cost(model, usage)))

@@ -1,0 +1,89 @@
+"""OpenTelemetry for one service: its tracer, or none at all.
+
+Tracing is on when OTEL_EXPORTER_OTLP_ENDPOINT (or OTEL_EXPORTER_OTLP_TRACES_ENDPOINT) is set: the service
+gets its own SDK TracerProvider (resource `service.name` = "daarion-<service>", so services sharing a process
+still tell apart) exporting over OTLP/HTTP in batches; the exporter reads the other OTEL_* variables itself
+(OTEL_EXPORTER_OTLP_HEADERS for a collector's key, OTEL_TRACES_SAMPLER ...). A program that installed an SDK
+TracerProvider of its own (a test with an in-memory exporter) has it used instead. OTEL_SDK_DISABLED=true turns
+it off.
+
+Off means no cost, not a cheap no-op: no SDK provider is built, no middleware is installed, no adapter is
+wrapped and no aiohttp hook is added, so a request runs exactly the code it ran before tracing existed
+(bench/tracing_overhead.py measures both ways). Only `span()` is called unconditionally, at a few use-case edges,
+and off it hands back one shared no-op context.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from collections.abc import Mapping
+from contextlib import AbstractContextManager
+
+import aiohttp
+from opentelemetry import trace
+from opentelemetry.trace import Span, SpanKind, Tracer, TracerProvider
+from opentelemetry.util.types import AttributeValue
+
+from infra.platform.http_tracing import aiohttp_spans
+
+_ENDPOINTS = ("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "OTEL_EXPORTER_OTLP_ENDPOINT")
+_NO_SPAN = contextlib.nullcontext(trace.INVALID_SPAN)
+
+__all__ = ["OFF", "Tracing", "service_tracing"]
+
+
+class Tracing:
+    """A service's tracer (None: off). Adapters take `tracer` and wrap themselves only when `on`."""
+
+    def __init__(self, provider: TracerProvider | None, scope: str = "daarion", owned: bool = False) -> None:
+        self._provider = provider
+        self._owned = owned
+        self.tracer: Tracer = provider.get_tracer(scope) if provider is not None else trace.NoOpTracer()
+        self.aiohttp: list[aiohttp.TraceConfig] = [aiohttp_spans(self.tracer)] if provider is not None else []
+
+    @property
+    def on(self) -> bool:
+        return self._provider is not None
+
+    def span(
+        self, name: str, attributes: Mapping[str, AttributeValue] | None = None, kind: SpanKind = SpanKind.INTERNAL,
+    ) -> AbstractContextManager[Span]:
+        """A current span for the block; it records an exception that leaves it and marks it failed."""
+        if self._provider is None:
+            return _NO_SPAN
+        return self.tracer.start_as_current_span(name, kind=kind, attributes=attributes)
+
+    def shutdown(self) -> None:
+        """Exports what is still queued; a provider installed by someone else is theirs to shut down."""
+        if self._owned:
+            shutdown = getattr(self._provider, "shutdown", None)
+            if shutdown is not None:
+                shutdown()
+
+
+OFF = Tracing(None)
+
+
+def service_tracing(service: str) -> Tracing:
+    if os.environ.get("OTEL_SDK_DISABLED", "").strip().lower() == "true":
+        return OFF
+    scope = f"daarion.{service}"
+    if any(os.environ.get(name) for name in _ENDPOINTS):
+        return Tracing(_otlp_provider(f"daarion-{service}"), scope, owned=True)
+    installed = trace.get_tracer_provider()
+    if isinstance(installed, trace.ProxyTracerProvider | trace.NoOpTracerProvider):
+        return OFF
+    return Tracing(installed, scope)
+
+
+def _otlp_provider(service_name: str) -> TracerProvider:
+    # Imported here: a service that does not trace never loads the SDK or the exporter.
+    from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
+    from opentelemetry.sdk.resources import SERVICE_NAME, Resource
+    from opentelemetry.sdk.trace import TracerProvider as SdkTracerProvider
+    from opentelemetry.sdk.trace.export import BatchSpanProcessor
+
+    provider = SdkTracerProvider(resource=Resource.create({SERVICE_NAME: service_name}))
+    provider.add_span_processor(BatchSpanProcessor(OTLPSpanExporter()))
+    return provider

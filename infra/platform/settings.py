@@ -70,6 +70,12 @@ ENVIRONMENT: tuple[EnvVar, ...] = (
            "ledger_wait", ("toolcore",)),
     EnvVar("DAARION_TOOLCORE_LEDGER_LINGER_MS", "how long Toolcore gathers outcome entries before writing "
                                                 "them together (default 25)", "ledger_linger_ms", ("toolcore",)),
+    EnvVar("OTEL_EXPORTER_OTLP_ENDPOINT", "an OTLP/HTTP collector (e.g. http://127.0.0.1:4318): every service "
+                                          "exports its traces there; unset: no tracing, at no cost. The SDK reads the "
+                                          "other `OTEL_*` variables itself (`OTEL_EXPORTER_OTLP_HEADERS` ...)"),
+    EnvVar("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "the same for traces only (the full URL, `.../v1/traces`); wins "
+                                                 "over OTEL_EXPORTER_OTLP_ENDPOINT"),
+    EnvVar("OTEL_SDK_DISABLED", "`true`: no tracing even with an endpoint set"),
     EnvVar("DAARION_AGENT_RUNTIME_URL", "`daarion chat`: the agent runtime's URL (default http://127.0.0.1:7006)"),
     EnvVar("DAARION_CHAT_USER", "`daarion chat`: the user id the messages come from (default member:cli)"),
     EnvVar("DAARION_TEST_DATABASE_URL", "tests only: run the suite against this database instead of a fresh "

@@ -16,7 +16,6 @@ and off it hands back one shared no-op context.
 from __future__ import annotations
 
 import contextlib
-import os
 from collections.abc import Mapping
 from contextlib import AbstractContextManager
 
@@ -26,6 +25,7 @@ from opentelemetry.trace import Span, SpanKind, Tracer, TracerProvider
 from opentelemetry.util.types import AttributeValue
 
 from infra.platform.http_tracing import aiohttp_spans
+from infra.platform.settings import env
 
 _ENDPOINTS = ("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "OTEL_EXPORTER_OTLP_ENDPOINT")
 _NO_SPAN = contextlib.nullcontext(trace.INVALID_SPAN)
@@ -66,10 +66,10 @@ OFF = Tracing(None)
 
 
 def service_tracing(service: str) -> Tracing:
-    if os.environ.get("OTEL_SDK_DISABLED", "").strip().lower() == "true":
+    if (env("OTEL_SDK_DISABLED") or "").strip().lower() == "true":
         return OFF
     scope = f"daarion.{service}"
-    if any(os.environ.get(name) for name in _ENDPOINTS):
+    if any(env(name) for name in _ENDPOINTS):
         return Tracing(_otlp_provider(f"daarion-{service}"), scope, owned=True)
     installed = trace.get_tracer_provider()
     if isinstance(installed, trace.ProxyTracerProvider | trace.NoOpTracerProvider):

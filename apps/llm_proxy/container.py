@@ -52,7 +52,7 @@ async def open_proxy(
 ) -> AsyncIterator[ProxyContainer]:
     """`providers` replaces the configured adapters by name (tests swap in their own)."""
     built: dict[str, ChatProvider] = {
-        name: build_provider(name, cfg, settings.ollama_host, tracing.aiohttp) for name, cfg in settings.providers.items()}
+        name: build_provider(name, cfg, settings.ollama_host, tracing) for name, cfg in settings.providers.items()}
     built.update(providers or {})
     prices = PriceTable(settings.prices)
     if tracing.on:

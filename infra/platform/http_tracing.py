@@ -1,4 +1,5 @@
-"""Client spans for aiohttp, and the W3C `traceparent` that carries the trace to the next service.
+"""Client spans for aiohttp, and the W3C `traceparent` that carries the trace to the next service (for httpx,
+used only by the ollama library, the traceparent alone: the caller's span stands for the call).
 
 One hook set serves every aiohttp session of the services (the agent runtime's calls, the proxy's providers,
 Toolcore's HTTP tools), added only when tracing is on. What a span records: the method, where the request
@@ -12,11 +13,12 @@ from __future__ import annotations
 from types import SimpleNamespace
 
 import aiohttp
+import httpx
 from opentelemetry import propagate, trace
 from opentelemetry.trace import SpanKind, Status, StatusCode, Tracer
 from yarl import URL
 
-__all__ = ["aiohttp_spans", "url_attributes"]
+__all__ = ["aiohttp_spans", "inject_traceparent", "url_attributes"]
 
 
 def aiohttp_spans(tracer: Tracer) -> aiohttp.TraceConfig:
@@ -48,6 +50,11 @@ def aiohttp_spans(tracer: Tracer) -> aiohttp.TraceConfig:
     config.on_request_end.append(ended)
     config.on_request_exception.append(failed)
     return config
+
+
+async def inject_traceparent(request: httpx.Request) -> None:
+    """An httpx request hook: the current span's context goes with the request."""
+    propagate.inject(request.headers)
 
 
 def url_attributes(url: URL) -> dict[str, str | int]:

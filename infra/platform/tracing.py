@@ -16,15 +16,16 @@ and off it hands back one shared no-op context.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from contextlib import AbstractContextManager
 
 import aiohttp
+import httpx
 from opentelemetry import trace
 from opentelemetry.trace import Span, SpanKind, Tracer, TracerProvider
 from opentelemetry.util.types import AttributeValue
 
-from infra.platform.http_tracing import aiohttp_spans
+from infra.platform.http_tracing import aiohttp_spans, inject_traceparent
 from infra.platform.settings import env
 
 _ENDPOINTS = ("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "OTEL_EXPORTER_OTLP_ENDPOINT")
@@ -34,13 +35,16 @@ __all__ = ["OFF", "Tracing", "service_tracing"]
 
 
 class Tracing:
-    """A service's tracer (None: off). Adapters take `tracer` and wrap themselves only when `on`."""
+    """A service's tracer (None: off). Adapters are wrapped only when `on`; HTTP clients take `aiohttp` (trace
+    configs) or `httpx_hooks` (event hooks), both empty when off."""
 
     def __init__(self, provider: TracerProvider | None, scope: str = "daarion", owned: bool = False) -> None:
         self._provider = provider
         self._owned = owned
         self.tracer: Tracer = provider.get_tracer(scope) if provider is not None else trace.NoOpTracer()
         self.aiohttp: list[aiohttp.TraceConfig] = [aiohttp_spans(self.tracer)] if provider is not None else []
+        self.httpx_hooks: dict[str, list[Callable[[httpx.Request], Awaitable[None]]]] = (
+            {"request": [inject_traceparent]} if provider is not None else {})
 
     @property
     def on(self) -> bool:

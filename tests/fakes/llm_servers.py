@@ -105,6 +105,7 @@ class FakeOllama:
 
     def __init__(self) -> None:
         self.requests: list[dict[str, Any]] = []
+        self.headers: list[dict[str, str]] = []  # of each request, in order
 
     async def __call__(self, scope: Scope, receive: Any, send: Any) -> None:
         if scope["type"] == "lifespan":
@@ -112,6 +113,7 @@ class FakeOllama:
             return
         payload = json.loads(await _body(receive))
         self.requests.append(payload)
+        self.headers.append({k.decode(): v.decode() for k, v in scope["headers"]})
         if payload["model"] == "fail-500":
             await _json(send, 500, {"error": "model runner crashed"})
             return

@@ -3,10 +3,7 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
 from typing import Any
-
-import aiohttp
 
 from infra.llm.providers.deepseek import DEEPSEEK_BASE_URL, DeepSeekProvider
 from infra.llm.providers.llama_cpp import LlamaCppProvider
@@ -15,13 +12,13 @@ from infra.llm.providers.openai import OPENAI_BASE_URL, OpenAIProvider
 from infra.llm.providers.openai_compatible import OpenAICompatibleProvider
 from infra.llm.providers.stub import StubProvider
 from infra.platform.config_files import ConfigError
+from infra.platform.tracing import OFF, Tracing
 
 
-def build_provider(
-    name: str, config: Any, ollama_host: str | None = None, trace_configs: Sequence[aiohttp.TraceConfig] = (),
-) -> Any:
+def build_provider(name: str, config: Any, ollama_host: str | None = None, tracing: Tracing = OFF) -> Any:
     """`ollama_host` (DAARION_OLLAMA_HOST) wins over an ollama provider's `host`, as the service URLs do in compose;
-    `trace_configs` go to the aiohttp-based providers (client spans and traceparent, when tracing is on)."""
+    `tracing` gives the HTTP-based providers their hooks (client spans, traceparent)."""
+    trace_configs = tracing.aiohttp
     if config.kind == "stub":
         return StubProvider(name, config.rules, config.latency_ms)
     if config.kind == "openai":
@@ -32,7 +29,7 @@ def build_provider(
                                 trace_configs)
     if config.kind == "ollama":
         host = ollama_host or config.host or "http://127.0.0.1:11434"
-        return OllamaProvider(name, host)
+        return OllamaProvider(name, host, tracing.httpx_hooks)
     if config.kind == "llama_cpp":
         # Loads lazily; without llama-cpp-python or the weights each call is `not_configured` (falls back).
         return LlamaCppProvider(name, config.model_path, config.context_tokens, config.threads)

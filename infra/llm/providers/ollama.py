@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncGenerator
+from collections.abc import AsyncGenerator, Awaitable, Callable, Mapping, Sequence
 from typing import Any
 
 import httpx
@@ -20,9 +20,14 @@ _MALFORMED = (ValueError, TypeError, AttributeError)
 
 
 class OllamaProvider:
-    def __init__(self, name: str = "ollama", host: str = "http://127.0.0.1:11434") -> None:
+    def __init__(
+        self, name: str = "ollama", host: str = "http://127.0.0.1:11434",
+        event_hooks: Mapping[str, Sequence[Callable[[httpx.Request], Awaitable[None]]]] | None = None,
+    ) -> None:
+        """`event_hooks`: httpx's (the traceparent, when tracing is on)."""
         self.name = name
-        self._client = ollama.AsyncClient(host=host)
+        hooks = {"event_hooks": {kind: list(calls) for kind, calls in event_hooks.items()}} if event_hooks else {}
+        self._client = ollama.AsyncClient(host=host, **hooks)
 
     async def complete(self, model: str, request: ChatRequest, timeout_s: float) -> ChatResult:
         try:

@@ -15,6 +15,8 @@ from opentelemetry import propagate
 from opentelemetry.trace import SpanKind, Status, StatusCode, Tracer
 from opentelemetry.util.types import AttributeValue
 
+from infra.platform.tracing import active
+
 _CARRIED = frozenset((b"traceparent", b"tracestate", b"baggage"))
 
 
@@ -32,8 +34,9 @@ class ServerSpans:
         method = cast("HTTPScope", scope)["method"]
         attributes: dict[str, AttributeValue] = {"http.request.method": method, "url.path": scope["path"],
                                                  "url.scheme": scope["scheme"]}
-        with self._tracer.start_as_current_span(method, context=propagate.extract(carrier), kind=SpanKind.SERVER,
-                                                attributes=attributes) as span:
+        span = self._tracer.start_span(method, context=propagate.extract(carrier), kind=SpanKind.SERVER,
+                                       attributes=attributes)
+        with active(span, end=True):
             status = 500  # what a client sees when the app fails before it answers
 
             async def traced_send(message: Message) -> None:
@@ -53,6 +56,6 @@ class ServerSpans:
                 request_id = scope.get("state", {}).get("request_id")
                 if request_id:
                     span.set_attribute("daarion.request_id", str(request_id))
-                if status >= 500:
+                if status >= 500:  # a 4xx is the client's error, not the server's (HTTP conventions)
                     span.set_status(Status(StatusCode.ERROR))
                     span.set_attribute("error.type", str(status))

@@ -11,12 +11,11 @@ from __future__ import annotations
 from collections.abc import AsyncGenerator
 from typing import Protocol
 
-from opentelemetry import trace
 from opentelemetry.trace import Tracer
 
 from domain.agents.model import AgentProfile, TurnContext, TurnDone, TurnEvent, TurnResult
-from domain.kernel.errors import DaarionError
 from infra.platform import gen_ai
+from infra.platform.tracing import active
 
 
 class AgentTurns(Protocol):
@@ -57,12 +56,8 @@ class TracedAgentRuntime:
             while True:
                 # Current only while the turn works (its calls start there, gather's tasks copy it); between
                 # events the caller's context is back in place.
-                with trace.use_span(span):
-                    try:
-                        event = await anext(inner, None)
-                    except DaarionError as exc:
-                        span.set_attribute(gen_ai.ERROR_TYPE, exc.type)
-                        raise
+                with active(span, end=False):  # a DaarionError's type is the span's error.type
+                    event = await anext(inner, None)
                 if event is None:
                     return
                 if isinstance(event, TurnDone):

@@ -11,14 +11,14 @@ from __future__ import annotations
 
 from collections.abc import AsyncGenerator
 
-from opentelemetry import trace
 from opentelemetry.trace import Span, SpanKind, Tracer
 from opentelemetry.util.types import AttributeValue
 
 from domain.kernel.usage import Usage
-from domain.llm.policies import ChatChunk, ChatRequest, ChatResult, PriceTable, ProviderError
+from domain.llm.policies import ChatChunk, ChatRequest, ChatResult, PriceTable
 from domain.llm.ports import ChatProvider
 from infra.platform import gen_ai
+from infra.platform.tracing import active
 
 
 class TracedChatProvider:
@@ -31,13 +31,9 @@ class TracedChatProvider:
         self._tracer = tracer
 
     async def complete(self, model: str, request: ChatRequest, timeout_s: float) -> ChatResult:
-        with self._tracer.start_as_current_span(f"chat {model}", kind=SpanKind.CLIENT,
-                                                attributes=self._asked(model, request)) as span:
-            try:
-                result = await self._inner.complete(model, request, timeout_s)
-            except ProviderError as exc:
-                span.set_attribute(gen_ai.ERROR_TYPE, exc.kind)
-                raise
+        span = self._tracer.start_span(f"chat {model}", kind=SpanKind.CLIENT, attributes=self._asked(model, request))
+        with active(span, end=True):  # a ProviderError's kind is the span's error.type
+            result = await self._inner.complete(model, request, timeout_s)
             span.set_attribute(gen_ai.FINISH_REASONS, [result.finish_reason])
             self._answered(span, model, result.usage)
             return result
@@ -50,12 +46,8 @@ class TracedChatProvider:
             while True:
                 # Current only while the upstream works, so the HTTP call is this span's child; between
                 # chunks the gateway's own context is back in place.
-                with trace.use_span(span):
-                    try:
-                        chunk = await anext(upstream, None)
-                    except ProviderError as exc:
-                        span.set_attribute(gen_ai.ERROR_TYPE, exc.kind)
-                        raise
+                with active(span, end=False):
+                    chunk = await anext(upstream, None)
                 if chunk is None:
                     break
                 usage = chunk.usage or usage

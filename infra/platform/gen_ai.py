@@ -30,7 +30,6 @@ TOOL_NAME = "gen_ai.tool.name"
 TOOL_TYPE = "gen_ai.tool.type"
 TOOL_DESCRIPTION = "gen_ai.tool.description"
 DATA_SOURCE_ID = "gen_ai.data_source.id"
-ERROR_TYPE = "error.type"
 
 
 def usage_attributes(input_tokens: int, output_tokens: int, cost_usd: Decimal | None) -> dict[str, AttributeValue]:

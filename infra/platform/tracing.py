@@ -7,6 +7,10 @@ still tell apart) exporting over OTLP/HTTP in batches; the exporter reads the ot
 TracerProvider of its own (a test with an in-memory exporter) has it used instead. OTEL_SDK_DISABLED=true turns
 it off.
 
+A failed span says how it failed by `error.type` (a domain error's type, a provider error's kind, else the
+exception's class) and an error status, never by the exception's message or stack: messages may quote what an
+upstream answered, and traces often go to a hosted backend.
+
 Off means no cost, not a cheap no-op: no SDK provider is built, no middleware is installed, no adapter is
 wrapped and no aiohttp hook is added, so a request runs exactly the code it ran before tracing existed
 (bench/tracing_overhead.py measures both ways). Only `span()` is called unconditionally, at a few use-case edges,
@@ -16,13 +20,13 @@ and off it hands back one shared no-op context.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Awaitable, Callable, Mapping
-from contextlib import AbstractContextManager
+from collections.abc import Awaitable, Callable, Iterator, Mapping
+from contextlib import AbstractContextManager, contextmanager
 
 import aiohttp
 import httpx
 from opentelemetry import trace
-from opentelemetry.trace import Span, SpanKind, Tracer, TracerProvider
+from opentelemetry.trace import Span, SpanKind, Status, StatusCode, Tracer, TracerProvider
 from opentelemetry.util.types import AttributeValue
 
 from infra.platform.http_tracing import aiohttp_spans, inject_traceparent
@@ -31,7 +35,7 @@ from infra.platform.settings import env
 _ENDPOINTS = ("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "OTEL_EXPORTER_OTLP_ENDPOINT")
 _NO_SPAN = contextlib.nullcontext(trace.INVALID_SPAN)
 
-__all__ = ["OFF", "Tracing", "service_tracing"]
+__all__ = ["OFF", "Tracing", "active", "mark_failed", "service_tracing"]
 
 
 class Tracing:
@@ -56,7 +60,7 @@ class Tracing:
         """A current span for the block; it records an exception that leaves it and marks it failed."""
         if self._provider is None:
             return _NO_SPAN
-        return self.tracer.start_as_current_span(name, kind=kind, attributes=attributes)
+        return active(self.tracer.start_span(name, kind=kind, attributes=attributes), end=True)
 
     def shutdown(self) -> None:
         """Exports what is still queued; a provider installed by someone else is theirs to shut down."""
@@ -67,6 +71,23 @@ class Tracing:
 
 
 OFF = Tracing(None)
+
+
+@contextmanager
+def active(span: Span, end: bool) -> Iterator[Span]:
+    """`span` is current for the block (ended after it when `end`); an exception leaving it marks it failed."""
+    with trace.use_span(span, end_on_exit=end, record_exception=False, set_status_on_exception=False):
+        try:
+            yield span
+        except BaseException as exc:
+            mark_failed(span, exc)
+            raise
+
+
+def mark_failed(span: Span, exc: BaseException) -> None:
+    kind = getattr(exc, "kind", None) or getattr(exc, "type", None)
+    span.set_attribute("error.type", kind if isinstance(kind, str) else type(exc).__name__)
+    span.set_status(Status(StatusCode.ERROR))
 
 
 def service_tracing(service: str) -> Tracing:

@@ -13,9 +13,10 @@ from typing import Any
 from opentelemetry.trace import Tracer
 from opentelemetry.util.types import AttributeValue
 
-from domain.tools.model import ToolCall, ToolDefinition, ToolFailure
+from domain.tools.model import ToolCall, ToolDefinition
 from domain.tools.ports import ToolExecutor
 from infra.platform import gen_ai
+from infra.platform.tracing import active
 
 
 class TracedToolExecutor:
@@ -29,9 +30,5 @@ class TracedToolExecutor:
         attributes: dict[str, AttributeValue] = {gen_ai.OPERATION: "execute_tool", gen_ai.TOOL_NAME: tool.id, gen_ai.TOOL_TYPE: "extension",
                       gen_ai.TOOL_DESCRIPTION: tool.description, gen_ai.AGENT_ID: call.agent_id,
                       "daarion.tool.executor": self._kind, "daarion.tool.attempts": attempts}
-        with self._tracer.start_as_current_span(f"execute_tool {tool.id}", attributes=attributes) as span:
-            try:
-                return await self._inner.execute(tool, call, attempts)
-            except ToolFailure as failure:
-                span.set_attribute(gen_ai.ERROR_TYPE, failure.type)
-                raise
+        with active(self._tracer.start_span(f"execute_tool {tool.id}", attributes=attributes), end=True):
+            return await self._inner.execute(tool, call, attempts)  # a ToolFailure's type is the error.type

@@ -189,3 +189,28 @@ def test_one_agent_turn_is_one_trace_through_every_service_with_genai_attributes
     for secret in (key, UPSTREAM_KEY, "Bearer", "Which projects?"):
         assert secret not in recorded
     assert not any(name.startswith("http.request.header") for span in turn.spans for name in span.attributes or {})
+
+
+def test_a_streamed_turn_is_one_trace_too_and_its_agent_span_has_the_turns_usage(
+    stack: TracedStack, database_url: str, ledger: UsageLedger,
+) -> None:
+    key = issue_key(database_url, SOFIA.id, "microdao:7")
+    stack.spans.clear()
+
+    response = httpx.post(f"{stack.runtime}/internal/agents/{SOFIA.id}/messages", params={"stream": "true"},
+                          headers=bearer(key), timeout=60,
+                          json={"channel_id": "cli:otel", "user_id": "member:olena", "text": "Projects, please"})
+
+    assert response.status_code == 200 and "event: done" in response.text, response.text
+    request_id = response.headers["x-request-id"]
+    wait_until(lambda: Trace(list(stack.spans.get_finished_spans())).answered(stack.upstream_port), timeout=10)
+    turn = Trace(list(stack.spans.get_finished_spans()))
+    assert len({span.context.trace_id for span in turn.spans}) == 1
+    agent = turn.one("invoke_agent Sofia")
+    assert turn.parent(agent).name == "POST /internal/agents/{agent_id}/messages"
+    assert {turn.parent(turn.parent(chat)).name for chat in turn.named("chat tool-once")} == {"POST"}
+    assert {turn.parent(turn.parent(turn.parent(chat))) for chat in turn.named("chat tool-once")} == {agent}
+    [entry] = [e for e in events_of(ledger, request_id) if isinstance(e, AgentTurnCompleted)]
+    attributes = agent.attributes or {}
+    assert (attributes["gen_ai.usage.input_tokens"], attributes["gen_ai.usage.output_tokens"]) == \
+        (entry.prompt_tokens, entry.completion_tokens)

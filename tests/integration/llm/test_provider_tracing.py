@@ -76,6 +76,8 @@ async def test_a_failed_attempt_is_a_failed_chat_span_with_the_errors_kind(
     chat, = (s for s in spans.get_finished_spans() if s.name == "chat fail-500")
     assert chat.status.status_code == StatusCode.ERROR
     assert (chat.attributes or {})["error.type"] == "server_error"
+    # the upstream's answer ("upstream exploded") stays out: no exception event, no status message
+    assert not chat.events and chat.status.description is None
     assert "gen_ai.usage.input_tokens" not in (chat.attributes or {})
 
 

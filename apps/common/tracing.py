@@ -2,8 +2,9 @@
 
 Installed by build_app only when tracing is on (infra/platform/tracing.py). It wraps Litestar's handler, past the
 edge's URL checks and around routing and the exception handlers, so the span sees the status the client got and
-the route template (`POST /internal/agents/{agent_id:str}/messages`, not the agent's id). Recorded: method,
+the route template (`POST /internal/agents/{agent_id}/messages`, not the agent's id). Recorded: method,
 route, path, status and the request id (which finds the call's ledger entries); never a header or the query.
+Health, readiness and metrics scrapes get no span: they would bury the traces worth reading.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from opentelemetry.util.types import AttributeValue
 from infra.platform.tracing import active
 
 _CARRIED = frozenset((b"traceparent", b"tracestate", b"baggage"))
+_UNTRACED = frozenset(("/healthz", "/readyz", "/metrics"))
 
 
 class ServerSpans:
@@ -26,7 +28,7 @@ class ServerSpans:
         self._tracer = tracer
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
+        if scope["type"] != "http" or scope["path"] in _UNTRACED:
             await self._app(scope, receive, send)
             return
         carrier = {name.decode("latin-1"): value.decode("latin-1")

@@ -57,7 +57,7 @@ class Tracing:
     def span(
         self, name: str, attributes: Mapping[str, AttributeValue] | None = None, kind: SpanKind = SpanKind.INTERNAL,
     ) -> AbstractContextManager[Span]:
-        """A current span for the block; it records an exception that leaves it and marks it failed."""
+        """A current span for the block; an exception leaving it marks it failed (see `active`)."""
         if self._provider is None:
             return _NO_SPAN
         return active(self.tracer.start_span(name, kind=kind, attributes=attributes), end=True)

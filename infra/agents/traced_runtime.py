@@ -9,13 +9,14 @@ ledger entry). The user's text and the reply are not recorded.
 from __future__ import annotations
 
 from collections.abc import AsyncGenerator
+from contextlib import aclosing
 from typing import Protocol
 
 from opentelemetry.trace import Tracer
 
 from domain.agents.model import AgentProfile, TurnContext, TurnDone, TurnEvent, TurnResult
 from infra.platform import gen_ai
-from infra.platform.tracing import active
+from infra.platform.tracing import made_in
 
 
 class AgentTurns(Protocol):
@@ -51,15 +52,10 @@ class TracedAgentRuntime:
             gen_ai.REQUEST_MODEL: profile.model, gen_ai.CONVERSATION_ID: context.channel_id,
             "daarion.microdao_id": context.microdao_id, "daarion.request_id": context.request_id,
         })
-        inner = self._inner.events(profile, context, text, stream)
-        try:
-            while True:
-                # Current only while the turn works (its calls start there, gather's tasks copy it); between
-                # events the caller's context is back in place.
-                with active(span, end=False):  # a DaarionError's type is the span's error.type
-                    event = await anext(inner, None)
-                if event is None:
-                    return
+        # The turn's calls start while its span is current (gather's tasks copy it); a DaarionError's type is the
+        # span's error.type.
+        async with aclosing(made_in(span, self._inner.events(profile, context, text, stream))) as events:
+            async for event in events:
                 if isinstance(event, TurnDone):
                     usage = event.result.usage
                     span.set_attributes(gen_ai.usage_attributes(usage.prompt_tokens, usage.completion_tokens,
@@ -67,6 +63,3 @@ class TracedAgentRuntime:
                     span.set_attribute("daarion.agent.llm_calls", usage.llm_calls)
                     span.set_attribute("daarion.agent.tool_calls", len(event.result.tool_calls))
                 yield event
-        finally:
-            await inner.aclose()
-            span.end()

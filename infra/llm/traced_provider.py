@@ -10,6 +10,7 @@ carrying the trace on in `traceparent`.
 from __future__ import annotations
 
 from collections.abc import AsyncGenerator
+from contextlib import aclosing
 
 from opentelemetry.trace import Span, SpanKind, Tracer
 from opentelemetry.util.types import AttributeValue
@@ -18,7 +19,7 @@ from domain.kernel.usage import Usage
 from domain.llm.policies import ChatChunk, ChatRequest, ChatResult, PriceTable
 from domain.llm.ports import ChatProvider
 from infra.platform import gen_ai
-from infra.platform.tracing import active
+from infra.platform.tracing import active, made_in
 
 
 class TracedChatProvider:
@@ -40,25 +41,13 @@ class TracedChatProvider:
 
     async def stream(self, model: str, request: ChatRequest, timeout_s: float) -> AsyncGenerator[ChatChunk, None]:
         span = self._tracer.start_span(f"chat {model}", kind=SpanKind.CLIENT, attributes=self._asked(model, request))
-        upstream = self._inner.stream(model, request, timeout_s)
-        usage: Usage | None = None
-        try:
-            while True:
-                # Current only while the upstream works, so the HTTP call is this span's child; between
-                # chunks the gateway's own context is back in place.
-                with active(span, end=False):
-                    chunk = await anext(upstream, None)
-                if chunk is None:
-                    break
-                usage = chunk.usage or usage
+        async with aclosing(made_in(span, self._inner.stream(model, request, timeout_s))) as chunks:
+            async for chunk in chunks:
                 if chunk.finish_reason:
                     span.set_attribute(gen_ai.FINISH_REASONS, [chunk.finish_reason])
+                if chunk.usage is not None:
+                    self._answered(span, model, chunk.usage)
                 yield chunk
-            if usage is not None:
-                self._answered(span, model, usage)
-        finally:
-            await upstream.aclose()
-            span.end()
 
     async def aclose(self) -> None:
         await self._inner.aclose()

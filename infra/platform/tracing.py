@@ -20,8 +20,9 @@ and off it hands back one shared no-op context.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Awaitable, Callable, Iterator, Mapping
+from collections.abc import AsyncGenerator, Awaitable, Callable, Iterator, Mapping
 from contextlib import AbstractContextManager, contextmanager
+from typing import TypeVar
 
 import aiohttp
 import httpx
@@ -34,8 +35,9 @@ from infra.platform.settings import env
 
 _ENDPOINTS = ("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "OTEL_EXPORTER_OTLP_ENDPOINT")
 _NO_SPAN = contextlib.nullcontext(trace.INVALID_SPAN)
+T = TypeVar("T")
 
-__all__ = ["OFF", "Tracing", "active", "mark_failed", "service_tracing"]
+__all__ = ["OFF", "Tracing", "active", "made_in", "mark_failed", "service_tracing"]
 
 
 class Tracing:
@@ -82,6 +84,22 @@ def active(span: Span, end: bool) -> Iterator[Span]:
         except BaseException as exc:
             mark_failed(span, exc)
             raise
+
+
+async def made_in(span: Span, items: AsyncGenerator[T, None]) -> AsyncGenerator[T, None]:
+    """`items` (none of them None), each made with `span` current, so the calls that make it are the span's
+    children; between items the consumer's own context is back. The span ends, and `items` is closed, when this
+    is: close it (contextlib.aclosing) rather than leave it to the garbage collector."""
+    try:
+        while True:
+            with active(span, end=False):
+                item = await anext(items, None)
+            if item is None:
+                return
+            yield item
+    finally:
+        await items.aclose()
+        span.end()
 
 
 def mark_failed(span: Span, exc: BaseException) -> None:

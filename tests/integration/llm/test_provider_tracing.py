@@ -97,3 +97,22 @@ async def test_an_ollama_stream_carries_the_chat_spans_traceparent_and_its_final
     attributes = chat.attributes or {}
     assert (attributes["gen_ai.usage.input_tokens"], attributes["gen_ai.usage.output_tokens"],
             attributes["gen_ai.usage.cost.amount"]) == (11, 7, float(PRICES.cost("llama3", usage) or 0))
+
+
+async def test_a_stream_left_after_its_first_chunk_ends_its_chat_span_when_closed(
+    traced: tuple[Tracing, InMemorySpanExporter], fake_openai: tuple[FakeOpenAI, str],
+) -> None:
+    tracing, spans = traced
+    provider = TracedChatProvider(OpenAICompatibleProvider("upstream", fake_openai[1], UPSTREAM_KEY,
+                                                           trace_configs=tracing.aiohttp),
+                                  "openai_compatible", PRICES, tracing.tracer)
+    try:
+        chunks = provider.stream("drip-20", HELLO, 5.0)
+        await anext(chunks)
+        assert not [s for s in spans.get_finished_spans() if s.name == "chat drip-20"]
+        await chunks.aclose()  # as the gateway does when its client leaves
+    finally:
+        await provider.aclose()
+
+    chat, = (s for s in spans.get_finished_spans() if s.name == "chat drip-20")
+    assert chat.status.status_code == StatusCode.UNSET and "gen_ai.usage.input_tokens" not in (chat.attributes or {})

@@ -3,8 +3,8 @@
 A fallback shows as a failed span (error.type = the ProviderError's kind) followed by the next target's. The
 tokens are the ones the provider reported and the cost is the proxy's price for them (PriceTable.cost, the figure
 the ledger records for the same call). A stream that reported no usage gets none here: the ledger's estimate for
-it is the gateway's business. The HTTP call to the upstream is this span's child (infra/platform/http_tracing.py),
-carrying the trace on in `traceparent`.
+it is the gateway's business. The span is the client span of the call to the upstream: its context goes there in
+`traceparent` (infra/platform/http_tracing.py), with no HTTP span of its own.
 """
 
 from __future__ import annotations

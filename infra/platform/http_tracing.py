@@ -1,5 +1,6 @@
-"""Client spans for aiohttp, and the W3C `traceparent` that carries the trace to the next service (for httpx,
-used only by the ollama library, the traceparent alone: the caller's span stands for the call).
+"""Client spans for aiohttp, and the W3C `traceparent` that carries the trace to the next service; or the
+traceparent alone, where the caller's span already stands for the call (the proxy's GenAI `chat` spans are the
+client spans of the provider calls: a second span per call would cost as much again, bench/tracing_overhead.py).
 
 One hook set serves every aiohttp session of the services (the agent runtime's calls, the proxy's providers,
 Toolcore's HTTP tools), added only when tracing is on. What a span records: the method, where the request
@@ -18,7 +19,7 @@ from opentelemetry import propagate, trace
 from opentelemetry.trace import SpanKind, Status, StatusCode, Tracer
 from yarl import URL
 
-__all__ = ["aiohttp_spans", "inject_traceparent", "url_attributes"]
+__all__ = ["aiohttp_spans", "aiohttp_traceparent", "inject_traceparent", "url_attributes"]
 
 
 def aiohttp_spans(tracer: Tracer) -> aiohttp.TraceConfig:
@@ -49,6 +50,17 @@ def aiohttp_spans(tracer: Tracer) -> aiohttp.TraceConfig:
     config.on_request_start.append(started)
     config.on_request_end.append(ended)
     config.on_request_exception.append(failed)
+    return config
+
+
+def aiohttp_traceparent() -> aiohttp.TraceConfig:
+    config = aiohttp.TraceConfig()
+
+    async def started(session: aiohttp.ClientSession, ctx: SimpleNamespace,
+                      params: aiohttp.TraceRequestStartParams) -> None:
+        propagate.inject(params.headers)
+
+    config.on_request_start.append(started)
     return config
 
 

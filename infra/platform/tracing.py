@@ -30,7 +30,7 @@ from opentelemetry import trace
 from opentelemetry.trace import Span, SpanKind, Status, StatusCode, Tracer, TracerProvider
 from opentelemetry.util.types import AttributeValue
 
-from infra.platform.http_tracing import aiohttp_spans, inject_traceparent
+from infra.platform.http_tracing import aiohttp_spans, aiohttp_traceparent, inject_traceparent
 from infra.platform.settings import env
 
 _ENDPOINTS = ("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "OTEL_EXPORTER_OTLP_ENDPOINT")
@@ -41,14 +41,16 @@ __all__ = ["OFF", "Tracing", "active", "made_in", "mark_failed", "service_tracin
 
 
 class Tracing:
-    """A service's tracer (None: off). Adapters are wrapped only when `on`; HTTP clients take `aiohttp` (trace
-    configs) or `httpx_hooks` (event hooks), both empty when off."""
+    """A service's tracer (None: off). Adapters are wrapped only when `on`; HTTP clients take `aiohttp` (client
+    spans and traceparent), `aiohttp_traceparent` or `httpx_hooks` (the current span's traceparent only), all
+    empty when off."""
 
     def __init__(self, provider: TracerProvider | None, scope: str = "daarion", owned: bool = False) -> None:
         self._provider = provider
         self._owned = owned
         self.tracer: Tracer = provider.get_tracer(scope) if provider is not None else trace.NoOpTracer()
         self.aiohttp: list[aiohttp.TraceConfig] = [aiohttp_spans(self.tracer)] if provider is not None else []
+        self.aiohttp_traceparent: list[aiohttp.TraceConfig] = [aiohttp_traceparent()] if provider is not None else []
         self.httpx_hooks: dict[str, list[Callable[[httpx.Request], Awaitable[None]]]] = (
             {"request": [inject_traceparent]} if provider is not None else {})
 

@@ -17,8 +17,8 @@ from infra.platform.tracing import OFF, Tracing
 
 def build_provider(name: str, config: Any, ollama_host: str | None = None, tracing: Tracing = OFF) -> Any:
     """`ollama_host` (DAARION_OLLAMA_HOST) wins over an ollama provider's `host`, as the service URLs do in compose;
-    `tracing` gives the HTTP-based providers their hooks (client spans, traceparent)."""
-    trace_configs = tracing.aiohttp
+    `tracing` gives the HTTP-based providers the traceparent of the current span (the proxy's chat span)."""
+    trace_configs = tracing.aiohttp_traceparent
     if config.kind == "stub":
         return StubProvider(name, config.rules, config.latency_ms)
     if config.kind == "openai":

@@ -26,7 +26,7 @@ _decode = msgspec.json.Decoder()
 class OpenAICompatibleProvider:
     def __init__(self, name: str, base_url: str, api_key: str | None = None, requires_key: bool = False,
                  trace_configs: Sequence[aiohttp.TraceConfig] = ()) -> None:
-        """`trace_configs`: aiohttp's request hooks (the client spans, when tracing is on)."""
+        """`trace_configs`: aiohttp's request hooks (the traceparent, when tracing is on)."""
         self.name = name
         self._trace_configs = list(trace_configs)
         self._url = base_url.rstrip("/") + "/chat/completions"

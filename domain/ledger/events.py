@@ -56,6 +56,34 @@ class LlmCallCancelled(LlmCallRecorded):
     """The client went away mid-stream; tokens are those streamed so far."""
 
 
+class EmbeddingsRecorded(Aggregate.Created):
+    """Fields shared by every embeddings call outcome (POST /v1/embeddings)."""
+
+    request_id: str
+    agent_id: str
+    microdao_id: str
+    logical_model: str
+    provider: str
+    physical_model: str
+    inputs: int
+    prompt_tokens: int
+    dimensions: int
+    latency_ms: float
+    cost_usd: Decimal | None
+    cost_known: bool
+    status: str
+    error_type: str | None
+    fallbacks: int = 0
+
+
+class EmbeddingsCompleted(EmbeddingsRecorded):
+    pass
+
+
+class EmbeddingsFailed(EmbeddingsRecorded):
+    pass
+
+
 class ToolInvoked(Aggregate.Created):
     request_id: str
     tool_id: str

@@ -2,7 +2,7 @@
 
 One row per (day, kind, agent, microDAO, subject, provider, physical model) so every report — by agent,
 microDAO, model, tool or day — is a GROUP BY over the same rows. `subject` is the logical model for
-LLM calls, the tool id for tool calls, the operation for memory writes and the channel for agent turns.
+LLM and embeddings calls, the tool id for tool calls, the operation for memory writes and the channel for agent turns.
 """
 
 from __future__ import annotations
@@ -17,6 +17,8 @@ import msgspec
 from domain.kernel.tool_calls import ToolCallStatus
 from domain.ledger.events import (
     AgentTurnCompleted,
+    EmbeddingsFailed,
+    EmbeddingsRecorded,
     LlmCallCancelled,
     LlmCallFailed,
     LlmCallRecorded,
@@ -73,6 +75,14 @@ def usage_of(event: Any) -> tuple[UsageKey, UsageCounters] | None:
             completion_tokens=event.completion_tokens,
             cost_usd=event.cost_usd or Decimal(0),
             unpriced_calls=int(not event.cost_known),
+            latency_ms_sum=_milliseconds(event.latency_ms),
+        )
+    if isinstance(event, EmbeddingsRecorded):
+        key = UsageKey(day, "embeddings", event.agent_id, event.microdao_id, event.logical_model, event.provider,
+                       event.physical_model)
+        return key, UsageCounters(
+            calls=1, failures=int(isinstance(event, EmbeddingsFailed)), prompt_tokens=event.prompt_tokens,
+            cost_usd=event.cost_usd or Decimal(0), unpriced_calls=int(not event.cost_known),
             latency_ms_sum=_milliseconds(event.latency_ms),
         )
     if isinstance(event, ToolInvoked):

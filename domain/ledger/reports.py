@@ -27,6 +27,9 @@ class UsageRow(msgspec.Struct):
     memory_writes: int
     agent_turns: int
     avg_turn_cost_usd: str | None
+    embedding_calls: int = 0           # POST /v1/embeddings; their tokens and cost are not in the LLM columns
+    embedding_tokens: int = 0
+    embedding_cost_usd: str = "0.000000"
 
 
 class UsageReport(msgspec.Struct):

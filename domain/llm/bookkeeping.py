@@ -19,6 +19,7 @@ from domain.kernel.usage import Usage
 from domain.ledger.events import LlmCallCancelled, LlmCallFailed, LlmCallRecorded, new_entry
 from domain.ledger.ports import UsageRecorder
 from domain.llm.admission import Admission
+from domain.llm.health import TargetHealth
 from domain.llm.policies import ProviderError, Target
 from domain.llm.ports import AdmissionControl, GatewayMetrics
 
@@ -36,6 +37,7 @@ class Bookkeeper:
     def __init__(
         self, recorder: UsageRecorder, admissions: AdmissionControl, clock: Clock, metrics: GatewayMetrics,
     ) -> None:
+        self.health = TargetHealth(clock)
         self._recorder = recorder
         self._admissions = admissions
         self._clock = clock
@@ -56,6 +58,8 @@ class Bookkeeper:
             cost_known=cost is not None, status=status, error_type=error_type, stream=stream,
             fallbacks=fallbacks,
         )
+        if status == "completed":
+            self.health.answered(target.provider, target.model)
         # Recorded first: if the ledger write fails, the reservation stays charged rather than released.
         await self._recorder.record(entry)
         await self._admissions.settle(admission, usage.total_tokens, cost or Decimal(0))
@@ -66,6 +70,7 @@ class Bookkeeper:
     def attempt_failed(self, target: Target, exc: ProviderError, failures: list[ProviderError]) -> bool:
         """Records a failed attempt; True when the next target may be tried."""
         failures.append(exc)
+        self.health.failed(target.provider, target.model, exc.kind)
         self._metrics.provider_error(target.provider, exc.kind)
         if exc.may_fall_back:
             self._metrics.fallback(target.provider)

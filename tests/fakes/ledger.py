@@ -87,7 +87,7 @@ class UsageTable:
 _GROUPINGS: dict[str, tuple[Callable[[UsageKey], str], frozenset[str] | None]] = {
     "agent": (lambda key: key.agent_id, None),
     "microdao": (lambda key: key.microdao_id, None),
-    "model": (lambda key: f"{key.subject} -> {key.provider}/{key.physical_model}", frozenset({"llm"})),
+    "model": (lambda key: f"{key.subject} -> {key.provider}/{key.physical_model}", frozenset({"llm", "embeddings"})),
     "tool": (lambda key: key.subject, frozenset({"tool"})),
     "day": (lambda key: key.day.isoformat(), None),
 }
@@ -111,7 +111,8 @@ class FakeUsageReports:
 
 
 def _row(key: str, totals: dict[str, UsageCounters]) -> UsageRow:
-    llm, tool, turn, stored = (totals.get(kind, UsageCounters()) for kind in ("llm", "tool", "turn", "memory:stored"))
+    llm, tool, turn, stored, embeddings = (totals.get(kind, UsageCounters())
+                                           for kind in ("llm", "tool", "turn", "memory:stored", "embeddings"))
     return UsageRow(
         key=key, llm_calls=llm.calls, llm_failures=llm.failures, llm_cancelled=llm.cancelled,
         prompt_tokens=llm.prompt_tokens, completion_tokens=llm.completion_tokens,
@@ -120,6 +121,8 @@ def _row(key: str, totals: dict[str, UsageCounters]) -> UsageRow:
         avg_llm_latency_ms=round(float(llm.latency_ms_sum / llm.calls), 3) if llm.calls else None,
         tool_calls=tool.calls, tool_failures=tool.failures, memory_writes=stored.calls, agent_turns=turn.calls,
         avg_turn_cost_usd=str(_money(turn.cost_usd / turn.calls)) if turn.calls else None,
+        embedding_calls=embeddings.calls, embedding_tokens=embeddings.prompt_tokens,
+        embedding_cost_usd=str(_money(embeddings.cost_usd)),
     )
 
 

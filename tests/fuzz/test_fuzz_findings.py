@@ -73,6 +73,19 @@ def test_a_chat_completion_whole_or_streamed_matches_the_published_schema(
 
 
 @pytest.mark.parametrize("stream", [False, True])
+def test_a_response_whole_or_streamed_matches_the_published_schema(
+    fuzz_targets: dict[str, FuzzTarget], stream: bool,
+) -> None:
+    proxy = fuzz_targets["llm-proxy"]
+    tool = {"type": "function", "name": "lookup", "parameters": {"type": "object", "properties": {}}}
+    for text in ("hello", "[[tool:lookup {}]]"):
+        body = {"model": MODEL, "input": text, "tools": [tool], "stream": stream}
+        answered = call(proxy, "POST", "/v1/responses", json=body)
+        assert answered.status_code == 200, answered.text
+        published(proxy)["/v1/responses"]["POST"].validate_response(answered)
+
+
+@pytest.mark.parametrize("stream", [False, True])
 def test_a_turn_whole_or_streamed_matches_the_published_schema(
     fuzz_targets: dict[str, FuzzTarget], stream: bool,
 ) -> None:

@@ -17,7 +17,9 @@ from infra.platform.settings import LedgerSettings, config_path, load_settings
 
 
 class EmbedderSettings(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
-    provider: Literal["minilm", "ollama", "openai"] = "minilm"
+    # proxy: the LLM proxy's /v1/embeddings (base_url its /v1, model a logical embeddings model; api_key_env names
+    # the key the indexing worker pays with; a query is paid by its caller's key).
+    provider: Literal["minilm", "ollama", "openai", "proxy"] = "minilm"
     model: str = ""
     dimensions: int = 384
     base_url: str = ""

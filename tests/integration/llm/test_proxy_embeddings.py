@@ -86,3 +86,17 @@ def test_minilm_embeds_in_process_with_unit_vectors_of_384_dimensions(client: op
     assert (event.provider, event.dimensions) == ("minilm", 384)
     with pytest.raises(openai.BadRequestError):
         client.embeddings.create(model="minilm", input="x", dimensions=128)
+
+
+def test_the_usage_report_counts_embeddings_apart_from_chat(proxy: str) -> None:
+    agent, microdao = "agent:embedding-reporter", "microdao:emb"
+    client = openai.OpenAI(base_url=proxy + "/v1", api_key=key_of(agent, microdao), max_retries=0)
+    client.embeddings.create(model="embed", input=["a b c d", "e f g h i j"])
+    client.chat.completions.create(model="gpt", messages=[{"role": "user", "content": "hi"}])
+    [row] = httpx.get(proxy + "/internal/usage", params={"group_by": "agent"}, headers=auth(agent, microdao),
+                      timeout=30).json()["rows"]
+    assert (row["key"], row["embedding_calls"], row["embedding_tokens"], row["llm_calls"]) == (agent, 1, 10, 1)
+    assert row["embedding_cost_usd"] == "0.000000"  # 10 tokens at $0.02/1M: under the report's 6 decimals
+    by_model = httpx.get(proxy + "/internal/usage", params={"group_by": "model"}, headers=auth(agent, microdao),
+                         timeout=30).json()["rows"]
+    assert {r["key"] for r in by_model} == {"embed -> openai/ok-embed", "gpt -> openai/ok-gpt"}

@@ -100,3 +100,11 @@ def test_the_usage_report_counts_embeddings_apart_from_chat(proxy: str) -> None:
     by_model = httpx.get(proxy + "/internal/usage", params={"group_by": "model"}, headers=auth(agent, microdao),
                          timeout=30).json()["rows"]
     assert {r["key"] for r in by_model} == {"embed -> openai/ok-embed", "gpt -> openai/ok-gpt"}
+
+
+def test_an_embedding_that_could_pass_the_budget_is_refused_with_402_and_the_quota_headers(proxy: str) -> None:
+    broke = openai.OpenAI(base_url=proxy + "/v1", api_key=key_of("agent:broke"), max_retries=0)
+    with pytest.raises(openai.APIStatusError) as caught:
+        broke.embeddings.create(model="embed", input="a sentence long enough to cost more than the budget " * 2)
+    assert caught.value.status_code == 402 and caught.value.code == "budget_exhausted"
+    assert caught.value.type == "insufficient_quota" and "x-ratelimit-limit-requests" in caught.value.response.headers

@@ -82,6 +82,7 @@ async def open_proxy(
             Router({name: route.targets for name, route in settings.embeddings.items()}), embedders, prices, limits,
             budgets, limiter, core.recorder, clock, metrics, gateway.health,
         )
+        # Only adapters that need a key can lack what they need (OpenAICompatibleProvider.configured).
         configured = {name: getattr(provider, "configured", True) for name, provider in built.items()}
         try:
             yield ProxyContainer(

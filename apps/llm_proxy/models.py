@@ -6,7 +6,6 @@ from typing import Literal
 
 from apps.llm_proxy.container import ProxyContainer
 from apps.llm_proxy.schemas import Availability, ModelCard, TargetStatus
-from domain.kernel.errors import NotFound
 from domain.llm.health import TargetHealth
 from domain.llm.policies import Router, Target
 
@@ -19,17 +18,15 @@ def model_cards(container: ProxyContainer) -> list[ModelCard]:
 
 
 def model_card(container: ProxyContainer, name: str) -> ModelCard | None:
-    for kind, router in (("chat", container.gateway.router), ("embeddings", container.embeddings.router)):
-        if name in router.models:
-            return _card(container, name, kind, router)  # type: ignore[arg-type]
+    if name in container.gateway.router.models:
+        return _card(container, name, "chat", container.gateway.router)
+    if name in container.embeddings.router.models:
+        return _card(container, name, "embeddings", container.embeddings.router)
     return None
 
 
 def _card(container: ProxyContainer, name: str, kind: Literal["chat", "embeddings"], router: Router) -> ModelCard:
-    try:
-        targets = router.targets_for(name)
-    except NotFound:
-        targets = []
+    targets = router.targets_for(name)
     statuses = [_status(target, container.configured.get(target.provider, True), container.gateway.health)
                 for target in targets]
     answerable = any(status.configured and status.last_result != "failed" for status in statuses)

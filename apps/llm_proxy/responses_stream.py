@@ -58,11 +58,14 @@ class ResponseEvents:
         out = b""
         delta = chunk.delta
         if isinstance(content := delta.get("content"), str) and content:
-            if not isinstance(self._open, MessageItem):
-                out += self._close() + self._open_message()
+            message = self._open
+            if not isinstance(message, MessageItem):
+                out += self._close()
+                message = self._open = MessageItem(f"msg_{self._id}_{len(self._done)}", "in_progress", [])
+                out += self._opened(message)
             self._pieces.append(content)
-            out += self._event(TextDeltaEvent("response.output_text.delta", self._next(), self._open.id,  # type: ignore[union-attr]
-                                              len(self._done), 0, content))
+            out += self._event(TextDeltaEvent("response.output_text.delta", self._next(), message.id, len(self._done),
+                                              0, content))
         for piece in delta.get("tool_calls") or []:
             out += self._tool_piece(piece)
         if chunk.finish_reason == "length":
@@ -98,12 +101,10 @@ class ResponseEvents:
                                                    self._open.id, len(self._done), str(arguments)))
         return out
 
-    def _open_message(self) -> bytes:
-        self._open = MessageItem(f"msg_{self._id}_{len(self._done)}", "in_progress", [])
-        self._open_tool_index, self._pieces = None, []
+    def _opened(self, message: MessageItem) -> bytes:
         index = len(self._done)
-        return (self._event(OutputItemEvent("response.output_item.added", self._next(), index, self._open))
-                + self._event(ContentPartEvent("response.content_part.added", self._next(), self._open.id, index, 0,
+        return (self._event(OutputItemEvent("response.output_item.added", self._next(), index, message))
+                + self._event(ContentPartEvent("response.content_part.added", self._next(), message.id, index, 0,
                                                OutputText(""))))
 
     def _close(self) -> bytes:

@@ -86,12 +86,7 @@ class Bookkeeper:
             LlmCallFailed, call, target, Usage(), None, started, admission,
             stream=stream, status="failed", error_type=last.kind, fallbacks=len(failures) - 1,
         )
-        if last.kind == "rejected":
-            return InvalidRequest(f"provider '{target.provider}' rejected the request: {last.message}")
-        summary = "; ".join(f"{t.provider}/{t.model}: {f.kind}" for t, f in zip(targets, failures, strict=False))
-        if last.kind == "timeout":
-            return UpstreamTimeout(f"every target of '{call.logical_model}' failed, the last by timeout ({summary})")
-        return UpstreamFailed(f"every target of '{call.logical_model}' failed ({summary})")
+        return failure_of(call.logical_model, targets, failures)
 
     async def stream_broke(
         self, call: CallContext, target: Target, exc: ProviderError, usage: Usage, cost: Decimal | None,
@@ -118,3 +113,15 @@ class Bookkeeper:
         ))
         self._background.add(task)
         task.add_done_callback(self._background.discard)
+
+
+def failure_of(logical_model: str, targets: list[Target], failures: list[ProviderError]) -> Exception:
+    """What the caller hears when no target answered: its own fault (400) when the last target refused the
+    request, else the upstreams' (504 when the last timed out, 502 otherwise)."""
+    last, target = failures[-1], targets[len(failures) - 1]
+    if last.kind == "rejected":
+        return InvalidRequest(f"provider '{target.provider}' rejected the request: {last.message}")
+    summary = "; ".join(f"{t.provider}/{t.model}: {f.kind}" for t, f in zip(targets, failures, strict=False))
+    if last.kind == "timeout":
+        return UpstreamTimeout(f"every target of '{logical_model}' failed, the last by timeout ({summary})")
+    return UpstreamFailed(f"every target of '{logical_model}' failed ({summary})")

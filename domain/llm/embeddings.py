@@ -14,12 +14,12 @@ from decimal import Decimal
 import msgspec
 
 from domain.kernel.clock import Clock
-from domain.kernel.errors import InvalidRequest, UpstreamFailed, UpstreamTimeout
+from domain.kernel.errors import InvalidRequest
 from domain.kernel.usage import Usage
 from domain.ledger.events import EmbeddingsCompleted, EmbeddingsFailed, EmbeddingsRecorded, new_entry
 from domain.ledger.ports import UsageRecorder
 from domain.llm.admission import Admission, Quota, Ticket, budget_lines
-from domain.llm.bookkeeping import CallContext
+from domain.llm.bookkeeping import CallContext, failure_of
 from domain.llm.health import TargetHealth
 from domain.llm.policies import BudgetPolicy, LimitPolicy, PriceTable, ProviderError, Router, Target
 from domain.llm.ports import AdmissionControl, EmbeddingProvider, GatewayMetrics
@@ -89,12 +89,7 @@ class EmbeddingsGateway:
         last, target = failures[-1], targets[len(failures) - 1]
         await self._settle(EmbeddingsFailed, call, target, len(texts), 0, 0, None, started, admission, last.kind,
                            len(failures) - 1)
-        if last.kind == "rejected":
-            raise InvalidRequest(f"provider '{target.provider}' rejected the request: {last.message}")
-        summary = "; ".join(f"{t.provider}/{t.model}: {f.kind}" for t, f in zip(targets, failures, strict=False))
-        if last.kind == "timeout":
-            raise UpstreamTimeout(f"every target of '{call.logical_model}' failed, the last by timeout ({summary})")
-        raise UpstreamFailed(f"every target of '{call.logical_model}' failed ({summary})")
+        raise failure_of(call.logical_model, targets, failures)
 
     async def _settle(
         self, event_class: type[EmbeddingsRecorded], call: CallContext, target: Target, inputs: int, tokens: int,

@@ -71,6 +71,7 @@ def _usage(args: argparse.Namespace) -> int:
 def render_usage_table(by: str, since: date, until: date, rows: list[dict[str, object]]) -> str:
     columns = [(by, "key"), ("llm calls", "llm_calls"), ("failed", "llm_failures"), ("prompt tok", "prompt_tokens"),
                ("compl tok", "completion_tokens"), ("cost USD", "cost_usd"), ("unpriced", "unpriced_calls"),
+               ("embed calls", "embedding_calls"), ("embed tok", "embedding_tokens"), ("embed USD", "embedding_cost_usd"),
                ("tool calls", "tool_calls"), ("mem writes", "memory_writes"), ("turns", "agent_turns")]
     table = [[title for title, _ in columns]] + [[str(row[key]) for _, key in columns] for row in rows]
     widths = [max(len(line[i]) for line in table) for i in range(len(columns))]

@@ -111,3 +111,22 @@ def test_an_unknown_model_is_a_404_before_anything_streams(client: openai.OpenAI
     with pytest.raises(openai.NotFoundError) as caught:
         client.responses.create(model="nope", input="hi", stream=True)
     assert caught.value.code == "unknown_model"
+
+
+def test_the_sdks_stream_helper_assembles_the_final_response(client: openai.OpenAI) -> None:
+    with client.responses.stream(model="stub", input='go [[tool:projects_list {"q": "y"}]]', tools=[PROJECTS]) as stream:
+        final = stream.get_final_response()
+    [call] = final.output
+    assert isinstance(call, ResponseFunctionToolCall) and json.loads(call.arguments) == {"q": "y"}
+    with client.responses.stream(model="gpt", input="assemble me") as stream:
+        deltas = [event.delta for event in stream if event.type == "response.output_text.delta"]
+        text = stream.get_final_response().output_text
+    assert text.strip() == "".join(deltas).strip() == "echo from ok-gpt: assemble me"
+
+
+async def test_the_async_client_streams_a_response(proxy: str) -> None:
+    client = openai.AsyncOpenAI(base_url=proxy + "/v1", api_key=key_of(), max_retries=0)
+    stream = await client.responses.create(model="gpt", input="async", stream=True)
+    kinds = [event.type async for event in stream]
+    assert kinds[0] == "response.created" and kinds[-1] == "response.completed"
+    await client.close()

@@ -17,7 +17,9 @@ import httpx
 from apps.services import SERVICES
 from infra.platform.settings import env
 
-EXTENSIONS = ("apps.llm_proxy.cli", "apps.memory.cli", "apps.toolcore.cli", "apps.agent_runtime.cli")
+EXTENSIONS = (
+    "apps.llm_proxy.cli", "apps.memory.cli", "apps.toolcore.cli", "apps.agent_runtime.cli", "apps.events.cli",
+)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -49,10 +49,13 @@ ENVIRONMENT: tuple[EnvVar, ...] = (
     EnvVar("DAARION_MEMORY_CONFIG", "the memory service's YAML (default `config/memory.yaml`)"),
     EnvVar("DAARION_TOOLS_CONFIG", "Toolcore's tool registry YAML (default `config/tools.yaml`)"),
     EnvVar("DAARION_AGENTS_CONFIG", "the agent runtime's YAML (default `config/agents.yaml`)"),
+    EnvVar("DAARION_EVENTS_CONFIG", "the ledger export's YAML (default `config/events.yaml`)"),
     EnvVar("DAARION_LEDGER_MODE", "`group_commit` or `per_request`, for every service that writes the ledger",
            "ledger.mode", LEDGER_WRITERS),
     EnvVar("DAARION_OLLAMA_HOST", "Ollama's URL for the proxy's `ollama` providers (wins over `host`)",
            "ollama_host", ("llm-proxy",)),
+    EnvVar("DAARION_NATS_URL", "NATS server(s) `daarion events export` publishes the ledger to and `daarion events "
+                               "tail` reads from, comma-separated for a cluster", "nats.url", ("ledger-export",)),
     EnvVar("DAARION_LLM_PROXY_URL", "where the agent runtime reaches the LLM proxy", "services.llm_proxy.base_url",
            ("agent-runtime",)),
     EnvVar("DAARION_MEMORY_URL", "where the agent runtime reaches memory", "services.memory.base_url",

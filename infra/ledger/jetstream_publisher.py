@@ -38,7 +38,7 @@ class NatsSettings(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     """`nats:` in a service's settings. No `url`: nothing is exported (the embedded default needs no NATS)."""
 
     url: str | None = None                      # DAARION_NATS_URL; a cluster's servers comma-separated
-    stream: Annotated[str, msgspec.Meta(pattern=r"^[A-Za-z0-9_-]{1,64}$")] = "DAARION_LEDGER"
+    stream: Annotated[str, msgspec.Meta(pattern=r"^[A-Za-z0-9_-]{1,64}$")] = "daarion-ledger"
     duplicate_window_s: Annotated[float, msgspec.Meta(gt=0)] = 600.0   # for a stream this creates
     replicas: Annotated[int, msgspec.Meta(ge=1, le=5)] = 1              # for a stream this creates
     max_age_s: Annotated[float, msgspec.Meta(ge=0)] = 0.0               # 0: kept until removed

@@ -25,7 +25,7 @@ log = logging.getLogger(__name__)
 
 class LedgerExporter:
     def __init__(self, ledger: UsageLedger, publisher: EventPublisher, name: str, batch_size: int = 500) -> None:
-        """`name`: the tracked position's (one per destination, e.g. `nats:DAARION_LEDGER`)."""
+        """`name`: the tracked position's (one per destination, e.g. `nats:daarion-ledger`)."""
         self._ledger = ledger
         self._publisher = publisher
         self._datastore = view_datastore(ledger.env)

@@ -56,12 +56,12 @@ ENVIRONMENT: tuple[EnvVar, ...] = (
            "ollama_host", ("llm-proxy",)),
     EnvVar("DAARION_NATS_URL", "NATS server(s) `daarion events export` publishes the ledger to and `daarion events "
                                "tail` reads from, comma-separated for a cluster", "nats.url", ("ledger-export",)),
-    EnvVar("DAARION_LLM_PROXY_URL", "where the agent runtime reaches the LLM proxy", "services.llm_proxy.base_url",
-           ("agent-runtime",)),
-    EnvVar("DAARION_MEMORY_URL", "where the agent runtime reaches memory", "services.memory.base_url",
-           ("agent-runtime",)),
-    EnvVar("DAARION_TOOLCORE_URL", "where the agent runtime reaches Toolcore", "services.toolcore.base_url",
-           ("agent-runtime",)),
+    EnvVar("DAARION_LLM_PROXY_URL", "where the agent runtime reaches the LLM proxy (replicas: comma-separated)",
+           "services.llm_proxy.base_url", ("agent-runtime",)),
+    EnvVar("DAARION_MEMORY_URL", "where the agent runtime reaches memory (replicas: comma-separated)",
+           "services.memory.base_url", ("agent-runtime",)),
+    EnvVar("DAARION_TOOLCORE_URL", "where the agent runtime reaches Toolcore (replicas: comma-separated)",
+           "services.toolcore.base_url", ("agent-runtime",)),
     EnvVar("DAARION_PROJECTS_URL", "where Toolcore's project tools reach the projects service "
                                    "(named by `base_url_env` in `config/tools.yaml`)"),
     EnvVar("DAARION_PROJECTS_NETWORKS", "where the projects service's host name may resolve, comma-separated CIDRs "

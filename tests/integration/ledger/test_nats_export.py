@@ -29,7 +29,7 @@ from tests.integration.ledger.ledger_db import isolated_database_fixture  # noqa
 from tests.nats_support import Consumer, nats_server
 from tests.support import REPO, wait_until
 
-STREAM = "DAARION_LEDGER"
+STREAM = "daarion-ledger"
 
 
 @pytest.fixture(name="nats_url")

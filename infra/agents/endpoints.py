@@ -1,14 +1,12 @@
 """Where the agent runtime reaches a service: one base URL, or the URLs of its replicas.
 
-Replicas share the load round-robin: each call starts at the next replica, and a replica that refuses the
+Replicas share the load round-robin (each call starts at the next replica) and a replica that refuses the
 connection (down, restarting, not there) passes the call to the one after it. Only a refused or timed-out
 connect moves on, since then nothing was sent; a call that reached a replica and failed there is not
 repeated elsewhere (an LLM call or a tool call may have taken effect).
 """
 
 from __future__ import annotations
-
-from collections.abc import Sequence
 
 import aiohttp
 import msgspec
@@ -35,14 +33,18 @@ class ServiceEndpoint(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
 
 
 class Rotation:
-    """The order in which one call tries a service's replicas: each call starts one further along."""
+    """The order in which one call tries a service's replicas: each call of a kind (method and path) starts
+    one further along than the last of that kind. Turns per kind, not per service: a turn makes its calls in
+    a fixed sequence (memory: a query, then a store), and one rotation for all of them would send every query
+    to one replica and every store to the other. The clients' paths are fixed, so the kinds are few."""
 
     def __init__(self) -> None:
-        self._next: dict[Sequence[str], int] = {}
+        self._next: dict[tuple[str, str, tuple[str, ...]], int] = {}
 
-    def order(self, urls: tuple[str, ...]) -> tuple[str, ...]:
+    def order(self, method: str, path: str, urls: tuple[str, ...]) -> tuple[str, ...]:
         if len(urls) == 1:
             return urls
-        start = self._next.get(urls, 0)
-        self._next[urls] = (start + 1) % len(urls)
+        kind = (method, path, urls)
+        start = self._next.get(kind, 0)
+        self._next[kind] = (start + 1) % len(urls)
         return urls[start:] + urls[:start]

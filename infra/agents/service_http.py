@@ -108,7 +108,7 @@ class ServiceHttp:
     ) -> aiohttp.ClientResponse:
         """The response (its head read) of the first replica, in this call's turn, that takes the connection."""
         refused: BaseException | None = None
-        for base_url in self._rotation.order(endpoint.base_urls):
+        for base_url in self._rotation.order(method, path, endpoint.base_urls):
             try:
                 return await self.session.request(method, base_url + path, data=data, params=params,
                                                   headers=_headers(context), timeout=endpoint.timeout())

@@ -12,7 +12,13 @@ import logging
 from nats.aio.client import Client
 
 from infra.ledger.event_store import open_ledger
-from infra.ledger.jetstream_publisher import JetStreamPublisher, NatsSettings, connect, ensure_stream
+from infra.ledger.jetstream_publisher import (
+    JetStreamPublisher,
+    NatsSettings,
+    connect,
+    ensure_stream,
+    without_credentials,
+)
 from infra.ledger.ledger_export import LedgerExporter
 from infra.platform.db import database_url
 
@@ -54,7 +60,8 @@ async def _open_stream(settings: NatsSettings, stop: asyncio.Event) -> Client | 
                 raise
             return connection
         except Exception as exc:  # noqa: BLE001 - whatever NATS says, the answer is to try again
-            log.warning("NATS at %s is not usable (%s: %s); retrying", settings.url, type(exc).__name__, exc)
+            log.warning("NATS at %s is not usable (%s: %s); retrying", without_credentials(settings.url),
+                        type(exc).__name__, exc)
             await _pause(stop, RETRY_S)
     return None
 

@@ -13,6 +13,7 @@ import asyncio
 import logging
 from collections.abc import Sequence
 from typing import Annotated
+from urllib.parse import urlsplit
 
 import msgspec
 import nats
@@ -32,6 +33,12 @@ async def connect(url: str, name: str) -> Client:
     """`url`: one server or a cluster's, comma-separated. Once connected, the client reconnects by itself."""
     return await nats.connect(servers=[server.strip() for server in url.split(",")], name=name,
                               max_reconnect_attempts=-1, reconnect_time_wait=1, connect_timeout=3)
+
+
+def without_credentials(url: str) -> str:
+    """The servers of `url` as a log line may name them: no user, password or token."""
+    servers = (urlsplit(server.strip()) for server in url.split(","))
+    return ",".join(server._replace(netloc=server.netloc.rpartition("@")[2]).geturl() for server in servers)
 
 
 class NatsSettings(msgspec.Struct, frozen=True, forbid_unknown_fields=True):

@@ -9,6 +9,7 @@ import msgspec
 
 from domain.ledger.events import ApiKeyRevoked, LlmCallCompleted, new_entry
 from domain.ledger.export import exported, subject_filter, subject_token
+from infra.ledger.jetstream_publisher import without_credentials
 
 
 def test_a_microdao_id_becomes_one_subject_token_and_none_goes_to_global() -> None:
@@ -49,3 +50,8 @@ def test_an_event_of_no_microdao_goes_to_the_global_subject() -> None:
     event = new_entry(ApiKeyRevoked, key_id="0123456789abcdef", agent_id=None, microdao_id=None, actor="cli",
                       reason="revoked", effective_at="2026-12-01T00:00:00+00:00").pending_events[0]
     assert exported(event, 1).subject == "daarion.ledger.ApiKeyRevoked._global"
+
+
+def test_a_nats_url_in_a_log_line_names_the_servers_without_credentials() -> None:
+    url = "nats://user:secret@h1:4222, nats://s3cr3t-token@h2:4222,nats://h3:4222"
+    assert without_credentials(url) == "nats://h1:4222,nats://h2:4222,nats://h3:4222"

@@ -22,6 +22,8 @@ import tempfile
 import time
 from pathlib import Path
 
+import psutil
+
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.keys import bench_key
@@ -30,6 +32,18 @@ from bench.proxy_overhead import ROOT, bodies, start_proxy
 from infra.platform import db, migrations
 
 PORTS = {"mock": 17920, 1: 17921, 2: 17922}
+
+
+def tree_cpu_seconds(process: psutil.Process) -> float:
+    """CPU time of a `daarion serve` process and its workers (uvicorn forks them)."""
+    total = 0.0
+    for member in (process, *process.children(recursive=True)):
+        try:
+            times = member.cpu_times()
+        except psutil.NoSuchProcess:
+            continue
+        total += times.user + times.system
+    return total
 
 
 def main() -> int:
@@ -47,6 +61,7 @@ def main() -> int:
     _, body = bodies(stream=False)
     children: list[subprocess.Popen[bytes]] = []
     rates: dict[int, list[float]] = {1: [], 2: []}
+    cores: dict[int, list[float]] = {1: [], 2: []}
     with tempfile.TemporaryDirectory() as tmp:
         try:
             children.append(subprocess.Popen([sys.executable, str(ROOT / "bench" / "mock_upstream.py"), "--port",
@@ -59,14 +74,19 @@ def main() -> int:
                 print(f"proxy with {workers} worker process(es) ready in {start_s:.1f} s", flush=True)
             print(f"{args.rounds} rounds of {args.seconds:g} s at {args.concurrency} connections, non-streaming "
                   f"chat through /internal/llm/proxy (durable ledger, exact limits and budgets)")
+            proxies = {workers: psutil.Process(child.pid) for workers, child in zip((1, 2), children[1:], strict=True)}
             for round_no in range(1, args.rounds + 1):
                 for workers in (1, 2):
+                    before, started = tree_cpu_seconds(proxies[workers]), time.perf_counter()
                     result = asyncio.run(run_load(f"http://127.0.0.1:{PORTS[workers]}/internal/llm/proxy", body,
-                                                  args.concurrency, args.seconds,
+                                                  args.concurrency, args.seconds, warmup=0,
                                                   headers={"authorization": f"Bearer {key}"}))
+                    busy = tree_cpu_seconds(proxies[workers]) - before
                     rates[workers].append(result.rps)
+                    cores[workers].append(busy / (time.perf_counter() - started))
                     print(f"  round {round_no}: {workers} worker(s) {result.rps:7.0f} req/s  p50 {result.p50_ms:6.2f} ms"
-                          f"  p99 {result.p99_ms:6.2f} ms  errors {result.errors}", flush=True)
+                          f"  p99 {result.p99_ms:6.2f} ms  errors {result.errors}  proxy busy {cores[workers][-1]:.2f} "
+                          f"cores, {busy / max(result.requests, 1) * 1000:.2f} ms CPU/request", flush=True)
         finally:
             for child in reversed(children):
                 if child.poll() is None:
@@ -75,6 +95,8 @@ def main() -> int:
     one, two = statistics.median(rates[1]), statistics.median(rates[2])
     print(f"\nmedian req/s: 1 worker {one:.0f}, 2 workers {two:.0f}; ratio {two / one:.2f} "
           f"(on {os.cpu_count()} cores shared with the load generator, the mock upstream and PostgreSQL)")
+    print(f"median cores the proxy kept busy: 1 worker {statistics.median(cores[1]):.2f}, "
+          f"2 workers {statistics.median(cores[2]):.2f}")
     return 0
 
 

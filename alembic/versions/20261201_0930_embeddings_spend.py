@@ -2,7 +2,7 @@
 projection holds for the month, and that now includes POST /v1/embeddings (kind 'embeddings') beside chat.
 
 Revision ID: 0930_embeddings_spend
-Revises: 0008_tools_projects_rls
+Revises: 0910_tenant_keys
 Create Date: 2026-12-01
 """
 
@@ -11,9 +11,9 @@ from __future__ import annotations
 from alembic import op
 
 revision = "0930_embeddings_spend"
-down_revision = "0008_tools_projects_rls"
+down_revision = "0910_tenant_keys"
 branch_labels = None
-depends_on = ("0006_spend_control",)  # replaces its function
+depends_on = None
 
 PROJECTED_SPEND = """
 CREATE OR REPLACE FUNCTION llm_projected_spend(p_scope text, p_subject text, p_month date) RETURNS numeric

@@ -5,12 +5,11 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import AsyncIterator
-from datetime import UTC, date, datetime, timedelta
-from typing import Annotated, Any
+from typing import Any
 
 import msgspec
 from litestar import Request, Response, get, post
-from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
+from litestar.params import FromPath, JSONBody
 from litestar.response import Stream
 
 from apps.common.auth import caller, requires
@@ -35,11 +34,10 @@ from apps.llm_proxy.schemas import (
     ProxyRequest,
     ResponseMessage,
     UsageBody,
-    UsageReportView,
 )
+from apps.llm_proxy.usage_routes import usage_report
 from domain.identity.scopes import Scope
-from domain.kernel.errors import DaarionError, InvalidRequest, UnknownModel
-from domain.ledger.reports import GROUPINGS
+from domain.kernel.errors import DaarionError, UnknownModel
 from domain.llm.bookkeeping import CallContext
 from domain.llm.gateway import StreamSummary
 from domain.llm.parameters import OBFUSCATION
@@ -93,26 +91,6 @@ async def openai_model(model_id: FromPath[str], container: Injected[ProxyContain
     if card is None:
         raise UnknownModel(f"model '{name}' is not configured; see GET /v1/models", param="model")
     return card
-
-
-@get("/internal/usage", guards=[requires(Scope.USAGE_READ)])
-async def usage_report(
-    request: AnyRequest,
-    container: Injected[ProxyContainer],
-    group_by: FromQuery[str] = "agent",
-    since: Annotated[date | None, QueryParameter(name="from")] = None,
-    until: Annotated[date | None, QueryParameter(name="to")] = None,
-) -> UsageReportView:
-    if group_by not in GROUPINGS:
-        raise InvalidRequest(f"group_by must be one of {', '.join(GROUPINGS)}, not '{group_by}'")
-    today = datetime.now(UTC).date()
-    since = since or today - timedelta(days=30)
-    until = until or today
-    if since > until:
-        raise InvalidRequest("'from' must not be after 'to'")
-    # An agent's key sees its own agent's usage; an operator's sees everyone's.
-    report = await container.usage.report(group_by, since, until, caller(request).agent_id)
-    return UsageReportView(group_by, since, until, report.complete, report.rows)
 
 
 def call_of(request: AnyRequest, model: str, agent_id: str | None = None, microdao_id: str | None = None) -> CallContext:

@@ -179,6 +179,9 @@ class UsageReportView(msgspec.Struct, rename={"since": "from", "until": "to"}):
     until: date
     complete: bool
     rows: list[UsageRow]
+    totals: UsageRow  # the rows' sum (key "total"): counts and cost exactly, averages weighted
+    agent_id: str | None = None  # the filters the report ran with (an agent's key: its own agent and microDAO)
+    microdao_id: str | None = None
 
 
 EmbeddingInput = Annotated[str, msgspec.Meta(min_length=1)]

@@ -41,14 +41,16 @@ def _report_sql(group_by: str) -> str:
       coalesce(sum(cost_usd) FILTER (WHERE kind = 'embeddings'), 0) AS embedding_cost_usd
     FROM usage_daily
     WHERE day >= $1 AND day <= $2 AND {where} AND ($3::text IS NULL OR agent_id = $3)
+      AND ($4::text IS NULL OR microdao_id = $4)
     GROUP BY 1 ORDER BY 1
     """
 
 
 async def usage_report(
     pool: Any, group_by: str, since: date, until: date, agent_id: str | None = None,
+    microdao_id: str | None = None,
 ) -> list[UsageRow]:
-    records = await pool.fetch(_report_sql(group_by), since, until, agent_id)
+    records = await pool.fetch(_report_sql(group_by), since, until, agent_id, microdao_id)
     return [
         UsageRow(
             key=r["key"], llm_calls=int(r["llm_calls"]), llm_failures=int(r["llm_failures"]),

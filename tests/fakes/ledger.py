@@ -99,12 +99,15 @@ class FakeUsageReports:
     def __init__(self, table: UsageTable) -> None:
         self.table = table
 
-    async def report(self, group_by: str, since: date, until: date, agent_id: str | None = None) -> UsageReport:
+    async def report(
+        self, group_by: str, since: date, until: date, agent_id: str | None = None, microdao_id: str | None = None,
+    ) -> UsageReport:
         complete = self.table.catch_up()
         key_of, kinds = _GROUPINGS[group_by]
         groups: dict[str, dict[str, UsageCounters]] = {}
         for key, counters in self.table.rows.items():
-            if since <= key.day <= until and (kinds is None or key.kind in kinds) and agent_id in (None, key.agent_id):
+            if (since <= key.day <= until and (kinds is None or key.kind in kinds) and agent_id in (None, key.agent_id)
+                    and microdao_id in (None, key.microdao_id)):
                 kind = f"memory:{key.subject}" if key.kind == "memory" else key.kind
                 groups.setdefault(key_of(key), {}).setdefault(kind, UsageCounters()).add(counters)
         return UsageReport([_row(key, groups[key]) for key in sorted(groups)], complete)

@@ -115,5 +115,5 @@ def test_a_usage_report_matches_the_published_schema(fuzz_targets: dict[str, Fuz
     proxy = fuzz_targets["llm-proxy"]
     report = call(proxy, "GET", "/internal/usage", params={"group_by": "model"})
     assert report.status_code == 200, report.text
-    assert {"from", "to", "group_by", "complete", "rows"} == set(report.json())
+    assert {"from", "to", "group_by", "complete", "rows", "totals", "agent_id", "microdao_id"} == set(report.json())
     published(proxy)["/internal/usage"]["GET"].validate_response(report)

@@ -170,5 +170,6 @@ def _record(row: Any) -> MemoryRecord:
         agent_id=row["agent_id"], text=row["text"], metadata=row["metadata"], occurred_at=row["occurred_at"],
         created_at=row["created_at"], updated_at=row["updated_at"], chunks=row["chunks"],
         indexed_chunks=row["indexed_chunks"], content=content, channel_id=row["channel_id"],
-        user_id=row["user_id"], title=row["title"], source_uri=row["source_uri"],
+        user_id=row["user_id"], title=row["title"], source_uri=row["source_uri"], version=row["version"],
+        merge_count=row["merge_count"], last_seen_at=row["last_seen_at"],
     )

@@ -8,16 +8,23 @@ missing (404), so ids reveal nothing. A correction is recorded in the usage ledg
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Protocol
 
 from domain.kernel.errors import Conflict, NotFound, PreconditionFailed
 from domain.ledger.events import LedgerEntry, MemoryUpdated
 from domain.ledger.ports import UsageRecorder
 from domain.memory.history import LedgerEvents, MemoryHistory, build_history, entry_id_of
 from domain.memory.model import Scope, parse_id
-from domain.memory.ports import MemoryStore
 from domain.memory.records import MemoryRecord
 from domain.memory.revisions import Digest, PatchMemory, RevisionStore, current_version, revise
 from domain.memory.service import MemoryPolicies
+
+
+class MemoryReader(Protocol):
+    """The one read of domain.memory.ports.MemoryStore a correction needs."""
+
+    async def get(self, scope: Scope, item_id: str, model: str) -> MemoryRecord | None: ...
+
 
 # Tries of a correction without If-Match that keeps losing the race to concurrent ones.
 ATTEMPTS = 5
@@ -25,7 +32,7 @@ ATTEMPTS = 5
 
 class MemoryCorrections:
     def __init__(
-        self, memories: MemoryStore, revisions: RevisionStore, ledger: LedgerEvents, recorder: UsageRecorder,
+        self, memories: MemoryReader, revisions: RevisionStore, ledger: LedgerEvents, recorder: UsageRecorder,
         index_model: str, policies: MemoryPolicies, on_enqueued: Callable[[], None] | None = None,
     ) -> None:
         self._memories = memories

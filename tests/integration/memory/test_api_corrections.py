@@ -4,6 +4,9 @@ forgetting erasing every version, and another tenant's memory reading as missing
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 import httpx
 
 from apps.memory.container import MemoryContainer
@@ -23,7 +26,7 @@ OLD = "The payments release moves to Thursday"
 NEW = "The payments release moves to Friday evening after the audit"
 
 
-def correct(caller: Agent, memory_id: str, body: dict[str, object], **headers: str) -> httpx.Response:
+def correct(caller: Agent, memory_id: str, body: Mapping[str, Any], **headers: str) -> httpx.Response:
     return caller.call("PATCH", f"/agent-memory/{memory_id}", json=body, headers=headers)
 
 

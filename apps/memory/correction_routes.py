@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Annotated
 
 from litestar import Response, Router, get, patch
+from litestar.datastructures import ResponseHeader
 from litestar.params import HeaderParameter, JSONBody
 
 from apps.common.auth import caller
@@ -22,8 +23,8 @@ from domain.memory.revisions import etag, expected_version
 
 IfMatch = Annotated[str | None, HeaderParameter(
     name="if-match", required=False, max_length=64,
-    description='The version being corrected, as the memory\'s ETag (`"3"`); a memory now at another '
-                "version is a 412. Leave it out to correct whatever version is current.")]
+    description='The version being corrected: the `version` a GET returned, as an ETag (`"3"`) or a number; '
+                "a memory now at another version is a 412. Leave it out to correct whatever version is current.")]
 
 
 def scope_of(request: AnyRequest) -> Scope:
@@ -32,7 +33,8 @@ def scope_of(request: AnyRequest) -> Scope:
     return Scope(tenant.microdao_id, tenant.agent_id)
 
 
-@patch("/agent-memory/{memory_id:str}", guards=WRITE, responses=errors(404, 409, 412))
+@patch("/agent-memory/{memory_id:str}", guards=WRITE, responses=errors(404, 409, 412), response_headers=[
+    ResponseHeader(name="etag", documentation_only=True, description="The memory's version now, for If-Match.")])
 async def correct_memory(
     request: AnyRequest, memory_id: ItemId, data: JSONBody[PatchMemory], container: Memory, if_match: IfMatch = None,
 ) -> Response[MemoryRecord]:

@@ -12,6 +12,7 @@ import httpx
 from apps.memory.container import MemoryContainer
 from domain.ledger.events import MemoryStored, MemoryUpdated
 from domain.memory.model import content_hash
+from infra.platform.tenancy import tenant_transaction
 from tests.integration.memory.api_calls import Agent, agent, ids, post_document, query, store
 from tests.memory_support import (  # noqa: F401 - fixtures
     index_everything,
@@ -139,4 +140,8 @@ async def test_another_agents_or_microdaos_memory_cannot_be_corrected_or_its_his
     assert correct(petro, document, {"kind": "fact"}).status_code == 404, "documents are replaced by posting them"
     assert petro.get(f"/agent-memory/{document}/history").status_code == 404
     assert sofia.get(f"/agent-memory/{secret}").json()["version"] == 1
-    assert await memory_runtime.pool.fetchval("SELECT count(*) FROM memory_versions WHERE item_id = $1", secret) == 0
+    assert correct(sofia, secret, {"content": {"text": "My seed phrase is safe now"}}).status_code == 200
+    async with tenant_transaction(memory_runtime.pool, microdao, petro.agent_id) as connection:
+        assert await connection.fetchval("SELECT count(*) FROM memory_versions") == 0, "row security, no WHERE"
+    async with tenant_transaction(memory_runtime.pool, microdao, sofia.agent_id) as connection:
+        assert await connection.fetchval("SELECT count(*) FROM memory_versions") == 1

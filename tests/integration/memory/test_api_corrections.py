@@ -94,6 +94,20 @@ def test_if_match_of_a_version_no_longer_current_is_412_and_changes_nothing(
     assert garbage.status_code == 400 and "If-Match" in garbage.json()["error"]["message"]
 
 
+def test_a_store_replayed_with_its_idempotency_key_after_a_correction_returns_the_corrected_memory(
+    api: httpx.Client, database_url: str,
+) -> None:
+    sofia = agent(api, database_url, "sofia", unique("m"))
+    memory_id = store(sofia, OLD, idempotency_key="turn-1")
+    correct(sofia, memory_id, {"content": {"text": NEW}})
+    replay = sofia.post("/agent-memory/store", json={"idempotency_key": "turn-1",
+                                                     "content": {"user_message": OLD, "agent_reply": "Noted."}})
+    assert replay.status_code == 201 and (replay.json()["id"], replay.json()["deduplicated"]) == (memory_id, True)
+    other = sofia.post("/agent-memory/store", json={"idempotency_key": "turn-1", "content": {"text": NEW}})
+    assert other.status_code == 409, "the key stands for the content it was first sent with"
+    assert sofia.get(f"/agent-memory/{memory_id}").json()["content"] == {"text": NEW}
+
+
 def test_a_correction_that_changes_nothing_keeps_the_version_and_bad_ones_are_400_or_409(
     api: httpx.Client, database_url: str,
 ) -> None:

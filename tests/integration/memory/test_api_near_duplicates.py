@@ -3,9 +3,11 @@ agent, kind and channel is merged into it (counted, reported) instead of stored;
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 import httpx
+import pytest
 
 from apps.memory.app import create_app
 from apps.memory.container import MemoryContainer
@@ -24,6 +26,15 @@ from tests.support import serve_in_thread
 FACT = "My daughter Olena is allergic to peanuts."
 PARAPHRASE = "Olena, my daughter, is allergic to peanuts."  # cosine 0.987 to FACT with MiniLM
 OTHER_PERSON = "My son Petro is allergic to peanuts."  # cosine 0.79: related, not the same memory
+
+
+@pytest.fixture(scope="module")
+def api(database_url: str, test_embedder: LabelledEmbedder) -> Iterator[httpx.Client]:
+    """The service with a generous embedding budget: on a busy test machine the check must not be skipped."""
+    settings = memory_settings(near_duplicates={"budget_s": 10})
+    with serve_in_thread(create_app(settings, embedder=test_embedder)) as base, \
+            httpx.Client(base_url=base + "/internal", timeout=30) as client:
+        yield client
 
 
 def stored(caller: Agent, user: str, **extra: Any) -> dict[str, Any]:

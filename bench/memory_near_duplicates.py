@@ -105,7 +105,7 @@ def main() -> int:
     parser.add_argument("--stores", type=int, default=200, help="stores per phase, both settings (default 200)")
     parser.add_argument("--backlog", type=int, default=3000, help="memories the busy worker indexes meanwhile")
     parser.add_argument("--threshold", type=float, default=0.95)
-    parser.add_argument("--budget-s", type=float, default=0.1)
+    parser.add_argument("--budget-s", type=float, default=0.05)
     args = parser.parse_args()
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     if os.environ.get("DATABASE_URL"):

@@ -33,7 +33,7 @@ class NearDuplicatePolicy(msgspec.Struct, frozen=True, forbid_unknown_fields=Tru
     """`threshold` None turns the check off (exact deduplication only)."""
 
     threshold: float | None = 0.95
-    budget_s: float = 0.1
+    budget_s: float = 0.05
 
     def __post_init__(self) -> None:
         if self.threshold is not None and not 0 < self.threshold <= 1:

@@ -25,6 +25,7 @@ STATUS_OF: dict[type[errors.DaarionError], int] = {
     errors.NotFound: 404,
     errors.UnknownModel: 404,
     errors.Conflict: 409,
+    errors.PreconditionFailed: 412,
     errors.RateLimited: 429,
     errors.UpstreamFailed: 502,
     errors.ServiceUnavailable: 503,

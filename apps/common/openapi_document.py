@@ -38,6 +38,7 @@ ERROR_STATUSES: dict[int, str] = {
          "key's own.",
     404: "Not found, or not visible to this key.",
     409: "Conflicts with the current state.",
+    412: "`If-Match` names a version that is no longer the current one: read it again and retry.",
     413: "The body is larger than this route accepts.",
     414: "The URL is too long.",
     415: "The body is not JSON (send `Content-Type: application/json`).",

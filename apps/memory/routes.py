@@ -54,8 +54,9 @@ async def store_memory(
     scope = _scope(request, data.agent_id, data.microdao_id)
     check_timestamps(occurred_at=data.occurred_at)
     result = await container.service.store(scope, request_id_of(request), data)
-    container.metrics.writes.labels("store", "created" if result.created else "deduplicated").inc()
-    return StoreResponse(result.id, [result.id], not result.created, result.chunks)
+    outcome = "created" if result.created else "merged" if result.merged else "deduplicated"
+    container.metrics.writes.labels("store", outcome).inc()
+    return StoreResponse(result.id, [result.id], not result.created, result.chunks, result.merged, result.similarity)
 
 
 @post("/agent-memory/query", guards=READ, status_code=200, responses=errors(502, 504))

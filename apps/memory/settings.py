@@ -10,6 +10,7 @@ import msgspec
 
 from domain.memory.chunking import ChunkingPolicy
 from domain.memory.model import MemoryLimits
+from domain.memory.near_duplicates import NearDuplicatePolicy
 from domain.memory.queue import IndexingPolicy
 from domain.memory.ranking import RankingPolicy
 from infra.memory.pg_memory_store import INDEXED_DIMENSIONS
@@ -63,6 +64,7 @@ class MemorySettings(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     ranking: RankingPolicy = RankingPolicy()
     indexing: IndexingPolicy = IndexingPolicy()
     search: SearchSettings = SearchSettings()
+    near_duplicates: NearDuplicatePolicy = NearDuplicatePolicy()
     database: DatabaseSettings = DatabaseSettings()
     ledger: LedgerSettings = LedgerSettings()
     metrics_refresh_seconds: float = 5.0

@@ -14,6 +14,7 @@
     ├── NotFound                      not_found           404
     │   └── UnknownModel              unknown_model       404
     ├── Conflict                      conflict            409
+    ├── PreconditionFailed            precondition_failed 412  (an If-Match names a version no longer current)
     ├── RateLimited                   rate_limited        429  (carries retry_after_s)
     ├── UpstreamFailed                upstream_error      502
     ├── ServiceUnavailable            unavailable         503
@@ -72,6 +73,10 @@ class UnknownModel(NotFound):
 
 class Conflict(DaarionError):
     type = "conflict"
+
+
+class PreconditionFailed(DaarionError):
+    type = "precondition_failed"
 
 
 class RateLimited(DaarionError):

@@ -107,6 +107,24 @@ class MemoryStored(Aggregate.Created):
     content_bytes: int
 
 
+class MemoryUpdated(Aggregate.Created):
+    """A correction of a memory (PATCH .../{id}): the version it made, sizes and content hashes only. The
+    texts stay out of the ledger, which is forever: they live beside the memory (memory_versions), and
+    forgetting the memory erases them."""
+
+    request_id: str
+    memory_id: str
+    agent_id: str
+    microdao_id: str
+    tier: str
+    kind: str
+    version: int
+    old_content_hash: str
+    new_content_hash: str
+    old_content_bytes: int
+    new_content_bytes: int
+
+
 class MemoryIndexed(Aggregate.Created):
     memory_id: str
     agent_id: str

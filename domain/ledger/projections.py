@@ -25,6 +25,7 @@ from domain.ledger.events import (
     MemoryForgotten,
     MemoryIndexed,
     MemoryStored,
+    MemoryUpdated,
     ToolInvoked,
 )
 
@@ -94,6 +95,9 @@ def usage_of(event: Any) -> tuple[UsageKey, UsageCounters] | None:
     if isinstance(event, MemoryStored):
         key = UsageKey(day, "memory", event.agent_id, event.microdao_id, "stored")
         return key, UsageCounters(calls=1, bytes=event.content_bytes)
+    if isinstance(event, MemoryUpdated):
+        key = UsageKey(day, "memory", event.agent_id, event.microdao_id, "updated")
+        return key, UsageCounters(calls=1, bytes=event.new_content_bytes)
     if isinstance(event, MemoryIndexed):
         key = UsageKey(day, "memory", event.agent_id, event.microdao_id, "indexed", "", event.embedding_model)
         return key, UsageCounters(calls=1)

@@ -11,7 +11,7 @@ memory_versions           the superseded versions of a mid-term memory (the curr
 Row-level security as for memory_items (alembic 0007_memory_rls): the agent's own rows of its microDAO.
 
 Revision ID: 0950_memory_versions
-Revises: 0008_tools_projects_rls, 0007_memory_rls
+Revises: 0930_embeddings_spend
 Create Date: 2026-12-01
 """
 
@@ -20,7 +20,7 @@ from __future__ import annotations
 from alembic import op
 
 revision = "0950_memory_versions"
-down_revision = ("0008_tools_projects_rls", "0007_memory_rls")
+down_revision = "0930_embeddings_spend"
 branch_labels = None
 depends_on = None
 

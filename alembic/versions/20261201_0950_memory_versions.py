@@ -46,9 +46,9 @@ def upgrade() -> None:
             metadata jsonb NOT NULL DEFAULT '{}'::jsonb,
             valid_from timestamptz NOT NULL,
             valid_until timestamptz NOT NULL DEFAULT now(),
-            CONSTRAINT pk_memory_versions PRIMARY KEY (item_id, version),
-            CONSTRAINT fk_memory_versions_item_id_memory_items FOREIGN KEY (item_id)
-                REFERENCES memory_items (id) ON DELETE CASCADE
+            CONSTRAINT pk_memory_versions PRIMARY KEY (item_id, microdao_id, version),
+            CONSTRAINT fk_memory_versions_item_id_microdao_id_memory_items FOREIGN KEY (item_id, microdao_id)
+                REFERENCES memory_items (id, microdao_id) ON DELETE CASCADE
         )
         """
     )

@@ -41,7 +41,8 @@ _INSERT_MEMORY = """
 # An idempotency key stands for the store call that used it: its content is the memory's first version,
 # which a correction (infra.memory.pg_revisions) may have replaced since.
 _EXISTING_MEMORY = """
-    SELECT id, coalesce((SELECT v.content_hash FROM memory_versions v WHERE v.item_id = i.id AND v.version = 1),
+    SELECT id, coalesce((SELECT v.content_hash FROM memory_versions v
+                         WHERE v.item_id = i.id AND v.microdao_id = i.microdao_id AND v.version = 1),
                         content_hash) AS content_hash,
            idempotency_key IS NOT DISTINCT FROM $3 AS same_key,
            (SELECT count(*) FROM memory_chunks c WHERE c.item_id = i.id) AS chunks

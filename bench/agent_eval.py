@@ -88,29 +88,29 @@ def main() -> int:
     configs = [(model, mode) for model in ["smollm2-135m", *(["user-gguf"] if args.gguf else [])]
                for mode in ("free", "grounded") if args.only in (None, mode)]
     results: dict[str, list[TurnScore]] = {}
-    with tempfile.TemporaryDirectory(prefix="daarion-eval-") as tmp:
-        folder = Path(tmp)
-        os.environ["DAARION_DATA_DIR"] = str(folder / "pgdata")  # fresh: created tasks do not pile up
-        database = db.database_url()
-        migrations.upgrade(database)
-        key = asyncio.run(issue_sofia_key(database))
-        env = {**os.environ, "DATABASE_URL": database, "DAARION_PROJECTS_URL": url("projects"), "DAARION_API_KEY": key,
-               "DAARION_LLM_PROXY_CONFIG": str(proxy_config(folder, args.gguf))}
-        env.pop("DAARION_LOCAL_MODEL", None)
-        services = [serve(name, env) for name in ("projects", "toolcore", "memory", "llm-proxy")]
-        target = Target(url("agent-runtime"), url("projects"), url("memory"), key)
-        try:
-            for model, mode in configs:
-                name = f"{Path(args.gguf).name if model == 'user-gguf' else model} {mode}"
-                print(f"\n{name}: {len(cases)} turns", flush=True)
-                runtime = serve("agent-runtime", {**env, "DAARION_AGENTS_CONFIG": str(agents_config(folder, model, mode))})
-                try:
-                    results[name] = evaluate(target, cases, verbose=not args.quiet)
-                finally:
-                    stop(runtime)
-        finally:
-            for child in reversed(services):
-                stop(child)
+    # Left in /tmp: the embedded Postgres of this process stops at exit, after anything here could remove it.
+    folder = Path(tempfile.mkdtemp(prefix="daarion-eval-"))
+    os.environ["DAARION_DATA_DIR"] = str(folder / "pgdata")  # fresh: created tasks do not pile up
+    database = db.database_url()
+    migrations.upgrade(database)
+    key = asyncio.run(issue_sofia_key(database))
+    env = {**os.environ, "DATABASE_URL": database, "DAARION_PROJECTS_URL": url("projects"), "DAARION_API_KEY": key,
+           "DAARION_LLM_PROXY_CONFIG": str(proxy_config(folder, args.gguf))}
+    env.pop("DAARION_LOCAL_MODEL", None)
+    services = [serve(name, env) for name in ("projects", "toolcore", "memory", "llm-proxy")]
+    target = Target(url("agent-runtime"), url("projects"), url("memory"), key)
+    try:
+        for model, mode in configs:
+            name = f"{Path(args.gguf).name if model == 'user-gguf' else model} {mode}"
+            print(f"\n{name}: {len(cases)} turns", flush=True)
+            runtime = serve("agent-runtime", {**env, "DAARION_AGENTS_CONFIG": str(agents_config(folder, model, mode))})
+            try:
+                results[name] = evaluate(target, cases, verbose=not args.quiet)
+            finally:
+                stop(runtime)
+    finally:
+        for child in reversed(services):
+            stop(child)
     print(f"\n{table(results)}")
     print(f"\nmachine: {os.cpu_count()} CPU cores; turn time is wall time as the client sees it, after one"
           " unscored warm-up turn that loads the model")

@@ -71,6 +71,7 @@ class AnswerSettings(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     routes: tuple[Route, ...] = ()
     min_memory_score: Annotated[float, Meta(ge=0)] = 0.3   # a memory below this is not cited
     model_decides: bool = True  # on a question no route or memory answers, ask the model for a tool
+    check: bool = True  # the grounding check of every reply (either mode) before the turn is remembered
     max_items: Annotated[int, Meta(ge=1, le=50)] = 6       # list lines in one reply
 
 
@@ -174,7 +175,7 @@ class TurnResult(msgspec.Struct, frozen=True):
     warnings: list[str]
     steps: int
     timings_ms: dict[str, float] = {}
-    grounding: str = ""  # "passed", or "failed: <why>" (then the turn was not stored in memory)
+    grounding: str = ""  # "passed", "failed: <why>" (then the turn was not stored in memory), "" unchecked
 
 
 class MemoriesRecalled(msgspec.Struct, frozen=True, tag="memories"):

@@ -1,4 +1,6 @@
 """One agent turn: recall -> offer tools -> ask the model -> run its tool calls (bounded) -> reply -> remember.
+In grounded mode (grounded_turn) the runtime picks the tools and renders the reply instead of the model.
+Either way the reply passes the runtime's grounding check before the turn is remembered (grounding.py).
 
 Degradation rules (each one a warning in the result, never a silent gap):
   memory down or slow   answer without memories; the turn is not stored.
@@ -96,7 +98,8 @@ class AgentRuntime:
             raise
         if not turn.reply.strip():
             turn.warnings.append("the model returned no text")
-        turn.check_grounding(text, recall, [profile.id, profile.microdao_id, profile.display_name])
+        if profile.answer.check:
+            turn.check_grounding(text, recall, [profile.id, profile.microdao_id, profile.display_name])
         stored = self._remember(profile, context, text, turn.reply, turn)
         await asyncio.gather(stored, self._record(profile, context, turn, "completed"))
         yield TurnDone(turn.result(context, turn.reply, memory_ids, self._clock.monotonic()))

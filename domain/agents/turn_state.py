@@ -23,7 +23,7 @@ class TurnState:
         self.tool_runs: list[ToolRun] = []
         self.results: list[ToolResult] = []
         self.reply = ""
-        self.grounding = ""  # "passed" or "failed: <why>"
+        self.grounding = ""  # "passed" or "failed: <why>"; "" when not checked
         self.warnings: list[str] = []
         self.memory_down = False
         self.timings: dict[str, float] = {}
@@ -48,7 +48,7 @@ class TurnState:
 
     @property
     def grounded(self) -> bool:
-        return self.grounding == "passed"
+        return not self.grounding.startswith("failed")
 
     def add_time(self, phase: str, seconds: float) -> None:
         self.timings[phase] = self.timings.get(phase, 0.0) + seconds * 1000

@@ -111,11 +111,16 @@ def _creator(reply: Reply, tasks: list[dict[str, Any]]) -> None:
               date=str(task.get("created_at"))[:10], status=status_label(str(task.get("status")), reply.language))
 
 
+def cited_memory(profile: AgentProfile, memories: Sequence[RecalledMemory]) -> RecalledMemory | None:
+    """The one memory a reply without tool results cites: the most relevant, if relevant enough."""
+    relevant = [m for m in memories if m.score >= profile.answer.min_memory_score]
+    return max(relevant, key=lambda m: m.score) if relevant else None
+
+
 def _from_memory(reply: Reply, memories: Sequence[RecalledMemory]) -> None:
-    relevant = [m for m in memories if m.score >= reply.profile.answer.min_memory_score]
-    if not relevant:
+    memory = cited_memory(reply.profile, memories)
+    if memory is None:
         return
-    memory = max(relevant, key=lambda m: m.score)
     said = memory.text.split("Agent:", 1)[-1].strip()
     reply.say("memory", date=(memory.created_at or "")[:10] or "?", text=quoted(" ".join(said.split()), reply.language))
 

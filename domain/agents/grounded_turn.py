@@ -14,7 +14,7 @@ from collections.abc import AsyncGenerator
 from typing import TYPE_CHECKING, Any
 
 from domain.agents.grounded_plan import calls_for, offered_by_id, route_for
-from domain.agents.grounded_render import Call, render
+from domain.agents.grounded_render import Call, cited_memory, render
 from domain.agents.language import language_of
 from domain.agents.model import AgentProfile, LlmCall, Recall, ToolCalled, ToolRun, TurnContext
 from domain.agents.tool_step import run_tool_calls
@@ -49,11 +49,16 @@ class GroundedTurn:
             async for event in self._model_decides(text, offered):
                 yield event
 
+    def memory_ids(self, text: str, recall: Recall) -> list[str]:
+        """The memory the reply will cite (none when a route answers): all the prompt-free turn uses."""
+        memory = None if route_for(self._profile.answer, text) else cited_memory(self._profile, recall.memories)
+        return [memory.id] if memory else []
+
     def reply(self, text: str, recall: Recall) -> str:
         return render(self._profile, text, language_of(text), self.calls, self.missing, recall.memories)
 
     def _relevant(self, recall: Recall) -> bool:
-        return any(m.score >= self._profile.answer.min_memory_score for m in recall.memories)
+        return cited_memory(self._profile, recall.memories) is not None
 
     async def _call(self, tool_id: str, arguments: dict[str, Any], step: int) -> ToolCalled:
         started = self._clock.monotonic()

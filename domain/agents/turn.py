@@ -81,10 +81,12 @@ class AgentRuntime:
         recall, tools = await asyncio.gather(self._recall(profile, context, text, turn),
                                              self._offer(profile, context, turn))
         messages, memory_ids = build_messages(profile, text, recall)
+        grounded = GroundedTurn(self._tools, self._llm, self._clock, profile, context, turn)
+        if profile.answer.mode == "grounded":
+            memory_ids = grounded.memory_ids(text, recall)
         yield MemoriesRecalled(memory_ids)
         try:
             if profile.answer.mode == "grounded":
-                grounded = GroundedTurn(self._tools, self._llm, self._clock, profile, context, turn)
                 async for called in grounded.events(text, tools, recall):
                     yield called
                 turn.reply = grounded.reply(text, recall)

@@ -82,10 +82,12 @@ def main() -> int:
     parser.add_argument("--quick", action="store_true", help=f"{len(QUICK)} turns instead of {len(CASES)}")
     parser.add_argument("--only", choices=("free", "grounded"), help="one answer mode only")
     parser.add_argument("--gguf", help="also evaluate this GGUF file (free and grounded)")
+    parser.add_argument("--gguf-only", action="store_true", help="with --gguf: skip the SmolLM2 rows")
     parser.add_argument("--quiet", action="store_true", help="the table only, not each turn")
     args = parser.parse_args()
     cases = QUICK if args.quick else CASES
-    configs = [(model, mode) for model in ["smollm2-135m", *(["user-gguf"] if args.gguf else [])]
+    models = [*([] if args.gguf and args.gguf_only else ["smollm2-135m"]), *(["user-gguf"] if args.gguf else [])]
+    configs = [(model, mode) for model in models
                for mode in ("free", "grounded") if args.only in (None, mode)]
     results: dict[str, list[TurnScore]] = {}
     # Left in /tmp: the embedded Postgres of this process stops at exit, after anything here could remove it.

@@ -69,7 +69,9 @@ class AnswerSettings(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
 
     mode: AnswerMode = "free"
     routes: tuple[Route, ...] = ()
-    min_memory_score: Annotated[float, Meta(ge=0)] = 0.3   # a memory below this is not cited
+    # Memory's scores are reciprocal-rank fusion (domain/memory/ranking.py): 1/61 ~ 0.016 is the best that one
+    # leg (vector or full text) gives alone, so 0.025 asks that both found it near the top.
+    min_memory_score: Annotated[float, Meta(ge=0)] = 0.025  # a memory below this is not cited
     model_decides: bool = True  # on a question no route or memory answers, ask the model for a tool
     check: bool = True  # the grounding check of every reply (either mode) before the turn is remembered
     max_items: Annotated[int, Meta(ge=1, le=50)] = 6       # list lines in one reply

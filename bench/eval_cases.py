@@ -12,7 +12,9 @@ from typing import Any
 
 from domain.agents.language import Language
 
-Data = dict[str, Any]  # {"projects": [...], "tasks": {project_id: [...]}} as the projects API returns them
+# {"microdao_id", "agent_id", "projects": [...], "tasks": {project_id: [...]}}: who speaks, and what the
+# projects API returns
+Data = dict[str, Any]
 X = "Project X"
 CREATE_TITLE = {"en": "prepare the beta demo video", "uk": "підготувати демо-відео для бети"}
 

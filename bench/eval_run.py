@@ -31,7 +31,7 @@ def real_data(client: httpx.Client, target: Target) -> Data:
     projects = client.get(base).raise_for_status().json()["projects"]
     tasks = {p["id"]: client.get(f"{base}/{p['id']}/tasks", params={"limit": 50}).raise_for_status().json()["tasks"]
              for p in projects}
-    return {"projects": projects, "tasks": tasks}
+    return {"microdao_id": target.microdao_id, "agent_id": target.agent_id, "projects": projects, "tasks": tasks}
 
 
 def memories(client: httpx.Client, target: Target, query: str) -> list[str]:

@@ -111,14 +111,21 @@ def _creator(reply: Reply, tasks: list[dict[str, Any]]) -> None:
               date=str(task.get("created_at"))[:10], status=status_label(str(task.get("status")), reply.language))
 
 
-def cited_memory(profile: AgentProfile, memories: Sequence[RecalledMemory]) -> RecalledMemory | None:
-    """The one memory a reply without tool results cites: the most relevant, if relevant enough."""
-    relevant = [m for m in memories if m.score >= profile.answer.min_memory_score]
+def cited_memory(profile: AgentProfile, question: str, memories: Sequence[RecalledMemory]) -> RecalledMemory | None:
+    """The one memory a reply without tool results cites: the best scored of those that score enough and share
+    enough words with the question (ranks alone say nothing of relevance when memory holds a handful)."""
+    asked = _informative(question)
+    relevant = [m for m in memories if m.score >= profile.answer.min_memory_score
+                and len(asked & _informative(m.text)) >= profile.answer.min_shared_words]
     return max(relevant, key=lambda m: m.score) if relevant else None
 
 
+def _informative(text: str) -> set[str]:
+    return {word for word in words(text) if len(word) >= 4}
+
+
 def _from_memory(reply: Reply, memories: Sequence[RecalledMemory]) -> None:
-    memory = cited_memory(reply.profile, memories)
+    memory = cited_memory(reply.profile, reply.question, memories)
     if memory is None:
         return
     said = memory.text.split("Agent:", 1)[-1].strip()

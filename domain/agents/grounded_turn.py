@@ -45,20 +45,20 @@ class GroundedTurn:
                     self.missing.append((tool_id, missing))
                 for args in arguments[: self._profile.tools.max_calls_per_step]:
                     yield await self._call(tool_id, args, step)
-        elif offered and self._profile.answer.model_decides and not self._relevant(recall):
+        elif offered and self._profile.answer.model_decides and not self._relevant(text, recall):
             async for event in self._model_decides(text, offered):
                 yield event
 
     def memory_ids(self, text: str, recall: Recall) -> list[str]:
         """The memory the reply will cite (none when a route answers): all the prompt-free turn uses."""
-        memory = None if route_for(self._profile.answer, text) else cited_memory(self._profile, recall.memories)
+        memory = None if route_for(self._profile.answer, text) else cited_memory(self._profile, text, recall.memories)
         return [memory.id] if memory else []
 
     def reply(self, text: str, recall: Recall) -> str:
         return render(self._profile, text, language_of(text), self.calls, self.missing, recall.memories)
 
-    def _relevant(self, recall: Recall) -> bool:
-        return cited_memory(self._profile, recall.memories) is not None
+    def _relevant(self, text: str, recall: Recall) -> bool:
+        return cited_memory(self._profile, text, recall.memories) is not None
 
     async def _call(self, tool_id: str, arguments: dict[str, Any], step: int) -> ToolCalled:
         started = self._clock.monotonic()

@@ -72,6 +72,7 @@ class AnswerSettings(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     # Memory's scores are reciprocal-rank fusion (domain/memory/ranking.py): 1/61 ~ 0.016 is the best that one
     # leg (vector or full text) gives alone, so 0.025 asks that both found it near the top.
     min_memory_score: Annotated[float, Meta(ge=0)] = 0.025  # a memory below this is not cited
+    min_shared_words: Annotated[int, Meta(ge=0)] = 2  # nor one sharing fewer words (4+ letters) with the question
     model_decides: bool = True  # on a question no route or memory answers, ask the model for a tool
     check: bool = True  # the grounding check of every reply (either mode) before the turn is remembered
     max_items: Annotated[int, Meta(ge=1, le=50)] = 6       # list lines in one reply

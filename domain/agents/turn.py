@@ -174,7 +174,10 @@ class AgentRuntime:
             turn.add_time("tool_list", self._clock.monotonic() - started)
 
     async def _remember(self, profile: AgentProfile, context: TurnContext, text: str, reply: str, turn: TurnState) -> None:
-        if not profile.memory.stores_turns or turn.memory_down or not reply.strip() or not turn.grounded:
+        # A grounded reply only restates tool results and memories: stored, a stale copy of a task list would
+        # be cited later as if it were something said.
+        grounded = profile.answer.mode == "grounded"
+        if not profile.memory.stores_turns or turn.memory_down or not reply.strip() or not turn.grounded or grounded:
             if turn.memory_down:
                 turn.warnings.append("this turn was not stored in memory (memory unavailable)")
             elif not turn.grounded and reply.strip():

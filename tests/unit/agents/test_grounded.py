@@ -70,10 +70,11 @@ def test_the_reply_lists_only_the_asked_for_tasks_in_the_questions_language() ->
 
 
 def test_with_no_tool_result_a_relevant_memory_is_cited_else_the_agent_says_what_it_can_do() -> None:
-    memory = RecalledMemory("m1", "mid", "conversation", "User: when?\nAgent: Beta in mid-December.", 0.032,
-                            "2026-11-27T10:00:00Z")
-    cited = render(SOFIA, "When is the beta?", "en", [], [], [memory])
-    assert cited == "From my notes (2026-11-27): “Beta in mid-December.”"
+    memory = RecalledMemory("m1", "mid", "conversation", "User: when is the beta launch?\nAgent: Beta launch in "
+                            "mid-December.", 0.032, "2026-11-27T10:00:00Z")
+    cited = render(SOFIA, "When is the beta launch?", "en", [], [], [memory])
+    assert cited == "From my notes (2026-11-27): “Beta launch in mid-December.”"
+    assert render(SOFIA, "When is lunch?", "en", [], [], [memory]).startswith("I am Sofia")  # one shared word
     weak = RecalledMemory("m2", "mid", "conversation", "Agent: unrelated", 0.016)
     assert render(SOFIA, "Яка столиця Франції?", "uk", [], [], [weak]).startswith("Я — Sofia")
 

@@ -38,6 +38,7 @@ class TurnScore:
     language: bool
     seconds: float
     why: str
+    self_check: str  # the runtime's own grounding check of the reply ("passed", "failed: ...", "" unchecked)
 
     @property
     def right(self) -> bool:
@@ -54,7 +55,8 @@ def score(case: Case, body: dict[str, Any], data: Data, memories: list[str], sec
     why = "; ".join(filter(None, [tools_why, f"invented: {', '.join(invented[:3])}" if invented else "",
                                   f"missing: {', '.join(missing[:3])}" if missing else "",
                                   "" if language else "wrong language"]))
-    return TurnScore(case, reply, calls, tools_ok, not invented, not missing, language, seconds, why)
+    return TurnScore(case, reply, calls, tools_ok, not invented, not missing, language, seconds, why,
+                     str(body.get("grounding") or ""))
 
 
 def _tools(case: Case, calls: list[tuple[str, dict[str, Any]]], data: Data) -> tuple[bool, str]:

@@ -37,7 +37,7 @@ class TurnState:
 
     def check_grounding(self, question: str, recall: Recall, known: Sequence[str]) -> None:
         """Against everything this turn was told: tool results, memories, the question, who is speaking."""
-        sources = [question, *known, *(m.text for m in recall.memories)]
+        sources = [question, *known, *(f"{m.created_at or ''} {m.text}" for m in recall.memories)]
         sources += [f"{t.user_message} {t.agent_reply} {t.text}" for t in recall.short_term]
         sources += [json.dumps(r.result if r.error is None else r.error, ensure_ascii=False, default=str)
                     for r in self.results]

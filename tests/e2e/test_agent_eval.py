@@ -81,6 +81,7 @@ def test_grounded_sofia_gets_the_tools_and_facts_right_in_both_languages(
     assert _share(scores, lambda s: s.right) >= 0.9, report
     assert _share(scores, lambda s: s.facts) >= 0.8, report
     assert all(s.language for s in scores), report
+    assert all(s.self_check == "passed" for s in scores), [(s.case.text, s.self_check) for s in scores]
 
 
 def test_a_model_that_invents_facts_in_the_wrong_language_scores_low(stack: Stack, runtimes: dict[str, str]) -> None:
@@ -90,6 +91,7 @@ def test_a_model_that_invents_facts_in_the_wrong_language_scores_low(stack: Stac
     assert _share(scores, lambda s: s.facts) <= 0.2, report
     assert not any(s.language for s in scores if s.case.language == "uk"), report
     assert all("invented" in s.why for s in scores), report
+    assert all(s.self_check.startswith("failed") for s in scores), report
 
 
 def test_a_reply_that_fails_the_grounding_check_is_not_remembered_and_is_marked_in_the_ledger(

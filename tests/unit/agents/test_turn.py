@@ -203,3 +203,14 @@ async def test_a_free_reply_with_invented_facts_is_returned_with_a_warning_but_n
     assert result.grounding.startswith("failed") and memory.stored == []
     assert any("not stored in memory (the reply failed" in warning for warning in result.warnings)
     assert recorder.entries[0].pending_events[0].grounding == result.grounding
+
+
+async def test_a_grounded_reply_citing_a_memory_passes_the_check_with_the_memorys_own_date() -> None:
+    note = RecalledMemory("m1", "mid", "conversation", "User: when is the beta launch?\nAgent: The beta launch "
+                          "is in mid-December.", 0.033, "2026-11-27T10:00:00+00:00")
+    agent, _ = runtime(ScriptedLlm([text_reply("never asked")]), FakeMemory(Recall(memories=[note])))
+
+    result = await agent.turn(GROUNDED, CONTEXT, "When is the beta launch?")
+
+    assert result.reply == "From my notes (2026-11-27): “The beta launch is in mid-December.”"
+    assert result.grounding == "passed" and result.memories_used == ["m1"]

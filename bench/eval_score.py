@@ -11,18 +11,15 @@
 from __future__ import annotations
 
 import json
-import re
 import statistics
 from dataclasses import dataclass
 from typing import Any
 
 from bench.eval_cases import Case, Data
+from domain.agents.grounding import claims, normal
 from domain.agents.language import speaks
 
 WRITES = frozenset({"task.create"})
-_DATE = re.compile(r"\b\d{4}-\d{2}-\d{2}\b")
-_ID = re.compile(r"\b(?:prj|task|member|agent|microdao)[_:][\w.:-]+")
-_QUOTED = re.compile(r"«([^»]{3,})»|“([^”]{3,})”|\"([^\"]{3,})\"")
 STATUS_WORDS = {"todo": ("to do", "todo", "до виконання"), "in_progress": ("in progress", "в роботі"),
                 "done": ("done", "виконано", "completed")}
 
@@ -71,10 +68,8 @@ def _tools(case: Case, calls: list[tuple[str, dict[str, Any]]], data: Data) -> t
 
 
 def _invented(reply: str, question: str, data: Data, memories: list[str]) -> list[str]:
-    known = _normal(json.dumps(data, ensure_ascii=False, default=str) + " " + " ".join(memories) + " " + question)
-    claims = [*_DATE.findall(reply), *(m.rstrip(".,;:") for m in _ID.findall(reply))]
-    claims += [next(g for g in match.groups() if g) for match in _QUOTED.finditer(reply)]
-    invented = [claim for claim in claims if _normal(claim) not in known]
+    known = normal(json.dumps(data, ensure_ascii=False, default=str) + " " + " ".join(memories) + " " + question)
+    invented = [claim for claim in claims(reply) if normal(claim) not in known]
     tasks = {t["title"].lower(): t["status"] for ts in data["tasks"].values() for t in ts}
     for line in reply.lower().splitlines():
         named = [title for title in tasks if title in line]
@@ -82,10 +77,6 @@ def _invented(reply: str, question: str, data: Data, memories: list[str]) -> lis
         if len(named) == 1 and said and tasks[named[0]] not in said:
             invented.append(f"{named[0]} is {'/'.join(sorted(said))}")
     return invented
-
-
-def _normal(text: str) -> str:
-    return " ".join(text.lower().replace("\\n", " ").split())
 
 
 def percent(scores: list[TurnScore], test: Any) -> str:

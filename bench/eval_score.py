@@ -98,5 +98,5 @@ def table(results: dict[str, list[TurnScore]]) -> str:
                     f"{percent(scores, lambda s: s.facts):>11}"
                     f"{percent([s for s in scores if s.case.language == 'uk'], lambda s: s.language):>9}"
                     f"{percent([s for s in scores if s.case.language == 'en'], lambda s: s.language):>9}"
-                    f"{quantile(seconds, 0.5):>8.1f}{quantile(seconds, 0.95):>8.1f}")
+                    f"{quantile(seconds, 0.5):>8.2f}{quantile(seconds, 0.95):>8.2f}")
     return "\n".join(rows)

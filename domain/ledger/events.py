@@ -155,6 +155,8 @@ class AgentTurnCompleted(Aggregate.Created):
     cost_usd: Decimal | None
     latency_ms: float
     status: str = "completed"
+    answer_mode: str = ""  # "free" (the model wrote the reply) or "grounded" (the runtime rendered it)
+    grounding: str = ""    # the runtime's check of the reply: "passed", or "failed: <why>" (then not remembered)
 
 
 class AgentRegistered(Aggregate.Created):

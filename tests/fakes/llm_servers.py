@@ -2,6 +2,8 @@
 
 Behaviour is chosen by the requested model name, so one server covers every case:
   ok*            answers (echoing the last user message), streaming with a final usage chunk
+  liar           answers every question with the same invented facts, in English (the agent evaluation's
+                 wrong answerer: bench/eval_score.py must score it low)
   tool*          answers with a tool call to the first offered function
   fail-500       500                fail-429      429            reject-400   400 (request's fault)
   slow-<secs>    sleeps before answering (for timeouts)
@@ -91,7 +93,12 @@ def _vectors(payload: dict[str, Any]) -> list[list[float]]:
     return [[float((zlib.crc32(text.encode()) >> (i % 24)) % 7 + 1) for i in range(dims)] for text in _texts(payload)]
 
 
+LIE = "Project X is on track: the task “Launch the rocket” is done since 2025-01-01, says member:ghost."
+
+
 def _answer(payload: dict[str, Any]) -> str:
+    if payload["model"] == "liar":
+        return LIE
     user = [m for m in payload["messages"] if m["role"] == "user"]
     return f"echo from {payload['model']}: {user[-1]['content'] if user else ''}"
 

@@ -14,6 +14,7 @@ from infra.llm.providers.openai import OPENAI_BASE_URL, OpenAIProvider
 from infra.llm.providers.openai_compatible import OpenAICompatibleProvider
 from infra.llm.providers.stub import StubProvider
 from infra.platform.config_files import ConfigError
+from infra.platform.settings import env
 
 
 def build_provider(name: str, config: Any, ollama_host: str | None = None) -> Any:
@@ -31,7 +32,9 @@ def build_provider(name: str, config: Any, ollama_host: str | None = None) -> An
         return OllamaProvider(name, host)
     if config.kind == "llama_cpp":
         # Loads lazily; without llama-cpp-python or the weights each call is `not_configured` (falls back).
-        return LlamaCppProvider(name, config.model_path, config.context_tokens, config.threads)
+        # DAARION_LOCAL_MODEL names a GGUF file for a provider whose config names none (else SmolLM2).
+        model_path = config.model_path or env("DAARION_LOCAL_MODEL")
+        return LlamaCppProvider(name, model_path, config.context_tokens, config.threads)
     if config.kind == "openai_compatible":
         if not config.base_url:
             raise ConfigError(f"provider '{name}' of kind openai_compatible needs base_url - at `$.providers.{name}`")

@@ -10,6 +10,8 @@ from typing import Any, TextIO
 
 import httpx
 
+from apps.agent_runtime.chat_status import Thinking
+
 PATH = "/internal/agents/{agent_id}/messages"
 
 
@@ -27,6 +29,9 @@ class ChatClient:
             self._identity["microdao_id"] = microdao_id
         self._headers = {"authorization": f"Bearer {key}"}
         self._http = httpx.Client(timeout=httpx.Timeout(300.0, connect=5.0))
+
+    def use_channel(self, channel_id: str) -> None:
+        self._identity["channel_id"] = channel_id
 
     def ask(self, text: str) -> dict[str, Any]:
         body: dict[str, Any] = self._post(text).json()
@@ -63,12 +68,14 @@ class ChatClient:
 
 
 class Printer:
-    """Prints a turn as it happens; the same lines whether it came streamed or whole."""
+    """Prints a turn as it happens; the same lines whether it came streamed or whole. The thinking line, if
+    any, is wiped before each line and stopped when the reply starts."""
 
-    def __init__(self, display_name: str, out: TextIO) -> None:
+    def __init__(self, display_name: str, out: TextIO, thinking: Thinking | None = None) -> None:
         self._name = display_name
         self._out = out
         self._replying = False
+        self._thinking = thinking
 
     def memories(self, ids: list[str]) -> None:
         shown = ", ".join(i[:8] for i in ids) if ids else "none"
@@ -83,6 +90,8 @@ class Printer:
                    f"{detail}")
 
     def delta(self, text: str) -> None:
+        if self._thinking is not None:
+            self._thinking.stop()
         if not self._replying:
             self._out.write(f"{self._name} › ")
             self._replying = True
@@ -112,6 +121,8 @@ class Printer:
             self._replying = False
 
     def _line(self, text: str) -> None:
+        if self._thinking is not None:
+            self._thinking.wipe()
         self._out.write(text + "\n")
         self._out.flush()
 

@@ -1,5 +1,5 @@
-"""`daarion chat agent:sofia ["message"] [--channel ...]`: one answer, or an interactive chat (Ctrl-D or /quit
-ends it). Options go after the message (argparse cannot take them between the two positionals).
+"""`daarion chat agent:sofia ["message"] [--channel ...]`: one answer, or an interactive chat (/help lists its
+local commands; Ctrl-D or /quit ends it). Options go after the message (argparse cannot take them between the two positionals).
 
 It speaks with the agent's own key, found by itself: DAARION_API_KEY, else the local keys file that
 `daarion up` writes (infra/identity/local_keys.py)."""
@@ -12,6 +12,8 @@ import sys
 from typing import Any
 
 from apps.agent_runtime.chat import ChatClient, ChatError, Printer
+from apps.agent_runtime.chat_session import ChatSession
+from apps.agent_runtime.chat_status import Thinking
 from apps.agent_runtime.settings import load_runtime_settings
 from domain.kernel.errors import DaarionError
 from infra.identity.local_keys import agent_key, keys_file
@@ -33,25 +35,25 @@ def register(commands: Any) -> None:
 
 
 def run_chat(args: argparse.Namespace) -> int:
-    try:
-        key = agent_key(args.agent)
-    except ValueError as exc:  # a keys file that is not one
-        print(f"cannot read the keys: {exc}", file=sys.stderr)
+    opened = _open(args, args.agent, args.channel or f"cli:{_login()}")
+    if isinstance(opened, str):
+        print(opened, file=sys.stderr)
         return 2
-    if key is None:
-        print(f"no API key for {args.agent}: run `daarion up` once (it writes the local keys file, {keys_file()}), "
-              f"or set DAARION_API_KEY to {args.agent}'s key", file=sys.stderr)
-        return 2
-    name = _display_name(args.agent)
-    channel = args.channel or f"cli:{_login()}"
-    client = ChatClient(args.url, args.agent, key, channel, args.user, args.microdao)
-    printer = Printer(name, sys.stdout)
+    client, name = opened
+    if not args.message:
+        session = ChatSession(client, name, args.agent, args.channel or f"cli:{_login()}",
+                              lambda agent_id, channel: _open(args, agent_id, channel))
+        try:
+            return session.run()
+        finally:
+            session.client.close()
+    print(f"you › {args.message}")
     try:
-        if args.message:
-            print(f"you › {args.message}")
-            printer.whole(client.ask(args.message))
-            return 0
-        return _interactive(client, printer, name)
+        with Thinking(sys.stdout) as thinking:
+            body = client.ask(args.message)
+            thinking.stop()
+        Printer(name, sys.stdout).whole(body)
+        return 0
     except ChatError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
@@ -59,34 +61,16 @@ def run_chat(args: argparse.Namespace) -> int:
         client.close()
 
 
-def _interactive(client: ChatClient, printer: Printer, name: str) -> int:
-    print(f"chatting with {name}; Ctrl-D or /quit to leave")
-    while True:
-        try:
-            text = input("you › ").strip()
-        except (EOFError, KeyboardInterrupt):
-            print()
-            return 0
-        if text in ("/quit", "/exit"):
-            return 0
-        if not text:
-            continue
-        try:
-            for event, data in client.stream(text):
-                if event == "memories":
-                    printer.memories(data["ids"])
-                elif event == "tool_call":
-                    printer.tool_call(data)
-                elif event == "delta":
-                    printer.delta(data["text"])
-                elif event == "done":
-                    printer.done(data, streamed=True)
-                elif event == "error":
-                    print(f"\nerror: {data['error']['type']}: {data['error']['message']}", file=sys.stderr)
-        except ChatError as exc:
-            print(f"error: {exc}", file=sys.stderr)
-        except KeyboardInterrupt:
-            print("\n(interrupted)")
+def _open(args: argparse.Namespace, agent_id: str, channel: str) -> tuple[ChatClient, str] | str:
+    """A client speaking as `agent_id` with its own key and its display name, or why there is none."""
+    try:
+        key = agent_key(agent_id)
+    except ValueError as exc:  # a keys file that is not one
+        return f"cannot read the keys: {exc}"
+    if key is None:
+        return (f"no API key for {agent_id}: run `daarion up` once (it writes the local keys file, {keys_file()}), "
+                f"or set DAARION_API_KEY to {agent_id}'s key")
+    return ChatClient(args.url, agent_id, key, channel, args.user, args.microdao), _display_name(agent_id)
 
 
 def _display_name(agent_id: str) -> str:

@@ -37,6 +37,7 @@ class TurnResponse(msgspec.Struct):
     usage: TurnUsage
     request_id: str
     warnings: list[str]
+    grounding: str  # the runtime's check of the reply: "passed", "failed: <why>" (not remembered), "" unchecked
 
 
 class MemoriesEvent(msgspec.Struct):
@@ -48,7 +49,8 @@ class DeltaEvent(msgspec.Struct):
 
 
 def response_body(result: TurnResult) -> dict[str, Any]:
-    """`{"reply", "tool_calls", "memories_used", "usage", "request_id", "warnings"}`; timings go to a header."""
+    """`{"reply", "tool_calls", "memories_used", "usage", "request_id", "warnings", "grounding"}`; timings go to
+    a header."""
     body: dict[str, Any] = msgspec.to_builtins(result)
     del body["timings_ms"], body["steps"]
     return body

@@ -9,14 +9,22 @@ from domain.memory.ports import Embedder
 from infra.memory.embedders.minilm import MiniLMEmbedder
 from infra.memory.embedders.ollama_embedder import OllamaEmbedder
 from infra.memory.embedders.openai_embedder import OpenAIEmbedder
+from infra.memory.embedders.proxy_embedder import ProxyEmbedder
+from infra.platform.tracing import OFF, Tracing
 
 
-def build_embedder(settings: EmbedderSettings) -> Embedder:
+def build_embedder(settings: EmbedderSettings, tracing: Tracing = OFF) -> Embedder:
+    """`tracing`: the HTTP embedders send the current span's traceparent (a query's retrieval span goes on into
+    the LLM proxy's /v1/embeddings)."""
     if settings.provider == "ollama":
         return OllamaEmbedder(settings.model, settings.dimensions, settings.base_url or "http://127.0.0.1:11434",
-                              settings.batch_size, settings.timeout_s)
+                              settings.batch_size, settings.timeout_s, tracing.httpx_hooks)
+    if settings.provider == "proxy":
+        return ProxyEmbedder(settings.model, settings.dimensions, settings.base_url or "http://127.0.0.1:7007/v1",
+                             os.environ.get(settings.api_key_env), settings.batch_size, settings.timeout_s,
+                             settings.send_dimensions, tracing.httpx_hooks)
     if settings.provider == "openai":
         return OpenAIEmbedder(settings.model, settings.dimensions, settings.base_url or "https://api.openai.com/v1",
                               os.environ.get(settings.api_key_env), settings.batch_size, settings.timeout_s,
-                              settings.send_dimensions)
+                              settings.send_dimensions, tracing.httpx_hooks)
     return MiniLMEmbedder(settings.batch_size, settings.device)

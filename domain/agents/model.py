@@ -49,6 +49,35 @@ class ToolSettings(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     max_result_chars: Annotated[int, Meta(ge=200, le=200_000)] = 12_000
 
 
+AnswerMode = Literal["free", "grounded"]
+
+
+class Route(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    """A kind of question the runtime recognises itself in grounded mode: the first route with one of its
+    `when` fragments in the question (lower-cased) runs its `tools` in order, later ones getting arguments
+    from the question and from earlier results (a project named in the question -> its id)."""
+
+    when: tuple[str, ...]
+    tools: tuple[str, ...]
+
+
+class AnswerSettings(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    """How the reply is made. `free`: the model writes it. `grounded` (for small local models, which garble
+    languages and invent facts): the runtime picks the tools (`routes`; the model's grammar-bound decision
+    when none matches) and renders the reply itself, in the question's language, from tool results and
+    memories only."""
+
+    mode: AnswerMode = "free"
+    routes: tuple[Route, ...] = ()
+    # Memory's scores are reciprocal-rank fusion (domain/memory/ranking.py): 1/61 ~ 0.016 is the best that one
+    # leg (vector or full text) gives alone, so 0.025 asks that both found it near the top.
+    min_memory_score: Annotated[float, Meta(ge=0)] = 0.025  # a memory below this is not cited
+    min_shared_words: Annotated[int, Meta(ge=0)] = 2  # nor one sharing fewer words (4+ letters) with the question
+    model_decides: bool = True  # on a question no route or memory answers, ask the model for a tool
+    check: bool = True  # the grounding check of every reply (either mode) before the turn is remembered
+    max_items: Annotated[int, Meta(ge=1, le=50)] = 6       # list lines in one reply
+
+
 class AgentProfile(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     id: SubjectId
     microdao_id: SubjectId
@@ -57,6 +86,7 @@ class AgentProfile(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     model: Annotated[str, Meta(min_length=1)]
     tools: ToolSettings = ToolSettings()
     memory: MemorySettings = MemorySettings()
+    answer: AnswerSettings = AnswerSettings()
     max_tokens: Annotated[int, Meta(ge=1, le=32_768)] = 512
     temperature: Annotated[float, Meta(ge=0, le=2)] | None = None
 
@@ -148,6 +178,7 @@ class TurnResult(msgspec.Struct, frozen=True):
     warnings: list[str]
     steps: int
     timings_ms: dict[str, float] = {}
+    grounding: str = ""  # "passed", "failed: <why>" (then the turn was not stored in memory), "" unchecked
 
 
 class MemoriesRecalled(msgspec.Struct, frozen=True, tag="memories"):

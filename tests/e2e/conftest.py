@@ -23,6 +23,7 @@ from apps.memory.app import create_app as create_memory
 from apps.projects.app import create_app as create_projects
 from apps.toolcore.app import create_app as create_toolcore
 from apps.toolcore.settings import ToolcoreSettings
+from domain.agents.model import AnswerSettings
 from domain.ledger.application import UsageLedger
 from infra.agents.service_http import ServiceEndpoint
 from infra.llm.providers.stub import StubProvider, StubRule
@@ -105,9 +106,12 @@ class Stack(msgspec.Struct):
 
 
 def runtime_config(proxy: str, memory: str, toolcore: str) -> RuntimeSettings:
-    """The shipped agents.yaml (Sofia's real prompt and settings) on the test model and servers."""
+    """The shipped agents.yaml (Sofia's real prompt and settings) on the test model and servers, in free
+    mode without the grounding check: these tests follow the flow the (scripted, English-only) model drives;
+    grounded mode and the check have tests/e2e/test_agent_eval.py."""
     shipped = load_runtime_settings(REPO / "config" / "agents.yaml")
-    agents = [msgspec.structs.replace(agent, model=MODEL) for agent in shipped.agents]
+    agents = [msgspec.structs.replace(agent, model=MODEL, answer=AnswerSettings(mode="free", check=False))
+              for agent in shipped.agents]
     services = ServicesSettings(ServiceEndpoint(proxy, 30), ServiceEndpoint(memory, 10), ServiceEndpoint(toolcore, 10))
     return RuntimeSettings(agents, services, SeedSettings(on_start=False))
 

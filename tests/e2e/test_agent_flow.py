@@ -40,7 +40,7 @@ def test_sofia_answers_whats_new_in_project_x_from_memory_tools_and_the_model(st
 
     assert response.status_code == 200, response.text
     body = response.json()
-    assert set(body) == {"reply", "tool_calls", "memories_used", "usage", "request_id", "warnings"}
+    assert set(body) == {"reply", "tool_calls", "memories_used", "usage", "request_id", "warnings", "grounding"}
     assert body["request_id"] == request_id == response.headers["x-request-id"]
     assert body["warnings"] == []
     assert [(c["tool_id"], c["status"], c["arguments"]) for c in body["tool_calls"]] == [

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 
 import httpx
 import ollama
@@ -14,10 +14,13 @@ from infra.memory.embedders.vectors import BatchingEmbedder, unit_vectors
 
 class OllamaEmbedder(BatchingEmbedder):
     def __init__(self, model: str, dimensions: int, host: str = "http://127.0.0.1:11434",
-                 batch_size: int = 32, timeout_s: float = 30.0) -> None:
+                 batch_size: int = 32, timeout_s: float = 30.0,
+                 event_hooks: Mapping[str, Sequence[Callable[[httpx.Request], Awaitable[None]]]] | None = None) -> None:
+        """`event_hooks`: httpx's (the traceparent, when tracing is on)."""
         super().__init__(model, dimensions, batch_size)
         self._timeout_s = timeout_s
-        self._client = ollama.AsyncClient(host=host)
+        hooks = {"event_hooks": {kind: list(calls) for kind, calls in event_hooks.items()}} if event_hooks else {}
+        self._client = ollama.AsyncClient(host=host, **hooks)
 
     async def _embed_batch(self, texts: Sequence[str]) -> list[list[float]]:
         try:

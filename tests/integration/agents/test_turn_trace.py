@@ -1,6 +1,7 @@
 """One agent turn is one OpenTelemetry trace across the runtime, the proxy, memory, Toolcore and the projects
 service (W3C traceparent between them, on to the LLM upstream), with the GenAI conventions' attributes, the
-ledger's own figures for tokens and cost, and no secret in any span."""
+ledger's own figures for tokens and cost, and no secret in any span; the proxy's embeddings calls are traced
+the same way."""
 
 from __future__ import annotations
 
@@ -24,7 +25,7 @@ from apps.projects.app import create_app as create_projects
 from apps.toolcore.app import create_app as create_toolcore
 from domain.agents.model import AgentProfile, ToolSettings
 from domain.ledger.application import UsageLedger
-from domain.ledger.events import AgentTurnCompleted, LlmCallCompleted
+from domain.ledger.events import AgentTurnCompleted, EmbeddingsCompleted, LlmCallCompleted
 from infra.agents.service_http import ServiceEndpoint
 from tests.fakes.llm_servers import FakeOpenAI
 from tests.fakes.memory import FakeEmbedder
@@ -41,6 +42,7 @@ SERVICES = {"daarion.agent-runtime", "daarion.llm-proxy", "daarion.memory", "daa
 
 class TracedStack(msgspec.Struct):
     runtime: str
+    proxy: str
     upstream: FakeOpenAI
     spans: InMemorySpanExporter
 
@@ -51,7 +53,9 @@ def stack(database_url: str) -> Iterator[TracedStack]:
     proxy_settings = msgspec.convert({
         "providers": {"fake": {"kind": "openai_compatible", "base_url": "", "api_key_env": "TEST_OTEL_UPSTREAM_KEY"}},
         "models": {"traced": {"targets": [{"provider": "fake", "model": "tool-once"}]}},
-        "prices": {"tool-once": {"input_per_1m": "0.4", "output_per_1m": "1.6"}},
+        "embeddings": {"traced-embed": {"targets": [{"provider": "fake", "model": "ok-embed"}]}},
+        "prices": {"tool-once": {"input_per_1m": "0.4", "output_per_1m": "1.6"},
+                   "ok-embed": {"input_per_1m": "0.02", "output_per_1m": "0"}},
         "limits": {"default": {"requests_per_minute": 100000, "tokens_per_minute": 100000000}},
     }, ProxySettings)
     with ExitStack() as running, pytest.MonkeyPatch.context() as env:
@@ -70,7 +74,7 @@ def stack(database_url: str) -> Iterator[TracedStack]:
         services = ServicesSettings(ServiceEndpoint(proxy, 30), ServiceEndpoint(memory, 10),
                                     ServiceEndpoint(toolcore, 10))
         runtime = serve(create_runtime(RuntimeSettings([SOFIA], services, SeedSettings(on_start=False))))
-        yield TracedStack(runtime, upstream, spans)
+        yield TracedStack(runtime, proxy, upstream, spans)
 
 
 class Trace:
@@ -211,3 +215,27 @@ def test_a_streamed_turn_is_one_trace_too_and_its_agent_span_has_the_turns_usage
     attributes = agent.attributes or {}
     assert (attributes["gen_ai.usage.input_tokens"], attributes["gen_ai.usage.output_tokens"]) == \
         (entry.prompt_tokens, entry.completion_tokens)
+
+
+def test_an_embeddings_call_through_the_proxy_is_an_embeddings_span_whose_traceparent_reached_the_provider(
+    stack: TracedStack, database_url: str, ledger: UsageLedger,
+) -> None:
+    key = issue_key(database_url, SOFIA.id, "microdao:7")
+    stack.spans.clear()
+
+    response = httpx.post(f"{stack.proxy}/v1/embeddings", headers=bearer(key), timeout=30,
+                          json={"model": "traced-embed", "input": ["green tea", "black coffee please"]})
+
+    assert response.status_code == 200, response.text
+    wait_until(lambda: bool(Trace(list(stack.spans.get_finished_spans())).named("POST /v1/embeddings")), timeout=10)
+    call = Trace(list(stack.spans.get_finished_spans()))
+    embeddings = call.one("embeddings ok-embed")
+    assert call.parent(embeddings).name == "POST /v1/embeddings" and embeddings.kind == SpanKind.CLIENT
+    assert stack.upstream.requests[-1]["headers"]["traceparent"] == (
+        f"00-{embeddings.context.trace_id:032x}-{embeddings.context.span_id:016x}-{embeddings.context.trace_flags:02x}")
+    [event] = [e for e in events_of(ledger, response.headers["x-request-id"]) if isinstance(e, EmbeddingsCompleted)]
+    attributes = embeddings.attributes or {}
+    assert (attributes["gen_ai.operation.name"], attributes["gen_ai.request.model"],
+            attributes["gen_ai.usage.input_tokens"], attributes["gen_ai.usage.cost.amount"]) == \
+        ("embeddings", "ok-embed", event.prompt_tokens, float(event.cost_usd or "nan"))
+    assert "green tea" not in "\n".join(attribute_values(embeddings))

@@ -1,5 +1,6 @@
-"""Each attempt on a provider is a GenAI `chat {model}` span, the client span of the call: its context travels to
-the upstream in `traceparent` (from the aiohttp providers and from Ollama's httpx client alike)."""
+"""Each attempt on a provider is a GenAI `chat {model}` (or `embeddings {model}`) span, the client span of the call:
+its context travels to the upstream in `traceparent` (from the aiohttp providers and from Ollama's httpx client
+alike)."""
 
 from __future__ import annotations
 
@@ -15,13 +16,15 @@ from domain.kernel.usage import Usage
 from domain.llm.policies import ChatRequest, Price, PriceTable, ProviderError
 from infra.llm.providers.ollama import OllamaProvider
 from infra.llm.providers.openai_compatible import OpenAICompatibleProvider
+from infra.llm.traced_embeddings import TracedEmbeddingProvider
 from infra.llm.traced_provider import TracedChatProvider
 from infra.platform.tracing import Tracing, service_tracing
 from tests.fakes.llm_servers import FakeOllama, FakeOpenAI
 from tests.proxy_support import UPSTREAM_KEY
 from tests.tracing_support import collected_spans
 
-PRICES = PriceTable({"ok-1": Price(Decimal("0.4"), Decimal("1.6")), "llama3": Price(Decimal(1), Decimal(2))})
+PRICES = PriceTable({"ok-1": Price(Decimal("0.4"), Decimal("1.6")), "llama3": Price(Decimal(1), Decimal(2)),
+                     "embed-small": Price(Decimal("0.02"), Decimal(0))})
 HELLO = ChatRequest(messages=[{"role": "user", "content": "hello"}], max_tokens=50)
 
 
@@ -115,3 +118,31 @@ async def test_a_stream_left_after_its_first_chunk_ends_its_chat_span_when_close
 
     chat, = (s for s in spans.get_finished_spans() if s.name == "chat drip-20")
     assert chat.status.status_code == StatusCode.UNSET and "gen_ai.usage.input_tokens" not in (chat.attributes or {})
+
+
+async def test_an_embeddings_call_is_a_client_embeddings_span_with_its_tokens_cost_and_dimensions(
+    traced: tuple[Tracing, InMemorySpanExporter], fake_openai: tuple[FakeOpenAI, str],
+) -> None:
+    tracing, spans = traced
+    fake, base = fake_openai
+    inner = OpenAICompatibleProvider("upstream", base, UPSTREAM_KEY, trace_configs=tracing.aiohttp_traceparent)
+    provider = TracedEmbeddingProvider(inner, "openai_compatible", PRICES, tracing.tracer)
+    try:
+        result = await provider.embed("embed-small", ["green tea", "black coffee please"], 4, 5.0)
+        with pytest.raises(ProviderError):
+            await provider.embed("fail-500", ["green tea"], None, 5.0)
+    finally:
+        await provider.aclose()
+
+    embeddings, failed = spans.get_finished_spans()
+    assert embeddings.kind == SpanKind.CLIENT and embeddings.name == "embeddings embed-small"
+    assert fake.requests[-2]["headers"]["traceparent"] == traceparent(embeddings)
+    assert result.prompt_tokens == 5
+    assert dict(embeddings.attributes or {}) == {
+        "gen_ai.operation.name": "embeddings", "gen_ai.provider.name": "openai_compatible",
+        "gen_ai.request.model": "embed-small", "daarion.provider": "upstream", "gen_ai.response.model": "embed-small",
+        "gen_ai.embeddings.dimension.count": 4, "gen_ai.usage.input_tokens": 5,
+        "gen_ai.usage.cost.amount": float(PRICES.cost("embed-small", Usage(5, 0)) or 0),
+        "gen_ai.usage.cost.currency": "USD"}
+    assert "green tea" not in str(embeddings.attributes)
+    assert failed.status.status_code == StatusCode.ERROR and (failed.attributes or {})["error.type"] == "server_error"

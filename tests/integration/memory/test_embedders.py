@@ -1,19 +1,25 @@
-"""Embedder adapters: MiniLM in-process; Ollama and OpenAI against a local fake server over real HTTP."""
+"""Embedder adapters: MiniLM in-process; Ollama, OpenAI and the LLM proxy against a local fake server over real
+HTTP (with the traceparent of the current span when tracing is on)."""
 
 from __future__ import annotations
 
 import math
 from collections.abc import Iterator
+from typing import Literal
 
 import pytest
 
+from apps.memory.embedders import build_embedder
+from apps.memory.settings import EmbedderSettings
 from domain.kernel.errors import ServiceUnavailable, UpstreamFailed, UpstreamTimeout
 from infra.memory.embedders.minilm import MiniLMEmbedder
 from infra.memory.embedders.ollama_embedder import OllamaEmbedder
 from infra.memory.embedders.openai_embedder import OpenAIEmbedder
+from infra.platform.tracing import service_tracing
 from tests.fakes.embedding_servers import FakeEmbeddingServer
 from tests.memory_support import minilm_fixture  # noqa: F401 - the `minilm` fixture
 from tests.support import free_port, serve_in_thread
+from tests.tracing_support import collected_spans
 
 KEY = "sk-embed-test"
 
@@ -108,3 +114,25 @@ async def test_openai_errors_name_the_status_and_never_pass_silently(fake: tuple
         await timeout.embed(["text"])
     for embedder in (wrong_key, timeout):
         await embedder.aclose()
+
+
+@pytest.mark.parametrize("provider", ["proxy", "openai", "ollama"])
+async def test_an_http_embedder_built_with_tracing_on_sends_the_current_spans_traceparent(
+    fake: tuple[str, FakeEmbeddingServer], provider: Literal["proxy", "openai", "ollama"],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    base, server = fake
+    monkeypatch.setenv("TEST_EMBEDDER_KEY", KEY)
+    settings = EmbedderSettings(provider=provider, model="ok-384", base_url=base, api_key_env="TEST_EMBEDDER_KEY")
+    with collected_spans():
+        tracing = service_tracing("memory")
+        embedder = build_embedder(settings, tracing)
+        try:
+            with tracing.span("retrieval memory") as span:
+                await embedder.embed(["green tea"])
+        finally:
+            await embedder.aclose()
+    sent = span.get_span_context()
+    assert server.requests[-1]["headers"]["traceparent"] == (
+        f"00-{sent.trace_id:032x}-{sent.span_id:016x}-{sent.trace_flags:02x}")
+

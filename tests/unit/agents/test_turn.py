@@ -9,11 +9,13 @@ import pytest
 
 from domain.agents.model import (
     AgentProfile,
+    AnswerSettings,
     MemorySettings,
     Recall,
     RecalledMemory,
     RecalledTurn,
     ReplyDelta,
+    Route,
     ToolResult,
     ToolSettings,
     TurnContext,
@@ -166,3 +168,49 @@ def test_only_the_tools_matching_the_profiles_globs_are_offered() -> None:
     assert [t["function"]["name"] for t in offered_tools(available, ["projects.*", "time.now"])] == [
         "projects__list", "time__now"]
 
+
+
+GROUNDED = msgspec.structs.replace(PROFILE, answer=AnswerSettings(
+    mode="grounded", model_decides=False, routes=(Route(("what is new",), ("projects.list", "tasks.list")),)))
+PROJECTS = ToolResult(ToolCallStatus.SUCCEEDED, 1.0, {"projects": [{"id": "prj_x", "name": "Project X"}]})
+TASKS = ToolResult(ToolCallStatus.SUCCEEDED, 1.0, {"project_id": "prj_x", "tasks": [
+    {"title": "Draft the spec", "status": "todo", "created_by": "member:olena", "created_at": "2026-11-30T09:00"}]})
+
+
+async def test_a_grounded_turn_runs_the_routed_tools_and_renders_the_reply_without_asking_the_model() -> None:
+    llm = ScriptedLlm([text_reply("never asked")])
+    tasks_list = {"type": "function", "function": {"name": "tasks__list", "parameters": {
+        "type": "object", "properties": {"project_id": {"type": "string"}}, "required": ["project_id"]}}}
+    tools = FakeTools([openai_tool("projects__list"), tasks_list],
+                      {"projects.list": PROJECTS, "tasks.list": TASKS})
+    memory = FakeMemory(Recall(memories=[RecalledMemory("m1", "mid", "conversation", "Agent: beta", 0.9)]))
+    agent, recorder = runtime(llm, memory, tools)
+
+    result = await agent.turn(GROUNDED, CONTEXT, "What is new in Project X?")
+
+    assert llm.calls == [] and tools.calls == [("projects.list", {}), ("tasks.list", {"project_id": "prj_x"})]
+    assert "“Draft the spec” — to do" in result.reply and result.grounding == "passed"
+    assert result.memories_used == [] and memory.stored == []  # a restatement of tool results is not a memory
+    assert recorder.entries[0].pending_events[0].answer_mode == "grounded"
+
+
+async def test_a_free_reply_with_invented_facts_is_returned_with_a_warning_but_not_remembered() -> None:
+    memory = FakeMemory()
+    agent, recorder = runtime(ScriptedLlm([text_reply("“Launch the rocket” is done since 2025-01-01.")]), memory)
+
+    result = await agent.turn(PROFILE, CONTEXT, "What is new in Project X?")
+
+    assert result.grounding.startswith("failed") and memory.stored == []
+    assert any("not stored in memory (the reply failed" in warning for warning in result.warnings)
+    assert recorder.entries[0].pending_events[0].grounding == result.grounding
+
+
+async def test_a_grounded_reply_citing_a_memory_passes_the_check_with_the_memorys_own_date() -> None:
+    note = RecalledMemory("m1", "mid", "conversation", "User: when is the beta launch?\nAgent: The beta launch "
+                          "is in mid-December.", 0.033, "2026-11-27T10:00:00+00:00")
+    agent, _ = runtime(ScriptedLlm([text_reply("never asked")]), FakeMemory(Recall(memories=[note])))
+
+    result = await agent.turn(GROUNDED, CONTEXT, "When is the beta launch?")
+
+    assert result.reply == "From my notes (2026-11-27): “The beta launch is in mid-December.”"
+    assert result.grounding == "passed" and result.memories_used == ["m1"]

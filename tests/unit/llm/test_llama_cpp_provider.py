@@ -39,3 +39,15 @@ async def test_without_llama_cpp_python_installed_calls_are_not_configured(
     assert raised.value.kind == "not_configured"
     assert "pip install 'daarion[local-llm]'" in raised.value.message
     await provider.aclose()
+
+
+async def test_daarion_local_model_names_the_weights_of_a_provider_whose_config_names_none(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("DAARION_LOCAL_MODEL", "/nonexistent/operator-model.gguf")
+    default = build_provider("local", ProviderConfig(kind="llama_cpp"))
+    configured = build_provider("local", ProviderConfig(kind="llama_cpp", model_path="/nonexistent/model.gguf"))
+    with pytest.raises(ProviderError, match="no model weights at /nonexistent/operator-model.gguf"):
+        await default.complete("m", REQUEST, 5)
+    with pytest.raises(ProviderError, match="no model weights at /nonexistent/model.gguf"):
+        await configured.complete("m", REQUEST, 5)

@@ -1,4 +1,4 @@
-"""The usage projection runner: ledger events -> usage_daily, exactly once, in batches.
+"""The usage projection runner: ledger events -> usage_daily and ledger_calls, exactly once, in batches.
 
 Each batch reads the events after the tracked position, folds them (domain.ledger.projections) and, in ONE
 transaction, adds the counters and advances the position — so a crash can neither lose nor double
@@ -19,6 +19,7 @@ from collections.abc import Mapping
 
 from eventsourcing.postgres import PostgresDatastore
 
+from domain.ledger.activity import call_of
 from domain.ledger.application import UsageLedger
 from domain.ledger.projections import fold_usage
 
@@ -36,6 +37,12 @@ ON CONFLICT (day, kind, agent_id, microdao_id, subject, provider, physical_model
     completion_tokens = u.completion_tokens + EXCLUDED.completion_tokens,
     cost_usd = u.cost_usd + EXCLUDED.cost_usd, unpriced_calls = u.unpriced_calls + EXCLUDED.unpriced_calls,
     latency_ms_sum = u.latency_ms_sum + EXCLUDED.latency_ms_sum, bytes = u.bytes + EXCLUDED.bytes
+"""
+
+_CALL = """
+INSERT INTO ledger_calls (microdao_id, position, request_id, at, kind, agent_id, subject, provider, model, status,
+    error_type, latency_ms, cost_usd, prompt_tokens, completion_tokens)
+VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)
 """
 
 
@@ -91,6 +98,14 @@ class UsageProjector:
             ]
             if rows:
                 curs.executemany(_UPSERT, rows)
+            calls = [
+                (c.microdao_id, c.position, c.request_id, c.at, c.kind, c.agent_id, c.subject, c.provider, c.model,
+                 c.status, c.error_type, c.latency_ms, c.cost_usd, c.prompt_tokens, c.completion_tokens)
+                for n, event in zip(notifications, events, strict=True)
+                if (c := call_of(event, n.id)) is not None
+            ]
+            if calls:
+                curs.executemany(_CALL, calls)
             curs.execute(
                 "UPDATE usage_projection_tracking SET notification_id = %s WHERE application_name = %s",
                 (notifications[-1].id, NAME),
@@ -123,6 +138,7 @@ class UsageProjector:
         with self._datastore.transaction(commit=True) as curs:
             curs.execute("LOCK TABLE usage_projection_tracking IN EXCLUSIVE MODE")
             curs.execute("DELETE FROM usage_daily")
+            curs.execute("DELETE FROM ledger_calls")
             curs.execute("UPDATE usage_projection_tracking SET notification_id = 0 WHERE application_name = %s",
                          (NAME,))
         self.catch_up()

@@ -39,10 +39,10 @@ ON CONFLICT (day, kind, agent_id, microdao_id, subject, provider, physical_model
     latency_ms_sum = u.latency_ms_sum + EXCLUDED.latency_ms_sum, bytes = u.bytes + EXCLUDED.bytes
 """
 
-_CALL = """
-INSERT INTO ledger_calls (microdao_id, position, request_id, at, kind, agent_id, subject, provider, model, status,
-    error_type, latency_ms, cost_usd, prompt_tokens, completion_tokens)
-VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)
+# One row per call event: COPY (no conflict can arise, each event is projected once with the position).
+_CALLS = """
+COPY ledger_calls (microdao_id, position, request_id, at, kind, agent_id, subject, provider, model, status,
+    error_type, latency_ms, cost_usd, prompt_tokens, completion_tokens) FROM STDIN
 """
 
 
@@ -98,14 +98,13 @@ class UsageProjector:
             ]
             if rows:
                 curs.executemany(_UPSERT, rows)
-            calls = [
-                (c.microdao_id, c.position, c.request_id, c.at, c.kind, c.agent_id, c.subject, c.provider, c.model,
-                 c.status, c.error_type, c.latency_ms, c.cost_usd, c.prompt_tokens, c.completion_tokens)
-                for n, event in zip(notifications, events, strict=True)
-                if (c := call_of(event, n.id)) is not None
-            ]
+            calls = [c for n, event in zip(notifications, events, strict=True) if (c := call_of(event, n.id))]
             if calls:
-                curs.executemany(_CALL, calls)
+                with curs.copy(_CALLS) as copy:
+                    for c in calls:
+                        copy.write_row((c.microdao_id, c.position, c.request_id, c.at, c.kind, c.agent_id, c.subject,
+                                        c.provider, c.model, c.status, c.error_type, c.latency_ms, c.cost_usd,
+                                        c.prompt_tokens, c.completion_tokens))
             curs.execute(
                 "UPDATE usage_projection_tracking SET notification_id = %s WHERE application_name = %s",
                 (notifications[-1].id, NAME),

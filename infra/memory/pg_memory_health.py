@@ -6,20 +6,11 @@ from __future__ import annotations
 from typing import Any
 
 from domain.memory.health import DeadJob, MemoryHealth, TierCount
-from domain.memory.queue import QueueStats
+from infra.memory.pg_indexing_queue import PgIndexingQueue
 
 _ITEMS = """
 SELECT microdao_id, tier, count(*) AS n FROM memory_items WHERE ($1::text IS NULL OR microdao_id = $1)
 GROUP BY 1, 2 ORDER BY 1, 2
-"""
-
-_QUEUE = """
-SELECT model,
-       count(*) FILTER (WHERE dead_at IS NULL) AS pending,
-       count(*) FILTER (WHERE dead_at IS NULL AND locked_until > now()) AS in_flight,
-       count(*) FILTER (WHERE dead_at IS NOT NULL) AS dead,
-       coalesce(extract(epoch FROM now() - min(created_at) FILTER (WHERE dead_at IS NULL)), 0)::float8 AS age
-FROM memory_index_jobs WHERE ($1::text IS NULL OR microdao_id = $1) GROUP BY model ORDER BY model
 """
 
 _DEAD = """
@@ -41,8 +32,7 @@ class PgMemoryHealth:
 
     async def health(self, microdao_id: str | None, dead_limit: int = 50) -> MemoryHealth:
         items = [TierCount(r["microdao_id"], r["tier"], r["n"]) for r in await self._pool.fetch(_ITEMS, microdao_id)]
-        queue = [QueueStats(r["model"], r["pending"], r["in_flight"], r["dead"], r["age"])
-                 for r in await self._pool.fetch(_QUEUE, microdao_id)]
+        queue = await PgIndexingQueue(self._pool).stats(microdao_id)
         dead = [DeadJob(r["id"], r["microdao_id"], str(r["item_id"]), r["model"], r["attempts"], r["last_error"],
                         r["dead_at"]) for r in await self._pool.fetch(_DEAD, microdao_id, dead_limit)]
         return MemoryHealth(items, queue, dead)

@@ -37,10 +37,9 @@ def test_a_form_posted_without_the_sessions_csrf_token_changes_nothing(browser: 
         form = {"agent_id": "", "microdao_id": "", "name": "csrf", **({"csrf": token} if token else {})}
         answer = httpx.post(f"{world.console}/keys", data=form, cookies=cookies, follow_redirects=False)
         assert answer.status_code == 303 and answer.headers["location"] == "/login"
-    dead = world.sql("SELECT id FROM memory_index_jobs WHERE dead_at IS NOT NULL LIMIT 1")
-    if dead:
-        httpx.post(f"{world.console}/memory/dead/{dead[0][0]}/retry", data={}, cookies=cookies)
-        assert world.sql("SELECT dead_at IS NOT NULL FROM memory_index_jobs WHERE id = %s", dead[0][0])[0][0]
+    [(dead,)] = world.sql("SELECT id FROM memory_index_jobs WHERE dead_at IS NOT NULL")
+    httpx.post(f"{world.console}/memory/dead/{dead}/retry", data={}, cookies=cookies)
+    assert world.sql("SELECT dead_at IS NOT NULL FROM memory_index_jobs WHERE id = %s", dead) == [(True,)]
     assert world.sql("SELECT count(*) FROM api_keys")[0][0] == before
 
 

@@ -8,7 +8,7 @@ from datetime import date, timedelta
 from apps.console.html import e
 
 COLOURS = ("#2f6fde", "#f0a43a", "#2bb673", "#c0392b", "#8e6cd8", "#17a2b8", "#e67eb0", "#7f8c8d")
-WIDTH, HEIGHT, LEFT, BOTTOM, TOP = 1000, 260, 64, 24, 10
+WIDTH, HEIGHT, LEFT, BOTTOM, TOP = 1000, 280, 112, 34, 12
 
 
 def stacked_days(days: Sequence[date], series: dict[str, dict[date, float]], unit: str) -> str:

@@ -34,7 +34,7 @@ code{word-break:break-all}.secret{font-family:ui-monospace,monospace;background:
 svg text{font-size:11px;fill:#4a5567}.legend span{display:inline-block;margin-right:1rem}
 .legend i{display:inline-block;width:10px;height:10px;margin-right:4px;border-radius:2px}
 @media (max-width:700px){main{padding:.5rem}header{padding:.5rem}th,td{padding:.25rem .35rem}
-.filters label{flex:1 1 45%}h1{font-size:1.1rem}}
+.filters label{flex:1 1 45%}h1{font-size:1.1rem}svg text{font-size:20px}}
 """
 
 
@@ -81,6 +81,7 @@ def select(name: str, options: Iterable[str], chosen: str | None, blank: str | N
     return f'<label>{e(name)}<select name="{e(name)}">{"".join(items)}</select></label>'
 
 
-def link(path: str, label: str, **query: str | None) -> str:
+def link(path: str, label: str, title: str = "", **query: str | None) -> str:
     params = {k: v for k, v in query.items() if v}
-    return f'<a href="{e(path + ("?" + urlencode(params) if params else ""))}">{e(label)}</a>'
+    hint = f' title="{e(title)}"' if title else ""
+    return f'<a href="{e(path + ("?" + urlencode(params) if params else ""))}"{hint}>{e(label)}</a>'

@@ -27,7 +27,7 @@ def calls_body(calls: list[LedgerCall], where: CallFilter, show_microdao_filter:
             + '</form>')
     rows = [[e(c.at.strftime("%Y-%m-%d %H:%M:%S")), e(c.kind), e(c.agent_id), e(c.microdao_id), e(_what(c)),
              _status(c), f"{c.latency_ms:.1f}", money(c.cost_usd), str(c.prompt_tokens + c.completion_tokens),
-             link("/calls/turn", c.request_id, request_id=c.request_id) if c.request_id else ""] for c in calls]
+             _turn_link(c.request_id)] for c in calls]
     return (f'<div class="card">{form}</div><div class="card"><h2>Newest {len(calls)} (at most {where.limit})</h2>'
             + table(["ended (UTC)", "kind", "agent", "microDAO", "what", "status", "latency ms", "cost (USD)",
                      "tokens", "request id"], rows, numeric=(6, 7, 8), table_id="calls") + "</div>")
@@ -68,6 +68,14 @@ def tools_body(uses: list[ToolUse], grants: list[Grant]) -> str:
                     numeric=range(2, 7), table_id="tool-use", total=total)
             + '</div><div class="card"><h2>Permission grants (config/tools.yaml; deny by default)</h2>'
             + table(["agent", "microDAO", "allowed tools"], grant_rows, table_id="grants") + "</div>")
+
+
+def _turn_link(request_id: str) -> str:
+    """The request id, shortened to what tells ids apart at a glance; the whole id is the link's title."""
+    if not request_id:
+        return ""
+    label = request_id if len(request_id) <= 16 else request_id[:14] + "…"
+    return link("/calls/turn", label, title=request_id, request_id=request_id)
 
 
 def _what(c: LedgerCall) -> str:

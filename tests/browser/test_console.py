@@ -95,7 +95,7 @@ def test_the_calls_page_lists_the_ledgers_calls_newest_first_and_filters_them(br
 def test_a_request_id_opens_its_whole_turn_as_a_timeline(browser: Any, world: World) -> None:
     page = signed_in(browser, world, world.admin_key)
     page.goto(f"{world.console}/calls?agent={SOFIA}")
-    page.click(f"text={world.turn_request} >> nth=0")
+    page.click(f"#calls a[title='{world.turn_request}'] >> nth=0")
     assert page.inner_text("#turn-request") == world.turn_request
     steps = body_rows(page, "turn")
     assert [s[1] for s in steps] == ["memory", "tool", "llm"]

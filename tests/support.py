@@ -99,7 +99,7 @@ async def _issue_key(url: str, agent_id: str | None, microdao_id: str | None, sc
     from datetime import UTC, datetime
 
     from domain.identity.keys import AgentRecord, KeyRecord, digest, new_key
-    from domain.identity.scopes import AGENT_SCOPES, OPERATOR_SCOPES, Scope, parse_scopes
+    from domain.identity.scopes import AGENT_SCOPES, MICRODAO_OPERATOR_SCOPES, OPERATOR_SCOPES, parse_scopes
     from infra.identity.pg_identity_store import PgIdentityStore
     from infra.platform.db import create_pool
 
@@ -109,8 +109,7 @@ async def _issue_key(url: str, agent_id: str | None, microdao_id: str | None, sc
         if agent_id is not None:
             await store.register_agent(AgentRecord(agent_id, microdao_id or "microdao:7"))
             microdao_id = (await store.agent(agent_id) or AgentRecord(agent_id, "")).microdao_id
-        # An operator key of one microDAO never holds admin (domain.identity.administration refuses it).
-        default = AGENT_SCOPES if agent_id else OPERATOR_SCOPES - {Scope.ADMIN} if microdao_id else OPERATOR_SCOPES
+        default = AGENT_SCOPES if agent_id else MICRODAO_OPERATOR_SCOPES if microdao_id else OPERATOR_SCOPES
         chosen = parse_scopes(scopes) if scopes else default
         key_id, key = new_key()
         await store.add_key(KeyRecord(key_id, digest(key), agent_id, microdao_id, chosen,

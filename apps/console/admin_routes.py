@@ -12,7 +12,7 @@ from apps.console.responses import back_to, screen, to_login
 from apps.console.routes import AnyRequest, Console, Text
 from apps.console.sessions import same_token
 from apps.console.views_admin import keys_body, memory_body
-from domain.identity.scopes import AGENT_SCOPES, OPERATOR_SCOPES, Scope, parse_scopes
+from domain.identity.scopes import AGENT_SCOPES, MICRODAO_OPERATOR_SCOPES, OPERATOR_SCOPES, parse_scopes
 from domain.kernel.errors import DaarionError, PermissionDenied
 
 
@@ -66,7 +66,7 @@ async def create_key(request: AnyRequest, container: Console) -> Response[str] |
     microdao = form.get("microdao_id", "").strip() or None
     try:
         op.require_admin()
-        default = AGENT_SCOPES if agent else (frozenset({Scope.USAGE_READ}) if microdao else OPERATOR_SCOPES)
+        default = AGENT_SCOPES if agent else MICRODAO_OPERATOR_SCOPES if microdao else OPERATOR_SCOPES
         scopes = parse_scopes(form["scopes"]) if form.get("scopes", "").strip() else default
         issued = await container.identity.issue_key(agent, scopes, op.principal.key_id, microdao_id=microdao,
                                                     name=form.get("name", "").strip()[:100])

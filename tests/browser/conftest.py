@@ -24,8 +24,10 @@ def chromium_path() -> str | None:
     return None
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
+    """Module-scoped: while Playwright's sync API is open it holds an event loop in this thread, and the
+    suite's asyncio tests that follow need the thread to themselves."""
     executable = chromium_path()
     if executable is None:
         message = "no chromium: `apt-get install -y chromium` (scripts/install.sh does it when CI=true)"
@@ -40,7 +42,7 @@ def browser() -> Iterator[Any]:
         launched.close()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def world(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
     with console_world(database_url, tmp_path_factory.mktemp("console")) as made:
         yield made

@@ -157,7 +157,8 @@ def test_an_admin_creates_a_key_shown_once_and_revoking_it_ends_its_sessions(bro
     admin.click("form[action='/keys'] button")
     key = admin.inner_text("#new-key")
     key_id = key.split("_")[1]
-    assert world.sql("SELECT microdao_id, scopes FROM api_keys WHERE key_id = %s", key_id) == [(NINE, ["usage:read"])]
+    assert world.sql("SELECT microdao_id, scopes FROM api_keys WHERE key_id = %s", key_id) == [
+        (NINE, ["metrics:read", "usage:read"])]
     admin.goto(f"{world.console}/keys")
     assert admin.locator("#new-key").count() == 0 and key not in admin.content()
     auditor = signed_in(browser, world, key)

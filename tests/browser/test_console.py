@@ -197,7 +197,7 @@ def test_an_operator_of_one_microdao_sees_none_of_anothers_rows(browser: Any, wo
     assert world.sql("SELECT dead_at IS NOT NULL FROM memory_index_jobs WHERE id = %s", seven_job) == [(True,)]
 
 
-def test_every_page_is_screenshotted_at_desktop_and_phone_width_and_fits_a_phone(
+def test_every_page_loads_nothing_else_is_screenshotted_at_desktop_and_phone_width_and_fits_a_phone(
         browser: Any, world: World, screenshot_dirs: list[Path]) -> None:
     pages = {"spend": "/spend?days=30&split=agent", "budgets": "/budgets", "calls": "/calls",
              "turn": f"/calls/turn?request_id={world.turn_request}", "tools": "/tools", "memory": "/memory",
@@ -208,6 +208,8 @@ def test_every_page_is_screenshotted_at_desktop_and_phone_width_and_fits_a_phone
             page.goto(f"{world.console}{path}")
             for folder in screenshot_dirs:
                 page.screenshot(path=str(folder / f"{name}-{width}.png"), full_page=True)
+            # Offline by construction: the document is the only thing a page loads (no CDN, script or font).
+            assert page.evaluate("performance.getEntriesByType('resource').length") == 0
             overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
             assert overflow <= 1, f"{name} is wider than the {width} screen by {overflow}px"
     assert len(list(screenshot_dirs[0].glob("*.png"))) == 2 * len(pages)

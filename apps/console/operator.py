@@ -27,7 +27,8 @@ class Operator:
 
     @property
     def is_admin(self) -> bool:
-        return Scope.ADMIN in self.principal.scopes
+        # Administering is for keys of every microDAO (the domain never gives a scoped key 'admin').
+        return Scope.ADMIN in self.principal.scopes and self.microdao is None
 
     @property
     def label(self) -> str:

@@ -94,6 +94,7 @@ def _up(args: argparse.Namespace) -> int:
     _refuse_default_secrets(args.host)
     url = prepare_database()
     _print_new_local_keys(url)
+    _make_console_secret()
     environment = {**os.environ, "DATABASE_URL": url}
     children: list[tuple[str, subprocess.Popen[bytes]]] = []
     stopping = False
@@ -164,6 +165,14 @@ def _print_new_local_keys(url: str) -> None:
             print(line, flush=True)
         print("  `daarion chat <agent>` uses the agent's key by itself; other clients send "
               "'Authorization: Bearer <key>'", flush=True)
+
+
+def _make_console_secret() -> None:
+    """The console signs its session cookies with a secret of this install, made once and never printed."""
+    from infra.identity.console_secret import local_console_secret
+
+    if not env("DAARION_CONSOLE_SECRET"):
+        local_console_secret()
 
 
 def _wait_healthy(url: str, child: subprocess.Popen[bytes], name: str, timeout: float = 120.0) -> None:

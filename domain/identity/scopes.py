@@ -34,6 +34,7 @@ AGENT_SCOPES = frozenset({
     Scope.PROJECTS_READ, Scope.PROJECTS_WRITE, Scope.USAGE_READ,
 })
 OPERATOR_SCOPES = frozenset({Scope.ADMIN, Scope.USAGE_READ, Scope.METRICS_READ})
+MICRODAO_OPERATOR_SCOPES = OPERATOR_SCOPES - {Scope.ADMIN}  # an operator of one microDAO: it reads, never administers
 AGENT_ONLY_SCOPES = AGENT_SCOPES - OPERATOR_SCOPES  # what only an agent's own key can do
 
 

@@ -75,6 +75,9 @@ ENVIRONMENT: tuple[EnvVar, ...] = (
            "ledger_wait", ("toolcore",)),
     EnvVar("DAARION_TOOLCORE_LEDGER_LINGER_MS", "how long Toolcore gathers outcome entries before writing "
                                                 "them together (default 25)", "ledger_linger_ms", ("toolcore",)),
+    EnvVar("DAARION_CONSOLE_SECRET", "the operator console's cookie-signing secret, shared by its replicas "
+                                     "(default: generated once into `console_secret` beside the local keys file)",
+           "session_secret", ("console",)),
     EnvVar("DAARION_AGENT_RUNTIME_URL", "`daarion chat`: the agent runtime's URL (default http://127.0.0.1:7006)"),
     EnvVar("DAARION_CHAT_USER", "`daarion chat`: the user id the messages come from (default member:cli)"),
     EnvVar("DAARION_TEST_DATABASE_URL", "tests only: run the suite against this database instead of a fresh "

@@ -34,7 +34,9 @@ AGENT_SCOPES = frozenset({
     Scope.PROJECTS_READ, Scope.PROJECTS_WRITE, Scope.USAGE_READ,
 })
 OPERATOR_SCOPES = frozenset({Scope.ADMIN, Scope.USAGE_READ, Scope.METRICS_READ})
-MICRODAO_OPERATOR_SCOPES = OPERATOR_SCOPES - {Scope.ADMIN}  # an operator of one microDAO: it reads, never administers
+# An operator of one microDAO reads its usage. 'admin' and 'metrics:read' span every microDAO (the /admin API
+# and /metrics know no tenant), so such a key never gets them.
+MICRODAO_OPERATOR_SCOPES = frozenset({Scope.USAGE_READ})
 AGENT_ONLY_SCOPES = AGENT_SCOPES - OPERATOR_SCOPES  # what only an agent's own key can do
 
 

@@ -158,7 +158,7 @@ def test_an_admin_creates_a_key_shown_once_and_revoking_it_ends_its_sessions(bro
     key = admin.inner_text("#new-key")
     key_id = key.split("_")[1]
     assert world.sql("SELECT microdao_id, scopes FROM api_keys WHERE key_id = %s", key_id) == [
-        (NINE, ["metrics:read", "usage:read"])]
+        (NINE, ["usage:read"])]
     admin.goto(f"{world.console}/keys")
     assert admin.locator("#new-key").count() == 0 and key not in admin.content()
     auditor = signed_in(browser, world, key)
@@ -215,7 +215,7 @@ def test_every_page_loads_nothing_else_is_screenshotted_at_desktop_and_phone_wid
     assert len(list(screenshot_dirs[0].glob("*.png"))) == 2 * len(pages)
 
 
-def test_a_scoped_operator_key_made_for_the_tests_cannot_hold_admin(world: World) -> None:
+def test_a_scoped_operator_key_made_for_the_tests_cannot_hold_admin_or_cross_tenant_metrics(world: World) -> None:
     key = issue_key(world.database, None, SEVEN)
     key_id = key.split("_")[1]
-    assert world.sql("SELECT scopes FROM api_keys WHERE key_id = %s", key_id) == [(["metrics:read", "usage:read"],)]
+    assert world.sql("SELECT scopes FROM api_keys WHERE key_id = %s", key_id) == [(["usage:read"],)]

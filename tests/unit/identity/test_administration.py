@@ -112,13 +112,14 @@ async def test_a_key_budget_that_is_not_a_sane_amount_is_refused(budget: str) ->
         await identity.issue_key(None, OPERATOR_SCOPES, "op", monthly_budget_usd=Decimal(budget))
 
 
-async def test_an_operator_key_may_be_bound_to_one_microdao_but_then_never_gets_admin() -> None:
+async def test_an_operator_key_may_be_bound_to_one_microdao_but_then_never_gets_admin_or_metrics() -> None:
     identity, _, recorder, _ = admin()
     scoped = await identity.issue_key(None, frozenset({Scope.USAGE_READ}), "op", microdao_id="microdao:9")
     assert (scoped.record.agent_id, scoped.record.microdao_id) == (None, "microdao:9")
     assert scoped.record.principal().microdao_id == "microdao:9"
     assert recorder.events(ApiKeyIssued)[-1].microdao_id == "microdao:9"
-    with pytest.raises(InvalidRequest, match="admin"):
-        await identity.issue_key(None, OPERATOR_SCOPES, "op", microdao_id="microdao:9")
+    for scopes in (OPERATOR_SCOPES, frozenset({Scope.USAGE_READ, Scope.METRICS_READ})):
+        with pytest.raises(InvalidRequest, match="takes only usage:read"):
+            await identity.issue_key(None, scopes, "op", microdao_id="microdao:9")
     rotated = await identity.rotate_key(scoped.record.key_id, "op")
     assert rotated.record.microdao_id == "microdao:9"

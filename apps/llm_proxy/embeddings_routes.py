@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import base64
 import struct
-from typing import Any
+from typing import Annotated, Any
 
 import msgspec
 from litestar import Request, Response, post
-from litestar.params import JSONBody
+from litestar.params import JSONBody, Parameter
 
 from apps.common.auth import caller, requires
 from apps.common.container import Injected
@@ -29,7 +29,8 @@ from domain.identity.scopes import Scope
 from domain.kernel.errors import DaarionError
 from domain.llm.bookkeeping import CallContext
 
-AGENT_HEADER, MICRODAO_HEADER = "x-daarion-agent-id", "x-daarion-microdao-id"
+_ON_BEHALF = ("With a key that has llm:on_behalf (an operator's), the agent and microDAO the call is for (both "
+              "needed); any other key may name only its own.")
 
 
 @post("/v1/embeddings", guards=[requires(Scope.LLM, Scope.LLM_ON_BEHALF)], status_code=200, summary="Create embeddings",
@@ -37,8 +38,10 @@ AGENT_HEADER, MICRODAO_HEADER = "x-daarion-agent-id", "x-daarion-microdao-id"
           **answer(EmbeddingsList, "One vector per input, in order."), **errors(402, 404, 429, 502, 504)})
 async def openai_embeddings(
     request: Request[Any, Any, Any], data: JSONBody[EmbeddingsRequest], container: Injected[ProxyContainer],
+    agent_id: Annotated[str | None, Parameter(header="x-daarion-agent-id", description=_ON_BEHALF)] = None,
+    microdao_id: Annotated[str | None, Parameter(header="x-daarion-microdao-id", description=_ON_BEHALF)] = None,
 ) -> Response[bytes]:
-    call = await _call_for(request, data.model, container)
+    call = await _call_for(request, data.model, container, agent_id, microdao_id)
     texts = [data.input] if isinstance(data.input, str) else data.input
     try:
         result = await container.embeddings.embed(call, texts, data.dimensions)
@@ -53,9 +56,9 @@ async def openai_embeddings(
         call.request_id, result.provider, result.physical_model, result.quota, result.cost_usd))
 
 
-async def _call_for(request: Request[Any, Any, Any], model: str, container: ProxyContainer) -> CallContext:
+async def _call_for(request: Request[Any, Any, Any], model: str, container: ProxyContainer, agent_id: str | None,
+                    microdao_id: str | None) -> CallContext:
     principal = caller(request)
-    agent_id, microdao_id = request.headers.get(AGENT_HEADER), request.headers.get(MICRODAO_HEADER)
     if not may_act_for_agents(principal):
         return call_of(request, model, agent_id, microdao_id)
     agent = await container.authenticator.agent(agent_id) if agent_id else None

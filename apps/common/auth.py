@@ -31,13 +31,14 @@ def bearer_of(header: str) -> str | None:
     return token.strip() if scheme.lower() == "bearer" and token.strip() else None
 
 
-def requires(scope: Scope) -> Guard:
-    """The guard of a route that needs `scope`. A coroutine on purpose: Litestar runs synchronous guards in
-    a worker thread."""
+def requires(scope: Scope, *alternatives: Scope) -> Guard:
+    """The guard of a route that needs `scope` (or any of `alternatives`; the refusal names `scope`). A
+    coroutine on purpose: Litestar runs synchronous guards in a worker thread."""
 
     async def guard(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
         principal = await authenticate(connection.scope, bearer_token(connection))
-        principal.require(scope)
+        if not any(principal.may(other) for other in alternatives):
+            principal.require(scope)
         connection.scope["state"][_PRINCIPAL] = principal
 
     return guard

@@ -121,6 +121,10 @@ def _describe(operation: dict[str, Any], handler: HTTPRouteHandler, schemas: dic
     for response in responses.values():
         if not response.get("headers"):
             response.pop("headers", None)
+        for header in response.get("headers", {}).values():
+            # Litestar's ResponseHeader cannot carry a schema, and OpenAPI 3.1 requires a header to have one.
+            if isinstance(header, dict) and "$ref" not in header:
+                header.setdefault("schema", {"type": "string"})
 
 
 def _any_of(node: Any) -> Any:

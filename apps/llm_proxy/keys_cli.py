@@ -25,10 +25,12 @@ def register(subparsers: Any) -> None:
     owner = create.add_mutually_exclusive_group(required=True)
     owner.add_argument("--agent", help="the agent the key acts as, e.g. agent:sofia")
     owner.add_argument("--operator", action="store_true", help="a key bound to no agent (admin, usage, metrics)")
-    create.add_argument("--microdao", help="the agent's microDAO (registers an unknown agent where allowed)")
+    create.add_argument("--microdao", help="the agent's microDAO (registers an unknown agent where allowed); with "
+                                           "--operator, the one microDAO the key may see (usage:read, metrics:read)")
     create.add_argument("--scopes", default=None,
                         help="comma-separated: llm, memory, tools, projects, usage:read ... (default: an agent's "
-                             "usual scopes, or admin,usage:read,metrics:read for --operator)")
+                             "usual scopes, or admin,usage:read,metrics:read for --operator; an --operator key "
+                             "may also get llm:on_behalf, never by default)")
     create.add_argument("--name", default="")
     create.add_argument("--expires-in", default=None, help="30d, 12h, 90m ...")
     create.add_argument("--budget", default=None, help="monthly budget of this key in USD")
@@ -68,9 +70,10 @@ def parse_duration(text: str) -> timedelta:
 
 
 def _create(args: argparse.Namespace) -> int:
-    from domain.identity.scopes import AGENT_SCOPES, OPERATOR_SCOPES
+    from domain.identity.scopes import AGENT_SCOPES, MICRODAO_OPERATOR_SCOPES, OPERATOR_SCOPES
 
-    scopes = parse_scopes(args.scopes) if args.scopes else OPERATOR_SCOPES if args.operator else AGENT_SCOPES
+    operator_default = MICRODAO_OPERATOR_SCOPES if args.microdao else OPERATOR_SCOPES
+    scopes = parse_scopes(args.scopes) if args.scopes else operator_default if args.operator else AGENT_SCOPES
     expires = parse_duration(args.expires_in) if args.expires_in else None
     budget = Decimal(args.budget) if args.budget else None
 

@@ -13,13 +13,14 @@ from apps.common.core import open_ledger_writer
 from domain.identity.administration import IdentityAdmin
 from domain.identity.keys import key_id_of
 from domain.identity.ports import IdentityStore
-from domain.identity.scopes import AGENT_SCOPES, OPERATOR_SCOPES
+from domain.identity.scopes import AGENT_SCOPES, OPERATOR_SCOPES, Scope
 from infra.identity.local_keys import LocalKeys, read_local_keys, write_local_keys
 from infra.identity.pg_identity_store import PgIdentityStore
 from infra.platform.clock import SystemClock
 from infra.platform.db import create_pool
 
 ACTOR = "cli"
+DELEGATE_SCOPES = frozenset({Scope.LLM_ON_BEHALF})
 
 
 @dataclass(frozen=True)
@@ -40,9 +41,11 @@ async def identity_admin(url: str, allow_unregistered_agents: bool = False) -> A
         await pool.close()
 
 
-async def ensure_local_keys(url: str, agents: Sequence[LocalAgent]) -> list[str]:
+async def ensure_local_keys(url: str, agents: Sequence[LocalAgent], memory_delegate: bool = False) -> list[str]:
     """Registers `agents`, keeps every key of the keys file that still works and issues the missing ones;
-    returns the lines to print about keys issued now (each key is shown this once)."""
+    returns the lines to print about keys issued now (each key is shown this once). With `memory_delegate`
+    (the memory service's config bills indexing to each agent through the proxy) the file also keeps an
+    operator key with only llm:on_behalf for it; it is the memory service's, so it is not printed."""
     keys = read_local_keys()
     issued: list[str] = []
     async with identity_admin(url) as admin:
@@ -57,8 +60,11 @@ async def ensure_local_keys(url: str, agents: Sequence[LocalAgent]) -> list[str]
                 key = (await admin.issue_key(agent.agent_id, AGENT_SCOPES, ACTOR, name="local")).key
                 keys.agents[agent.agent_id] = key
                 issued.append(f"  {agent.agent_id:<13} {key}")
-    if issued:
-        write_local_keys(LocalKeys(keys.admin, dict(keys.agents)))
+        renew_delegate = memory_delegate and not await _still_valid(store, keys.memory_delegate, None)
+        if renew_delegate:
+            keys.memory_delegate = (await admin.issue_key(None, DELEGATE_SCOPES, ACTOR, name="memory indexing")).key
+    if issued or renew_delegate:
+        write_local_keys(LocalKeys(keys.admin, dict(keys.agents), keys.memory_delegate))
     return issued
 
 
@@ -71,6 +77,15 @@ async def _still_valid(store: IdentityStore, key: str | None, agent_id: str | No
     record = await store.key(key_id)
     return (record is not None and record.matches(key) and record.is_valid_at(datetime.now(UTC))
             and record.agent_id == agent_id)
+
+
+def memory_delegate_env() -> str | None:
+    """The variable the memory service reads a delegating key from, when its config embeds through the proxy
+    on each agent's behalf (the shipped config embeds in-process: then None, and no such key is made)."""
+    from apps.memory.settings import load_memory_settings
+
+    embedder = load_memory_settings().embedder
+    return embedder.api_key_env if embedder.provider == "proxy" and embedder.on_behalf else None
 
 
 def configured_agents(settings: Any) -> list[LocalAgent]:

@@ -27,6 +27,7 @@ from domain.memory.service import MemoryPolicies, MemoryService
 from infra.identity.synced_index import SyncedKeyIndex
 from infra.ledger.entry_reader import LedgerEntryReader
 from infra.ledger.repository_lookup import LedgerRepositoryLookup
+from infra.memory.embedders.proxy_embedder import billed_to
 from infra.memory.pg_indexing_queue import PgIndexingQueue
 from infra.memory.pg_memory_store import PgMemoryStore
 from infra.memory.pg_near_duplicates import PgNearDuplicates
@@ -67,7 +68,7 @@ class MemoryContainer:
         worker_id = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
         return IndexingWorker(self.queue, embedder or self.embedder, self.core.recorder,
                               LedgerRepositoryLookup(self.core.ledger), policy or self.settings.indexing, worker_id,
-                              on_batch)
+                              on_batch, billed_to if self.settings.embedder.on_behalf else None)
 
 
 @asynccontextmanager

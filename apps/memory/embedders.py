@@ -22,7 +22,7 @@ def build_embedder(settings: EmbedderSettings, tracing: Tracing = OFF) -> Embedd
     if settings.provider == "proxy":
         return ProxyEmbedder(settings.model, settings.dimensions, settings.base_url or "http://127.0.0.1:7007/v1",
                              os.environ.get(settings.api_key_env), settings.batch_size, settings.timeout_s,
-                             settings.send_dimensions, tracing.httpx_hooks)
+                             settings.send_dimensions, settings.on_behalf, tracing.httpx_hooks)
     if settings.provider == "openai":
         return OpenAIEmbedder(settings.model, settings.dimensions, settings.base_url or "https://api.openai.com/v1",
                               os.environ.get(settings.api_key_env), settings.batch_size, settings.timeout_s,

@@ -7,6 +7,8 @@ still name them (older clients do), and naming any other is a 403 identity_misma
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Annotated, Any
 
 from litestar import Request, Response, Router, delete, get, post
@@ -33,7 +35,7 @@ from apps.memory.tracing import found_attributes, retrieval_attributes
 from domain.identity.scopes import Scope
 from domain.kernel.credential import Credential
 from domain.memory.model import Scope as MemoryScope
-from infra.memory.embedders.proxy_embedder import forwarding
+from infra.memory.embedders.proxy_embedder import billed_to, forwarding
 
 AnyRequest = Request[Any, Any, Any]
 Memory = Injected[MemoryContainer]
@@ -54,7 +56,8 @@ async def store_memory(
 ) -> StoreResponse:
     scope = _scope(request, data.agent_id, data.microdao_id)
     check_timestamps(occurred_at=data.occurred_at)
-    result = await container.service.store(scope, request_id_of(request), data)
+    with _embedding_as(request, scope):  # the near-duplicate check embeds the memory
+        result = await container.service.store(scope, request_id_of(request), data)
     outcome = "created" if result.created else "merged" if result.merged else "deduplicated"
     container.metrics.writes.labels("store", outcome).inc()
     return StoreResponse(result.id, [result.id], not result.created, result.chunks, result.merged, result.similarity)
@@ -65,19 +68,22 @@ async def query_memory(request: AnyRequest, data: JSONBody[QueryMemory], contain
     scope = _scope(request, data.agent_id, data.microdao_id)
     check_timestamps(since=data.since, until=data.until)
     started = time.perf_counter()
-    # An embedder through the LLM proxy bills the query to its caller (and carries the retrieval span's traceparent).
-    with (container.tracing.span("retrieval memory", retrieval_attributes(scope, data.tiers)) as span,
-          forwarding(_llm_credential(request))):
+    with container.tracing.span("retrieval memory", retrieval_attributes(scope, data.tiers)) as span, \
+            _embedding_as(request, scope):
         result = await container.service.query(scope, data)
         span.set_attributes(found_attributes(result))
     container.metrics.query_seconds.observe(time.perf_counter() - started)
     return result
 
 
-def _llm_credential(request: AnyRequest) -> Credential | None:
-    """The caller's key, when it may call the LLM proxy (else the memory service's own key pays)."""
+@contextmanager
+def _embedding_as(request: AnyRequest, scope: MemoryScope) -> Iterator[None]:
+    """An embedder through the LLM proxy bills the caller's agent: with the caller's key when it may call the
+    proxy, else with the memory service's key, on the agent's behalf when that key may act for agents."""
     key = bearer_token(request)
-    return Credential(key) if key and caller(request).may(Scope.LLM) else None
+    with forwarding(Credential(key) if key and caller(request).may(Scope.LLM) else None), \
+            billed_to(scope.agent_id, scope.microdao_id):
+        yield
 
 
 @get("/agent-memory/{memory_id:str}", guards=READ, responses=errors(404))

@@ -19,13 +19,15 @@ from infra.platform.settings import LedgerSettings, config_path, load_settings
 
 class EmbedderSettings(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     # proxy: the LLM proxy's /v1/embeddings (base_url its /v1, model a logical embeddings model; api_key_env names
-    # the key the indexing worker pays with; a query is paid by its caller's key).
+    # the key the indexing worker pays with; a query is paid by its caller's key). on_behalf: that key is an
+    # operator key with llm:on_behalf, and each memory's embedding is billed to its own agent.
     provider: Literal["minilm", "ollama", "openai", "proxy"] = "minilm"
     model: str = ""
     dimensions: int = 384
     base_url: str = ""
     api_key_env: str = "OPENAI_API_KEY"
     send_dimensions: bool = False
+    on_behalf: bool = False
     batch_size: int = 32
     timeout_s: float = 30.0
     device: str = "cpu"
@@ -36,6 +38,8 @@ class EmbedderSettings(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
                              " (another size needs a migration adding its index)")
         if self.provider != "minilm" and not self.model:
             raise ValueError(f"the {self.provider} embedder needs `model`")
+        if self.on_behalf and self.provider != "proxy":
+            raise ValueError("on_behalf is for the proxy embedder only")
         if self.provider == "minilm" and self.dimensions != 384:
             raise ValueError("all-MiniLM-L6-v2 makes 384-dimensional vectors")
         if self.batch_size < 1 or self.timeout_s <= 0:

@@ -13,7 +13,7 @@ from eventsourcing.domain import Aggregate
 
 from domain.identity.keys import AgentRecord, KeyRecord, digest, key_id_of, new_key
 from domain.identity.ports import IdentityStore
-from domain.identity.scopes import OPERATOR_SCOPES, Scope
+from domain.identity.scopes import MICRODAO_OPERATOR_SCOPES, OPERATOR_GRANTABLE, OPERATOR_SCOPES, Scope
 from domain.kernel.clock import Clock
 from domain.kernel.errors import Conflict, InvalidRequest, NotFound, UnknownAgent
 from domain.ledger.events import AgentDisabled, AgentRegistered, ApiKeyIssued, ApiKeyRevoked, LedgerEntry
@@ -68,8 +68,9 @@ class IdentityAdmin:
         name: str = "", expires_in: timedelta | None = None, monthly_budget_usd: Decimal | None = None,
         replaces: str | None = None,
     ) -> IssuedKey:
-        """A key for `agent_id` (None: an operator key). An unregistered agent is refused unless the
-        deployment allows them and `microdao_id` says where it belongs (it is registered then)."""
+        """A key for `agent_id` (None: an operator key; with `microdao_id`, one that sees only that microDAO).
+        An unregistered agent is refused unless the deployment allows them and `microdao_id` says where it
+        belongs (it is registered then)."""
         agent = await self._agent_for_key(agent_id, microdao_id, scopes, actor)
         if expires_in is not None and expires_in <= timedelta(0):
             raise InvalidRequest("a key's lifetime must be positive")
@@ -79,7 +80,7 @@ class IdentityAdmin:
         key_id, key = new_key()
         now = self._clock.now()
         record = KeyRecord(
-            key_id, digest(key), agent.agent_id if agent else None, agent.microdao_id if agent else None,
+            key_id, digest(key), agent.agent_id if agent else None, agent.microdao_id if agent else microdao_id,
             scopes, name, monthly_budget_usd, now, now + expires_in if expires_in else None,
         )
         await self._store.add_key(record)
@@ -110,7 +111,8 @@ class IdentityAdmin:
         if not old.is_valid_at(self._clock.now()):
             raise Conflict(f"API key '{key_id}' is already revoked or expired")
         lifetime = old.expires_at - old.created_at if old.expires_at and old.created_at else None
-        issued = await self.issue_key(old.agent_id, old.scopes, actor, name=old.name, expires_in=lifetime,
+        issued = await self.issue_key(old.agent_id, old.scopes, actor, microdao_id=old.microdao_id, name=old.name,
+                                      expires_in=lifetime,
                                       monthly_budget_usd=old.monthly_budget_usd, replaces=key_id)
         ends = self._clock.now() + grace
         if grace > timedelta(0):
@@ -145,11 +147,16 @@ class IdentityAdmin:
     async def _agent_for_key(self, agent_id: str | None, microdao_id: str | None, scopes: frozenset[Scope],
                              actor: str) -> AgentRecord | None:
         if agent_id is None:
-            if not scopes <= OPERATOR_SCOPES:
-                raise InvalidRequest(f"an operator key (no agent) takes only {', '.join(sorted(OPERATOR_SCOPES))}")
+            if not scopes <= OPERATOR_GRANTABLE:
+                raise InvalidRequest(f"an operator key (no agent) takes only {', '.join(sorted(OPERATOR_GRANTABLE))}")
+            if microdao_id is not None and not scopes <= MICRODAO_OPERATOR_SCOPES:
+                # A microDAO's own operators read their usage and health; an admin manages their keys.
+                raise InvalidRequest("an operator key of one microDAO takes only "
+                                     f"{', '.join(sorted(MICRODAO_OPERATOR_SCOPES))} ('admin' and 'metrics:read' "
+                                     "span every microDAO)")
             return None
-        if Scope.ADMIN in scopes:
-            raise InvalidRequest("an agent's key cannot have the 'admin' scope")
+        if refused := scopes & {Scope.ADMIN, Scope.LLM_ON_BEHALF}:
+            raise InvalidRequest(f"an agent's key cannot have the '{min(refused)}' scope")
         agent = await self._store.agent(agent_id)
         if agent is None:
             if not self._allow_unregistered or microdao_id is None:

@@ -8,6 +8,9 @@ from decimal import Decimal
 from domain.identity.scopes import AGENT_ONLY_SCOPES, Scope
 from domain.kernel.errors import AgentKeyRequired, IdentityMismatch, InsufficientScope
 
+# Spending as an agent is granted by name only: admin alone neither calls the LLM nor acts for agents.
+_NOT_BY_ADMIN = frozenset({Scope.LLM, Scope.LLM_ON_BEHALF})
+
 
 @dataclass(frozen=True, slots=True)
 class Tenant:
@@ -30,7 +33,7 @@ class Principal:
         return self.agent_id is None
 
     def may(self, scope: Scope) -> bool:
-        return scope in self.scopes or (Scope.ADMIN in self.scopes and scope is not Scope.LLM)
+        return scope in self.scopes or (Scope.ADMIN in self.scopes and scope not in _NOT_BY_ADMIN)
 
     def require(self, scope: Scope) -> None:
         if self.may(scope):

@@ -10,6 +10,7 @@ from domain.kernel.errors import InvalidRequest
 
 class Scope(StrEnum):
     LLM = "llm"
+    LLM_ON_BEHALF = "llm:on_behalf"  # an operator key calls the proxy naming the agent the call is for
     MEMORY_READ = "memory:read"
     MEMORY_WRITE = "memory:write"
     TOOLS_CALL = "tools:call"
@@ -34,7 +35,13 @@ AGENT_SCOPES = frozenset({
     Scope.PROJECTS_READ, Scope.PROJECTS_WRITE, Scope.USAGE_READ,
 })
 OPERATOR_SCOPES = frozenset({Scope.ADMIN, Scope.USAGE_READ, Scope.METRICS_READ})
+# An operator of one microDAO reads its usage. 'admin' and 'metrics:read' span every microDAO (the /admin API
+# and /metrics know no tenant), so such a key never gets them.
+MICRODAO_OPERATOR_SCOPES = frozenset({Scope.USAGE_READ})
 AGENT_ONLY_SCOPES = AGENT_SCOPES - OPERATOR_SCOPES  # what only an agent's own key can do
+# What an operator key may be given on request, never by default: acting for any agent of any microDAO is a
+# service's power (the memory indexer billing each agent its own embeddings), not an agent's.
+OPERATOR_GRANTABLE = OPERATOR_SCOPES | {Scope.LLM_ON_BEHALF}
 
 
 def parse_scopes(names: str | Iterable[str]) -> frozenset[Scope]:

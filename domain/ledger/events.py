@@ -74,6 +74,7 @@ class EmbeddingsRecorded(Aggregate.Created):
     status: str
     error_type: str | None
     fallbacks: int = 0
+    key_id: str | None = None  # the key that made the call: an operator's when it acted for the agent
 
 
 class EmbeddingsCompleted(EmbeddingsRecorded):

@@ -102,6 +102,7 @@ class EmbeddingsGateway:
             logical_model=call.logical_model, provider=target.provider, physical_model=target.model, inputs=inputs,
             prompt_tokens=tokens, dimensions=dimensions, latency_ms=round((self._clock.monotonic() - started) * 1000, 3),
             cost_usd=cost, cost_known=cost is not None, status=status, error_type=error_type, fallbacks=fallbacks,
+            key_id=call.key_id,
         ))
         await self._admissions.settle(admission, tokens, cost or Decimal(0))
         self._metrics.call_finished(call.agent_id, call.logical_model, status, tokens, 0, cost)

@@ -1,5 +1,9 @@
 """The indexing worker: claim a batch of jobs, embed their chunks in one call, write the vectors.
 
+With an `attribution` (the embedder bills agents: through the LLM proxy on behalf of each), a batch is embedded
+in one call per (agent, microDAO) of its jobs, each inside that agent's attribution, so each agent's usage shows
+its own memories' embeddings.
+
 While it embeds, the worker renews its lease on the batch, so only a dead worker loses its jobs.
 Exactly once, even across crashes: a job's vectors are written and the job removed in one database
 transaction, only while this worker still holds the job's lease; its `MemoryIndexed` ledger entry
@@ -19,7 +23,7 @@ import msgspec
 
 from domain.ledger.events import LedgerEntry, MemoryIndexed
 from domain.ledger.ports import LedgerLookup, UsageRecorder
-from domain.memory.ports import Embedder, IndexingQueue
+from domain.memory.ports import Attribution, Embedder, IndexingQueue
 from domain.memory.queue import BatchReport, IndexedJob, IndexingPolicy, IndexJob, JobFailure, backoff_seconds
 
 log = logging.getLogger(__name__)
@@ -45,6 +49,7 @@ class IndexingWorker:
     def __init__(
         self, queue: IndexingQueue, embedder: Embedder, recorder: UsageRecorder, lookup: LedgerLookup,
         policy: IndexingPolicy, worker_id: str, on_batch: Callable[[BatchReport], None] | None = None,
+        attribution: Attribution | None = None,
     ) -> None:
         self._queue = queue
         self._embedder = embedder
@@ -53,6 +58,7 @@ class IndexingWorker:
         self._policy = policy
         self.worker_id = worker_id
         self._on_batch = on_batch
+        self._attribution = attribution
 
     async def run(self, stop: asyncio.Event, wake: asyncio.Event | None = None) -> None:
         """Works until `stop` is set; sleeps `poll_seconds` (or until `wake`) when the queue is empty."""
@@ -164,6 +170,22 @@ class IndexingWorker:
         return done, failures
 
     async def _embed_together(self, jobs: list[IndexJob]) -> list[IndexedJob]:
+        attribution = self._attribution
+        if attribution is None:
+            return await self._embed_group(jobs)
+        groups: dict[tuple[str, str], list[IndexJob]] = {}
+        for job in jobs:
+            groups.setdefault((job.agent_id, job.microdao_id), []).append(job)
+
+        async def embed_as(agent_id: str, microdao_id: str, group: list[IndexJob]) -> list[IndexedJob]:
+            with attribution(agent_id, microdao_id):
+                return await self._embed_group(group)
+
+        embedded = await asyncio.gather(*(embed_as(*tenant, group) for tenant, group in groups.items()))
+        by_id = {indexed.job.job_id: indexed for group in embedded for indexed in group}
+        return [by_id[job.job_id] for job in jobs]
+
+    async def _embed_group(self, jobs: list[IndexJob]) -> list[IndexedJob]:
         texts = [chunk.text for job in jobs for chunk in job.chunks]
         vectors = await self._embedder.embed(texts) if texts else []
         if len(vectors) != len(texts):

@@ -2,7 +2,8 @@
 into it (counted there as seen again) instead of stored beside it.
 
 What counts: the same agent and microDAO, the same kind and channel (two channels' short-term turns must
-stay each other's), both one chunk long, cosine similarity of their vectors >= `threshold`. Identical
+stay each other's), both one chunk long, cosine similarity of their vectors >= `threshold`, and the same
+specifics (`same_specifics`). Identical
 content and a replayed idempotency key are the store's exact deduplication, checked first: a retry is
 never counted as a merge.
 
@@ -16,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 from collections.abc import Sequence
 from typing import Protocol
 
@@ -27,6 +29,16 @@ from domain.memory.ports import Embedder
 from domain.memory.records import StoreResult
 
 log = logging.getLogger(__name__)
+
+# Tokens holding a digit: times, dates, amounts, versions, ids ("12,000", "v2.1", "15:00"; not a sentence's ".").
+_SPECIFIC = re.compile(r"\w*\d(?:[\w:/-]|[.,](?=\w))*")
+
+
+def same_specifics(new_text: str, old_text: str) -> bool:
+    """Whether two texts name the same numbers. Sentence vectors barely see them, so "the demo is on Thursday
+    at 15:00" and "... at 16:00" are near-identical by cosine, yet merging the second into the first would
+    lose the correction; texts that differ in a number are different facts."""
+    return set(_SPECIFIC.findall(new_text.lower())) == set(_SPECIFIC.findall(old_text.lower()))
 
 
 class NearDuplicatePolicy(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
@@ -54,7 +66,7 @@ class NearDuplicateStore(Protocol):
     ) -> NearMatch | None:
         """Unless a memory of `memory`'s agent has its content or idempotency key: the nearest memory of
         that agent with `memory`'s kind and channel, one chunk long, whose vector of `model` has cosine
-        similarity >= `threshold`, counted as seen again (merge count + 1, last seen now). None otherwise."""
+        similarity >= `threshold` and whose text has `same_specifics` as `memory`'s, counted as seen again (merge count + 1, last seen now). None otherwise."""
         ...
 
 

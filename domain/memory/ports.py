@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Sequence
+from contextlib import AbstractContextManager
 from typing import Protocol
 
 from domain.memory.commands import Search
@@ -10,6 +11,9 @@ from domain.memory.model import NewDocument, NewMemory, Scope
 from domain.memory.queue import IndexedJob, IndexJob, JobFailure, QueueStats
 from domain.memory.ranking import Candidate
 from domain.memory.records import DocumentResult, Forgotten, MemoryRecord, ShortTermTurn, StoreResult
+
+# Whose spend an embedding is: (agent_id, microdao_id) -> a block inside which the embedder bills that agent.
+Attribution = Callable[[str, str], AbstractContextManager[None]]
 
 
 class Embedder(Protocol):

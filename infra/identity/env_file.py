@@ -17,6 +17,7 @@ def write_env_file(path: Path) -> None:
         "# DAARION deployment secrets (made by `daarion keys generate-env`). Keep this file private.",
         f"POSTGRES_PASSWORD={secrets.token_urlsafe(24)}",
         f"DAARION_BOOTSTRAP_ADMIN_KEY={admin_key}",
+        f"DAARION_CONSOLE_SECRET={secrets.token_urlsafe(48)}",
     ]
     descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(descriptor, "w") as handle:

@@ -20,6 +20,7 @@ from infra.platform.settings import env
 class LocalKeys(msgspec.Struct):
     admin: str | None = None
     agents: dict[str, str] = {}
+    memory_delegate: str | None = None  # llm:on_behalf, when the memory service embeds through the proxy so
 
 
 def keys_file() -> Path:

@@ -15,6 +15,7 @@ import logging
 import time
 
 from domain.identity.authentication import KeyIndex, UnknownKey
+from domain.identity.keys import AgentRecord
 from domain.identity.ports import IdentityStore
 from domain.identity.principal import Principal
 from domain.kernel.clock import Clock
@@ -57,6 +58,13 @@ class SyncedKeyIndex:
         except UnknownKey as unknown:  # only then a database read: the hot path parses and hashes once
             await self._look_up(unknown.key_id)
         return self._index.authenticate(presented, self._clock.now())
+
+    async def agent(self, agent_id: str) -> AgentRecord | None:
+        """The agent as stored; one registered a moment ago elsewhere is looked up once."""
+        found = self._index.agent(agent_id)
+        if found is None and (found := await self._store.agent(agent_id)) is not None:
+            self._index.apply([], [found])
+        return found
 
     async def _look_up(self, key_id: str) -> None:
         record = await self._store.key(key_id)

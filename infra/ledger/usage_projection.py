@@ -1,4 +1,4 @@
-"""The usage projection runner: ledger events -> usage_daily, exactly once, in batches.
+"""The usage projection runner: ledger events -> usage_daily and ledger_calls, exactly once, in batches.
 
 Each batch reads the events after the tracked position (infra/ledger/tracking.py: several processes may
 run projectors, exactly one advances at a time), folds them (domain.ledger.projections) and, in ONE
@@ -17,6 +17,7 @@ from collections.abc import Mapping
 
 from eventsourcing.postgres import PostgresDatastore
 
+from domain.ledger.activity import call_of
 from domain.ledger.application import UsageLedger
 from domain.ledger.projections import fold_usage
 from infra.ledger import tracking
@@ -35,6 +36,12 @@ ON CONFLICT (day, kind, agent_id, microdao_id, subject, provider, physical_model
     completion_tokens = u.completion_tokens + EXCLUDED.completion_tokens,
     cost_usd = u.cost_usd + EXCLUDED.cost_usd, unpriced_calls = u.unpriced_calls + EXCLUDED.unpriced_calls,
     latency_ms_sum = u.latency_ms_sum + EXCLUDED.latency_ms_sum, bytes = u.bytes + EXCLUDED.bytes
+"""
+
+# One row per call event: COPY (no conflict can arise, each event is projected once with the position).
+_CALLS = """
+COPY ledger_calls (microdao_id, position, request_id, at, kind, agent_id, subject, provider, model, status,
+    error_type, latency_ms, cost_usd, prompt_tokens, completion_tokens) FROM STDIN
 """
 
 
@@ -81,6 +88,13 @@ class UsageProjector:
             ]
             if rows:
                 curs.executemany(_UPSERT, rows)
+            calls = [c for n, event in zip(notifications, events, strict=True) if (c := call_of(event, n.id))]
+            if calls:
+                with curs.copy(_CALLS) as copy:
+                    for c in calls:
+                        copy.write_row((c.microdao_id, c.position, c.request_id, c.at, c.kind, c.agent_id, c.subject,
+                                        c.provider, c.model, c.status, c.error_type, c.latency_ms, c.cost_usd,
+                                        c.prompt_tokens, c.completion_tokens))
             tracking.advance(curs, NAME, notifications[-1].id)
             return len(notifications)
 
@@ -107,6 +121,7 @@ class UsageProjector:
         with self._datastore.transaction(commit=True) as curs:
             curs.execute("LOCK TABLE usage_projection_tracking IN EXCLUSIVE MODE")
             curs.execute("DELETE FROM usage_daily")
+            curs.execute("DELETE FROM ledger_calls")
             tracking.advance(curs, NAME, 0)
         self.catch_up()
 

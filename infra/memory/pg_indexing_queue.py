@@ -109,7 +109,7 @@ _STATS = """
            count(*) FILTER (WHERE dead_at IS NULL AND locked_until > now()) AS in_flight,
            count(*) FILTER (WHERE dead_at IS NOT NULL) AS dead,
            coalesce(extract(epoch FROM now() - min(created_at) FILTER (WHERE dead_at IS NULL)), 0)::float8 AS age
-    FROM memory_index_jobs GROUP BY model ORDER BY model
+    FROM memory_index_jobs WHERE ($1::text IS NULL OR microdao_id = $1) GROUP BY model ORDER BY model
 """
 
 
@@ -190,8 +190,9 @@ class PgIndexingQueue:
         queued: int = await retry_conflicts("reindexing", lambda: self._pool.fetchval(_ENQUEUE, model, force))
         return queued
 
-    async def stats(self) -> list[QueueStats]:
+    async def stats(self, microdao_id: str | None = None) -> list[QueueStats]:
+        """Per model; of one microDAO's jobs only when `microdao_id` is given (the operator console's view)."""
         return [
             QueueStats(row["model"], row["pending"], row["in_flight"], row["dead"], row["age"])
-            for row in await self._pool.fetch(_STATS)
+            for row in await self._pool.fetch(_STATS, microdao_id)
         ]

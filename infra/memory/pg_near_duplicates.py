@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from domain.memory.model import NewMemory
-from domain.memory.near_duplicates import NearMatch
+from domain.memory.near_duplicates import NearMatch, same_specifics
 from infra.memory.pg_sql import retry_conflicts
 from infra.platform.tenancy import tenant_transaction
 
@@ -26,11 +26,11 @@ _NEAREST = """
         SELECT e.chunk_id, e.embedding::vector({dims}) <=> $1 AS distance FROM memory_embeddings e
         WHERE e.dims = {dims} AND e.model = $2 AND e.tier = 'mid' AND e.microdao_id = $3 AND e.agent_id = $4
         ORDER BY distance LIMIT {candidates})
-    SELECT i.id, 1 - near.distance AS similarity
+    SELECT i.id, 1 - near.distance AS similarity, c.text
     FROM near JOIN memory_chunks c ON c.id = near.chunk_id JOIN memory_items i ON i.id = c.item_id
     WHERE i.kind = $5 AND i.channel_id IS NOT DISTINCT FROM $6 AND 1 - near.distance >= $7
       AND NOT EXISTS (SELECT 1 FROM memory_chunks other WHERE other.item_id = i.id AND other.seq > 0)
-    ORDER BY near.distance LIMIT 1
+    ORDER BY near.distance
 """
 
 _MERGE = ("UPDATE memory_items SET merge_count = merge_count + 1, last_seen_at = now() WHERE id = $1 "
@@ -56,8 +56,9 @@ class PgNearDuplicates:
             if await connection.fetchval(_EXACT, scope.microdao_id, scope.agent_id, memory.content_hash,
                                          memory.idempotency_key):
                 return None
-            near = await connection.fetchrow(self._nearest, vector, model, scope.microdao_id, scope.agent_id,
-                                             memory.kind, memory.channel_id, threshold)
+            candidates = await connection.fetch(self._nearest, vector, model, scope.microdao_id, scope.agent_id,
+                                                memory.kind, memory.channel_id, threshold)
+            near = next((row for row in candidates if same_specifics(memory.chunks[0], row["text"])), None)
             if near is None:
                 return None
             chunks = await connection.fetchval(_MERGE, near["id"])

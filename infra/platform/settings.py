@@ -81,6 +81,9 @@ ENVIRONMENT: tuple[EnvVar, ...] = (
     EnvVar("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "the same for traces only (the full URL, `.../v1/traces`); wins "
                                                  "over OTEL_EXPORTER_OTLP_ENDPOINT"),
     EnvVar("OTEL_SDK_DISABLED", "`true`: no tracing even with an endpoint set"),
+    EnvVar("DAARION_CONSOLE_SECRET", "the operator console's cookie-signing secret, shared by its replicas "
+                                     "(default: generated once into `console_secret` beside the local keys file)",
+           "session_secret", ("console",)),
     EnvVar("DAARION_AGENT_RUNTIME_URL", "`daarion chat`: the agent runtime's URL (default http://127.0.0.1:7006)"),
     EnvVar("DAARION_CHAT_USER", "`daarion chat`: the user id the messages come from (default member:cli)"),
     EnvVar("DAARION_TEST_DATABASE_URL", "tests only: run the suite against this database instead of a fresh "

@@ -1,13 +1,15 @@
 """The out-of-the-box flow, as a person runs it on a fresh machine: `daarion up`, then `daarion chat
 agent:sofia "..."` from another shell, with no manual step in between (no key to create, copy or export).
 
-It runs the real commands as processes on the stack's own ports (7006-7010) with a fresh home, so the
+It runs the real commands as processes on the stack's own ports (7006-7011) with a fresh home, so the
 embedded database, the keys file and everything else are made from nothing.
 """
 
 from __future__ import annotations
 
+import json
 import os
+import re
 import signal
 import socket
 import stat
@@ -16,11 +18,12 @@ import sys
 from collections.abc import Iterator
 from pathlib import Path
 
+import httpx
 import pytest
 
 from tests.support import REPO, wait_until
 
-PORTS = (7006, 7007, 7008, 7009, 7010)
+PORTS = (7006, 7007, 7008, 7009, 7010, 7011)
 
 
 def _free(port: int) -> bool:
@@ -40,7 +43,7 @@ def fresh_home(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
 def stack_up(fresh_home: dict[str, str], tmp_path_factory: pytest.TempPathFactory) -> Iterator[list[str]]:
     busy = [port for port in PORTS if not _free(port)]
     if busy:
-        pytest.fail(f"ports {busy} are taken; `daarion up` needs 7006-7010")
+        pytest.fail(f"ports {busy} are taken; `daarion up` needs 7006-7011")
     log = Path(tmp_path_factory.mktemp("up")) / "up.log"
     with log.open("wb") as out:
         process = subprocess.Popen([sys.executable, "-m", "apps.cli", "up"], env=fresh_home, cwd=REPO,
@@ -70,3 +73,19 @@ def test_chat_with_sofia_works_with_no_manual_step(stack_up: list[str], fresh_ho
     assert chat.returncode == 0, chat.stdout + chat.stderr
     assert chat.stdout.strip()
     assert "401" not in chat.stdout and "unauthenticated" not in chat.stdout
+
+
+def test_the_console_is_up_and_the_printed_admin_key_signs_in_with_a_secret_made_for_this_install(
+    stack_up: list[str], fresh_home: dict[str, str],
+) -> None:
+    data = Path(fresh_home["XDG_DATA_HOME"]) / "daarion"
+    secret = data / "console_secret"
+    assert stat.S_IMODE(secret.stat().st_mode) == 0o600 and secret.read_text().strip() not in "\n".join(stack_up)
+    admin = json.loads((data / "keys.json").read_text())["admin"]
+    with httpx.Client(base_url="http://127.0.0.1:7011", timeout=30) as client:
+        token = re.search(r'name="csrf" value="([^"]+)"', client.get("/login").text)
+        assert token is not None
+        signed_in = client.post("/login", data={"csrf": token.group(1), "key": admin})
+        assert signed_in.status_code == 303 and signed_in.headers["location"] == "/spend"
+        spend = client.get("/spend")
+        assert spend.status_code == 200 and "Totals by agent" in spend.text

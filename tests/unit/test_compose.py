@@ -31,8 +31,8 @@ def test_each_service_publishes_its_port_and_is_health_checked_on_it(name: str) 
     assert service["depends_on"]["migrate"] == {"condition": "service_completed_successfully"}
 
 
-def test_the_ports_are_7006_to_7010() -> None:
-    assert sorted(spec.port for spec in SERVICES.values()) == [7006, 7007, 7008, 7009, 7010]
+def test_the_ports_are_7006_to_7011() -> None:
+    assert sorted(spec.port for spec in SERVICES.values()) == [7006, 7007, 7008, 7009, 7010, 7011]
 
 
 def test_postgres_has_pgvector_ollama_runs_and_a_job_migrates_before_the_services_start() -> None:

@@ -152,3 +152,11 @@ def test_an_agents_usage_report_holds_only_its_own_rows(proxy: str) -> None:
     assert {row["key"] for row in report.json()["rows"]} <= {"agent:sofia"}
     everyone = httpx.get(proxy + "/internal/usage", params={"group_by": "agent"}, headers=bearer(operator_key()))
     assert everyone.status_code == 200
+
+
+def test_an_operator_key_of_one_microdao_is_issued_over_the_admin_api_but_never_with_admin(proxy: str) -> None:
+    created = admin(proxy, "POST", "/keys", json={"microdao_id": "microdao:42", "scopes": ["usage:read"]})
+    assert created.status_code == 201, created.text
+    assert (created.json()["record"]["agent_id"], created.json()["record"]["microdao_id"]) == (None, "microdao:42")
+    refused = admin(proxy, "POST", "/keys", json={"microdao_id": "microdao:42", "scopes": ["admin"]})
+    assert refused.status_code == 400 and "admin" in refused.json()["error"]["message"]

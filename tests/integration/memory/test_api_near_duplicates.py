@@ -78,6 +78,17 @@ async def test_a_related_memory_another_channel_kind_or_agent_is_stored_as_new(
     assert sofia.get(f"/agent-memory/{original}").json()["merge_count"] == 0
 
 
+async def test_a_near_identical_memory_that_changes_a_number_is_stored_as_new(
+    api: httpx.Client, database_url: str, memory_runtime: MemoryContainer,
+) -> None:
+    sofia = agent(api, database_url, "sofia", unique("m"))
+    original = store(sofia, "The investor demo is on Thursday at 15:00.", channel_id="family")
+    await index_everything(memory_runtime)
+    moved = stored(sofia, "The investor demo is on Thursday at 16:00.", channel_id="family")
+    assert moved["id"] != original and "merged" not in moved, "the correction would be lost in a merge"
+    assert sofia.get(f"/agent-memory/{original}").json()["merge_count"] == 0
+
+
 async def test_a_memory_not_yet_indexed_is_not_found_as_a_near_duplicate(
     api: httpx.Client, database_url: str, memory_runtime: MemoryContainer,
 ) -> None:

@@ -1,5 +1,6 @@
 """The memory service embedding through the LLM proxy: every embedding is an EmbeddingsCompleted in the ledger,
-a query's billed to the agent that asked, the indexing worker's to the memory service's own key."""
+a query's (and a store's near-duplicate check's) billed to the agent that asked, the indexing worker's to the
+memory service's own key (an agent key; with a delegating key, see test_indexing_billed_per_agent.py)."""
 
 from __future__ import annotations
 
@@ -42,7 +43,7 @@ def memory(database_url: str, proxy: str) -> Iterator[str]:
         yield base + "/internal"
 
 
-def test_indexing_is_billed_to_the_service_key_and_a_query_to_the_agent_that_asked(
+def test_indexing_is_billed_to_the_service_key_and_a_store_or_query_to_the_agent_that_asked(
     memory: str, database_url: str, ledger: Any,
 ) -> None:
     agent_id = f"agent:recaller-{uuid.uuid4().hex[:8]}"
@@ -57,7 +58,8 @@ def test_indexing_is_billed_to_the_service_key_and_a_query_to_the_agent_that_ask
     found = httpx.post(memory + "/agent-memory/query", headers=key, timeout=30,
                        json={"query": "what does Olena drink?", "limit": 5})
     assert found.status_code == 200, found.text
-    [query] = embeddings_of(ledger, agent_id)
+    near_duplicate_check, query = embeddings_of(ledger, agent_id)  # storing embeds the memory to compare it
+    assert (near_duplicate_check.inputs, near_duplicate_check.microdao_id) == (1, "microdao:recall")
     assert (query.microdao_id, query.inputs, query.prompt_tokens) == ("microdao:recall", 1, 4)
 
 

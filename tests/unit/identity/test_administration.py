@@ -66,6 +66,17 @@ async def test_agent_keys_never_get_admin_and_operator_keys_get_only_operator_sc
     assert operator.record.agent_id is None and operator.record.microdao_id is None
 
 
+async def test_acting_for_agents_is_granted_to_operator_keys_on_request_only() -> None:
+    identity, _, _, _ = admin()
+    await identity.register_agent("agent:sofia", "microdao:7", "op")
+    with pytest.raises(InvalidRequest, match="llm:on_behalf"):
+        await identity.issue_key("agent:sofia", frozenset({Scope.LLM, Scope.LLM_ON_BEHALF}), "op")
+    delegate = await identity.issue_key(None, frozenset({Scope.LLM_ON_BEHALF}), "op")
+    assert delegate.record.scopes == {Scope.LLM_ON_BEHALF}
+    bootstrap = await identity.adopt_operator_key(new_key()[1], "op")
+    assert Scope.LLM_ON_BEHALF not in bootstrap.scopes | OPERATOR_SCOPES | AGENT_SCOPES
+
+
 async def test_revoking_ends_a_key_at_once_and_is_audited() -> None:
     identity, _, recorder, clock = admin()
     issued = await identity.issue_key(None, OPERATOR_SCOPES, "op")
@@ -110,3 +121,16 @@ async def test_a_key_budget_that_is_not_a_sane_amount_is_refused(budget: str) ->
     identity, _, _, _ = admin()
     with pytest.raises(InvalidRequest):
         await identity.issue_key(None, OPERATOR_SCOPES, "op", monthly_budget_usd=Decimal(budget))
+
+
+async def test_an_operator_key_may_be_bound_to_one_microdao_but_then_never_gets_admin_or_metrics() -> None:
+    identity, _, recorder, _ = admin()
+    scoped = await identity.issue_key(None, frozenset({Scope.USAGE_READ}), "op", microdao_id="microdao:9")
+    assert (scoped.record.agent_id, scoped.record.microdao_id) == (None, "microdao:9")
+    assert scoped.record.principal().microdao_id == "microdao:9"
+    assert recorder.events(ApiKeyIssued)[-1].microdao_id == "microdao:9"
+    for scopes in (OPERATOR_SCOPES, frozenset({Scope.USAGE_READ, Scope.METRICS_READ})):
+        with pytest.raises(InvalidRequest, match="takes only usage:read"):
+            await identity.issue_key(None, scopes, "op", microdao_id="microdao:9")
+    rotated = await identity.rotate_key(scoped.record.key_id, "op")
+    assert rotated.record.microdao_id == "microdao:9"

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 
 import pytest
 
 from domain.ledger.events import MemoryIndexed
 from domain.memory.indexing import IndexingWorker
+from domain.memory.model import Scope
 from domain.memory.queue import BatchReport, IndexingPolicy, backoff_seconds
 from tests.fakes.indexing_queue import InMemoryQueue
 from tests.fakes.ledger import FakeRecorder, SetLookup
@@ -33,6 +35,31 @@ async def test_a_batch_of_jobs_is_embedded_in_one_call_and_recorded_once_per_mem
     events = recorder.events(MemoryIndexed)
     assert sorted(e.memory_id for e in events) == [f"item-{i}" for i in range(4)]
     assert {(e.chunks, e.embedding_model, e.dimensions) for e in events} == {(2, "fake-bow", 64)}
+
+
+async def test_with_an_attribution_a_batch_is_embedded_once_per_agent_inside_that_agent_s_attribution() -> None:
+    queue, recorder = InMemoryQueue(), FakeRecorder()
+    current: list[tuple[str, str]] = []
+    billed: list[tuple[tuple[str, str], list[str]]] = []
+
+    class RecordingEmbedder(FakeEmbedder):
+        async def embed(self, texts: Sequence[str]) -> list[list[float]]:
+            billed.append((current[-1], list(texts)))
+            return await super().embed(texts)
+
+    @contextmanager
+    def attribution(agent_id: str, microdao_id: str) -> Iterator[None]:
+        current.append((agent_id, microdao_id))
+        yield
+
+    sofia, olena = Scope("microdao:7", "agent:sofia"), Scope("microdao:8", "agent:olena")
+    for i, scope in enumerate([sofia, olena, sofia]):
+        queue.add(f"item-{i}", [f"text {i}"], scope=scope)
+    report = await IndexingWorker(queue, RecordingEmbedder(), recorder, SetLookup(), POLICY, "w",
+                                  attribution=attribution).run_once()
+    assert report.indexed == 3 and len(queue.vectors) == 3
+    assert sorted(billed) == [(("agent:olena", "microdao:8"), ["text 1"]),
+                              (("agent:sofia", "microdao:7"), ["text 0", "text 2"])]
 
 
 async def test_draining_works_every_batch_overlapping_each_batch_s_writes_with_the_next_embedding() -> None:

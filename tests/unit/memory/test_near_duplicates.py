@@ -13,7 +13,7 @@ from domain.ledger.events import MemoryStored
 from domain.memory.chunking import ChunkingPolicy
 from domain.memory.commands import StoreMemory
 from domain.memory.model import Scope
-from domain.memory.near_duplicates import NearDuplicatePolicy, NearDuplicates, NearMatch
+from domain.memory.near_duplicates import NearDuplicatePolicy, NearDuplicates, NearMatch, same_specifics
 from domain.memory.service import MemoryPolicies, MemoryService
 from tests.fakes.clock import FakeClock
 from tests.fakes.ledger import FakeRecorder
@@ -90,3 +90,14 @@ async def test_an_embedder_over_its_budget_or_failing_skips_the_check_and_the_me
 def test_a_threshold_outside_0_to_1_or_a_budget_not_positive_is_refused_at_start_up(fields: dict[str, float]) -> None:
     with pytest.raises(msgspec.ValidationError, match="near_duplicates"):
         msgspec.convert(fields, NearDuplicatePolicy)
+
+
+@pytest.mark.parametrize(("new", "old", "same"), [
+    ("The demo is on Thursday at 15:00.", "Thursday at 15:00 is the demo.", True),
+    ("The demo is on Thursday at 15:00.", "The demo is on Thursday at 16:00.", False),
+    ("Budget raised to 12,000 UAH", "Budget raised to 15,000 UAH", False),
+    ("fact 3f2a9c", "fact 77b0e1", False),
+    ("My daughter Olena is allergic to peanuts.", "Olena, my daughter, is allergic to peanuts.", True),
+])
+def test_texts_that_differ_in_a_number_are_not_the_same_fact(new: str, old: str, same: bool) -> None:
+    assert same_specifics(new, old) is same

@@ -21,7 +21,7 @@ def test_the_key_appears_in_no_log_ledger_event_metric_or_response_of_its_turns(
 ) -> None:
     caplog.set_level(logging.DEBUG)
     key = issue_key(database_url, SOFIA.id, "microdao:7")
-    secret = key.rsplit("_", 1)[1]
+    secret = key.split("_", 2)[2]  # dk_<id>_<secret>: the secret itself may hold "_" (URL-safe base64)
     url = f"{runtime_stack.runtime}/internal/agents/{SOFIA.id}/messages"
     body = {"channel_id": "cli:secrecy", "user_id": "member:olena", "text": "what time is it?"}
     request_ids = [f"secrecy-{uuid.uuid4().hex[:8]}" for _ in range(4)]

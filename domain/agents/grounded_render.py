@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from domain.agents.grounded_plan import asked_status, named_items, projects_in, words
-from domain.agents.grounded_words import CREATOR_WORDS, TEXT, quoted, status_label
+from domain.agents.grounded_words import CREATOR_WORDS, REMEMBER_WORDS, TEXT, quoted, status_label
 from domain.agents.language import Language
 from domain.agents.model import AgentProfile, RecalledMemory, ToolResult
 
@@ -47,6 +47,8 @@ def render(profile: AgentProfile, question: str, language: Language, calls: Sequ
             reply.say("which_project", names=", ".join(quoted(p["name"], language) for p in projects))
         else:
             reply.say("missing", tool=tool_id, names=", ".join(names))
+    if not reply.lines and _asks_to_remember(question):
+        reply.say("noted")  # the turn itself is the note: stored (the user's words) once it passes the check
     if not reply.lines:
         _from_memory(reply, memories)
     if not reply.lines:
@@ -115,9 +117,24 @@ def cited_memory(profile: AgentProfile, question: str, memories: Sequence[Recall
     """The one memory a reply without tool results cites: the best scored of those that score enough and share
     enough words with the question (ranks alone say nothing of relevance when memory holds a handful)."""
     asked = _informative(question)
-    relevant = [m for m in memories if m.score >= profile.answer.min_memory_score
+    relevant = [m for m in memories if m.score >= profile.answer.min_memory_score and said_in(m)[1]
                 and len(asked & _informative(m.text)) >= profile.answer.min_shared_words]
     return max(relevant, key=lambda m: m.score) if relevant else None
+
+
+def said_in(memory: RecalledMemory) -> tuple[str, str]:
+    """What a memory can be cited for, and who said it: the agent's reply of a conversation; else (a grounded
+    turn stores only the user's words) what the user stated, never a question they asked; ("", "") if nothing."""
+    agent = memory.text.partition("Agent:")[2].strip()
+    if agent:
+        return "memory", agent
+    user = memory.text.partition("User:")[2].strip() if memory.text.startswith("User:") else memory.text.strip()
+    return ("told", user) if user and not user.rstrip().endswith("?") else ("", "")
+
+
+def _asks_to_remember(question: str) -> bool:
+    lowered = question.lower().strip()
+    return any(word in lowered for word in REMEMBER_WORDS) and not lowered.endswith("?")
 
 
 def _informative(text: str) -> set[str]:
@@ -128,8 +145,8 @@ def _from_memory(reply: Reply, memories: Sequence[RecalledMemory]) -> None:
     memory = cited_memory(reply.profile, reply.question, memories)
     if memory is None:
         return
-    said = memory.text.split("Agent:", 1)[-1].strip()
-    reply.say("memory", date=(memory.created_at or "")[:10] or "?", text=quoted(" ".join(said.split()), reply.language))
+    key, said = said_in(memory)
+    reply.say(key, date=(memory.created_at or "")[:10] or "?", text=quoted(" ".join(said.split()), reply.language))
 
 
 def _project_name(project_id: Any, results: Sequence[tuple[str, Any]]) -> str:

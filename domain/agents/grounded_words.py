@@ -28,6 +28,8 @@ TEXT: dict[Language, dict[str, str]] = {
         "missing": "Бракує даних для {tool}: {names}.",
         "which_project": "У якому проєкті? Є: {names}.",
         "memory": "З моїх нотаток ({date}): {text}",
+        "told": "Мені сказали ({date}): {text}",
+        "noted": "Запам'ятала.",
         "intro": ("Я — {name}, асистент {microdao}: розповідаю про проєкти й задачі (що нового, що відкрито "
                   "чи виконано, хто створив), створюю задачі. Про це в моїх інструментах і нотатках нічого немає."),
     },
@@ -48,11 +50,14 @@ TEXT: dict[Language, dict[str, str]] = {
         "missing": "{tool} needs: {names}.",
         "which_project": "Which project? There are: {names}.",
         "memory": "From my notes ({date}): {text}",
+        "told": "I was told ({date}): {text}",
+        "noted": "Noted.",
         "intro": ("I am {name}, the assistant of {microdao}: I tell you about its projects and tasks (what is "
                   "new, open or done, who created what) and create tasks. My tools and notes have nothing on that."),
     },
 }
 
+REMEMBER_WORDS = ("remember", "note that", "запам'ятай", "запамʼятай", "запам’ятай", "занотуй")
 CREATOR_WORDS = ("who created", "who made", "who added", "created by", "хто створив", "хто додав", "автор")
 
 

@@ -174,10 +174,7 @@ class AgentRuntime:
             turn.add_time("tool_list", self._clock.monotonic() - started)
 
     async def _remember(self, profile: AgentProfile, context: TurnContext, text: str, reply: str, turn: TurnState) -> None:
-        # A grounded reply only restates tool results and memories: stored, a stale copy of a task list would
-        # be cited later as if it were something said.
-        grounded = profile.answer.mode == "grounded"
-        if not profile.memory.stores_turns or turn.memory_down or not reply.strip() or not turn.grounded or grounded:
+        if not profile.memory.stores_turns or turn.memory_down or not reply.strip() or not turn.grounded:
             if turn.memory_down:
                 turn.warnings.append("this turn was not stored in memory (memory unavailable)")
             elif not turn.grounded and reply.strip():
@@ -185,7 +182,10 @@ class AgentRuntime:
             return
         started = self._clock.monotonic()
         try:
-            await self._memory.remember(context, text, reply)
+            # Of a grounded turn only the user's words are stored: the reply restates tool results and memories,
+            # and a stale copy of a task list would be recalled (and cited) later as if someone had said it. A
+            # metadata flag would not do: recall returns no metadata, and free-mode prompts would still show it.
+            await self._memory.remember(context, text, "" if profile.answer.mode == "grounded" else reply)
         except DaarionError as exc:
             turn.warnings.append(f"this turn was not stored in memory: {exc.message}")
         finally:

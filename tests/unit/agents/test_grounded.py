@@ -79,6 +79,16 @@ def test_with_no_tool_result_a_relevant_memory_is_cited_else_the_agent_says_what
     assert render(SOFIA, "Яка столиця Франції?", "uk", [], [], [weak]).startswith("Я — Sofia")
 
 
+def test_what_a_user_told_a_grounded_turn_is_cited_later_but_never_a_question_they_asked() -> None:
+    told = RecalledMemory("m1", "mid", "conversation", "User: Запам'ятай: демо для інвесторів у четвер о 15:00",
+                          0.032, "2026-12-01T10:00:00Z")
+    asked = RecalledMemory("m2", "mid", "conversation", "User: Коли демо для інвесторів?", 0.033)
+    assert render(SOFIA, "Запам'ятай: демо для інвесторів у четвер о 15:00", "uk", [], [], [told]) == "Запам'ятала."
+    assert render(SOFIA, "Коли демо для інвесторів?", "uk", [], [], [asked, told]) == (
+        "Мені сказали (2026-12-01): «Запам'ятай: демо для інвесторів у четвер о 15:00»")
+    assert render(SOFIA, "Коли демо для інвесторів?", "uk", [], [], [asked]).startswith("Я — Sofia")
+
+
 def test_the_grounding_check_refuses_invented_dates_ids_and_titles_and_the_wrong_language() -> None:
     sources = ['{"title": "Kick-off meeting notes", "created_at": "2026-11-20", "created_by": "member:taras"}']
     assert grounding_problems("“Kick-off meeting notes” by member:taras, 2026-11-20", "en", sources) == []

@@ -190,7 +190,8 @@ async def test_a_grounded_turn_runs_the_routed_tools_and_renders_the_reply_witho
 
     assert llm.calls == [] and tools.calls == [("projects.list", {}), ("tasks.list", {"project_id": "prj_x"})]
     assert "“Draft the spec” — to do" in result.reply and result.grounding == "passed"
-    assert result.memories_used == [] and memory.stored == []  # a restatement of tool results is not a memory
+    # The user's words are remembered; the reply, a restatement of tool results, is not.
+    assert result.memories_used == [] and memory.stored == [(CONTEXT, "What is new in Project X?", "")]
     assert recorder.entries[0].pending_events[0].answer_mode == "grounded"
 
 

@@ -141,7 +141,8 @@ class AgentRuntime:
             for raw_call, (run, result) in zip(answer.tool_calls, runs, strict=True):
                 turn.tool_runs.append(run)
                 turn.results.append(result)
-                messages.append(tool_message(str(raw_call.get("id", "")), result, profile.tools.max_result_chars))
+                messages.append(tool_message(str(raw_call.get("id", "")), result, profile.tools.max_result_chars,
+                                             profile.prompt))
                 yield ToolCalled(run)
 
     async def _recall(self, profile: AgentProfile, context: TurnContext, text: str, turn: TurnState) -> Recall:

@@ -9,9 +9,16 @@ from collections.abc import Sequence
 from typing import Any
 
 from domain.agents.grounded_plan import asked_status, named_items, projects_in, words
-from domain.agents.grounded_words import CREATOR_WORDS, REMEMBER_WORDS, TEXT, quoted, status_label
+from domain.agents.grounded_words import (
+    CREATOR_WORDS,
+    REMEMBER_WORDS,
+    TEXT,
+    english_query,
+    quoted,
+    status_label,
+)
 from domain.agents.language import Language
-from domain.agents.model import AgentProfile, RecalledMemory, ToolResult
+from domain.agents.model import AgentProfile, Recall, RecalledMemory, ToolResult
 
 Call = tuple[str, dict[str, Any], ToolResult]
 
@@ -116,10 +123,19 @@ def _creator(reply: Reply, tasks: list[dict[str, Any]]) -> None:
 def cited_memory(profile: AgentProfile, question: str, memories: Sequence[RecalledMemory]) -> RecalledMemory | None:
     """The one memory a reply without tool results cites: the best scored of those that score enough and share
     enough words with the question (ranks alone say nothing of relevance when memory holds a handful)."""
-    asked = _informative(question)
-    relevant = [m for m in memories if m.score >= profile.answer.min_memory_score and said_in(m)[1]
-                and len(asked & _informative(m.text)) >= profile.answer.min_shared_words]
-    return max(relevant, key=lambda m: m.score) if relevant else None
+    for asked in (_informative(question), _informative(english_query(question))):  # its own language first
+        relevant = [m for m in memories if m.score >= profile.answer.min_memory_score and said_in(m)[1]
+                    and len(asked & _informative(m.text)) >= profile.answer.min_shared_words]
+        if relevant:
+            return max(relevant, key=lambda m: m.score)
+    return None
+
+
+def merged(recall: Recall, extra: Recall) -> Recall:
+    """The memories of both recalls, each once with its better score (the second asked across languages)."""
+    best = {m.id: m for m in extra.memories}
+    best.update({m.id: m for m in recall.memories if m.id not in best or m.score >= best[m.id].score})
+    return Recall(recall.short_term, sorted(best.values(), key=lambda m: m.score, reverse=True))
 
 
 def said_in(memory: RecalledMemory) -> tuple[str, str]:

@@ -18,7 +18,9 @@ import asyncio
 from collections.abc import AsyncGenerator, Callable
 from typing import TYPE_CHECKING, Any
 
+from domain.agents.grounded_render import merged
 from domain.agents.grounded_turn import GroundedTurn
+from domain.agents.grounded_words import english_query
 from domain.agents.model import (
     AgentProfile,
     LlmCall,
@@ -80,6 +82,8 @@ class AgentRuntime:
         turn = TurnState(self._clock.monotonic())
         recall, tools = await asyncio.gather(self._recall(profile, context, text, turn),
                                              self._offer(profile, context, turn))
+        if profile.answer.mode == "grounded" and not turn.memory_down and (across := english_query(text)):
+            recall = merged(recall, await self._recall(profile, context, across, turn))
         messages, memory_ids = build_messages(profile, text, recall)
         grounded = GroundedTurn(self._tools, self._llm, self._clock, profile, context, turn)
         if profile.answer.mode == "grounded":

@@ -83,6 +83,8 @@ def test_grounded_sofia_gets_the_tools_and_facts_right_in_both_languages(
     assert _share(scores, lambda s: s.facts) >= 0.8, report
     assert all(s.language for s in scores), report
     assert all(s.self_check == "passed" for s in scores), [(s.case.text, s.self_check) for s in scores]
+    across = next(s for s in scores if s.case.text == "Коли плануємо бета-запуск Project X?")
+    assert across.right and across.facts, (across.why, across.reply)  # a Ukrainian question, the answer in an English memory
 
 
 def test_a_model_that_invents_facts_in_the_wrong_language_scores_low(stack: Stack, runtimes: dict[str, str]) -> None:

@@ -47,7 +47,13 @@ def url(service: str) -> str:
 
 def proxy_config(folder: Path, gguf: str | None) -> Path:
     proxy = yaml.safe_load((ROOT / "config" / "llm_proxy.yaml").read_text())
-    proxy["providers"] = {"llama_cpp": {"kind": "llama_cpp", "context_tokens": 2048}}
+    # Only the local model for chat; the embedding providers (memory's MiniLM) stay as shipped.
+    embedding = {target["provider"] for route in (proxy.get("embeddings") or {}).values() for target in route["targets"]}
+    proxy["providers"] = {name: provider for name, provider in proxy["providers"].items()
+                          if name in embedding and provider.get("kind") == "minilm"}
+    proxy["providers"]["llama_cpp"] = {"kind": "llama_cpp", "context_tokens": 2048}
+    proxy["embeddings"] = {name: {**route, "targets": [t for t in route["targets"] if t["provider"] in proxy["providers"]]}
+                           for name, route in (proxy.get("embeddings") or {}).items()}
     proxy["models"] = {"smollm2-135m": {"targets": [{"provider": "llama_cpp", "model": "smollm2-135m-instruct",
                                                      "timeout_s": 300}]}}
     if gguf:

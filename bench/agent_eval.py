@@ -3,10 +3,12 @@ stack, offline, and every reply is scored against the projects service's real da
 
 Every service runs as its own process on a fresh embedded database (the seed's projects, tasks and
 memories); the LLM proxy has only the local llama.cpp model. One table, one row per configuration:
-  smollm2-135m free       today's offline default: the model calls tools and writes the reply
+  smollm2-135m free-full  the offline default before issue 13: the model calls tools and writes the reply,
+                          on the agent's full prompt (no `prompt:` block)
+  smollm2-135m free       the same on the compact prompt of config/agents.yaml `prompt:`
   smollm2-135m grounded   the new default: the runtime routes, the model decides only unrouted questions,
                           the reply is rendered from tool results and memories (AnswerSettings)
-  <gguf> free / grounded  with --gguf PATH: a user-supplied model, the way DAARION_LOCAL_MODEL runs one
+  <gguf> free-full / grounded  with --gguf PATH: a user-supplied model, as DAARION_LOCAL_MODEL runs one
 
     flock /tmp/daarion-bench.lock python bench/agent_eval.py            # all turns, both configs
     python bench/agent_eval.py --quick --only grounded                  # 9 turns, the new default only
@@ -35,6 +37,7 @@ from bench.proxy_overhead import wait_ready
 from infra.platform import db, migrations
 
 ROOT = Path(__file__).resolve().parent.parent
+MODES = ("free-full", "free", "grounded")
 PORTS = {"projects": 18471, "toolcore": 18472, "memory": 18473, "llm-proxy": 18474, "agent-runtime": 18475}
 
 
@@ -44,7 +47,13 @@ def url(service: str) -> str:
 
 def proxy_config(folder: Path, gguf: str | None) -> Path:
     proxy = yaml.safe_load((ROOT / "config" / "llm_proxy.yaml").read_text())
-    proxy["providers"] = {"llama_cpp": {"kind": "llama_cpp", "context_tokens": 2048}}
+    # Only the local model for chat; the embedding providers (memory's MiniLM) stay as shipped.
+    embedding = {target["provider"] for route in (proxy.get("embeddings") or {}).values() for target in route["targets"]}
+    proxy["providers"] = {name: provider for name, provider in proxy["providers"].items()
+                          if name in embedding and provider.get("kind") == "minilm"}
+    proxy["providers"]["llama_cpp"] = {"kind": "llama_cpp", "context_tokens": 2048}
+    proxy["embeddings"] = {name: {**route, "targets": [t for t in route["targets"] if t["provider"] in proxy["providers"]]}
+                           for name, route in (proxy.get("embeddings") or {}).items()}
     proxy["models"] = {"smollm2-135m": {"targets": [{"provider": "llama_cpp", "model": "smollm2-135m-instruct",
                                                      "timeout_s": 300}]}}
     if gguf:
@@ -62,7 +71,9 @@ def agents_config(folder: Path, model: str, mode: str) -> Path:
     agents = yaml.safe_load((ROOT / "config" / "agents.yaml").read_text())
     sofia = agents["agents"][0]
     sofia["model"] = model
-    sofia.setdefault("answer", {})["mode"] = mode
+    sofia.setdefault("answer", {})["mode"] = mode.removesuffix("-full")
+    if mode.endswith("-full"):
+        sofia.pop("prompt", None)
     agents["services"] = {name.replace("-", "_"): {"base_url": url(name), "timeout_s": 600}
                           for name in ("llm-proxy", "memory", "toolcore")}
     path = folder / f"agents-{model}-{mode}.yaml"
@@ -80,15 +91,15 @@ def serve(service: str, env: dict[str, str]) -> subprocess.Popen[bytes]:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", help=f"{len(QUICK)} turns instead of {len(CASES)}")
-    parser.add_argument("--only", choices=("free", "grounded"), help="one answer mode only")
-    parser.add_argument("--gguf", help="also evaluate this GGUF file (free and grounded)")
+    parser.add_argument("--only", choices=MODES, help="one configuration only")
+    parser.add_argument("--gguf", help="also evaluate this GGUF file (free-full and grounded)")
     parser.add_argument("--gguf-only", action="store_true", help="with --gguf: skip the SmolLM2 rows")
     parser.add_argument("--quiet", action="store_true", help="the table only, not each turn")
     args = parser.parse_args()
     cases = QUICK if args.quick else CASES
     models = [*([] if args.gguf and args.gguf_only else ["smollm2-135m"]), *(["user-gguf"] if args.gguf else [])]
     configs = [(model, mode) for model in models
-               for mode in ("free", "grounded") if args.only in (None, mode)]
+               for mode in MODES if args.only in (None, mode) and (model != "user-gguf" or mode != "free")]
     results: dict[str, list[TurnScore]] = {}
     # Left in /tmp: the embedded Postgres of this process stops at exit, after anything here could remove it.
     folder = Path(tempfile.mkdtemp(prefix="daarion-eval-"))

@@ -34,10 +34,14 @@ def real_data(client: httpx.Client, target: Target) -> Data:
     return {"microdao_id": target.microdao_id, "agent_id": target.agent_id, "projects": projects, "tasks": tasks}
 
 
-def memories(client: httpx.Client, target: Target, query: str) -> list[str]:
+def memories(client: httpx.Client, target: Target, query: str, used: list[str]) -> list[str]:
+    """The memories found for the question, and those the turn says it used (it may have asked otherwise:
+    across languages)."""
     body = {"agent_id": target.agent_id, "microdao_id": target.microdao_id, "query": query, "limit": 10}
     found = client.post(f"{target.memory}/internal/agent-memory/query", json=body).raise_for_status().json()
-    return [f"{m.get('created_at') or ''} {m['text']}" for m in found.get("memories") or []]
+    read = [client.get(f"{target.memory}/internal/agent-memory/{memory_id}").json() for memory_id in used]
+    return [f"{m.get('created_at') or ''} {m.get('occurred_at') or ''} {m.get('text') or ''}"
+            for m in [*(found.get("memories") or []), *read]]
 
 
 def ask(client: httpx.Client, target: Target, text: str) -> dict[str, Any]:
@@ -57,7 +61,8 @@ def evaluate(target: Target, cases: Sequence[Case], verbose: bool = False) -> li
             started = time.perf_counter()
             body = ask(client, target, case.text)
             seconds = time.perf_counter() - started
-            result = score(case, body, real_data(client, target), memories(client, target, case.text), seconds)
+            known = memories(client, target, case.text, body.get("memories_used") or [])
+            result = score(case, body, real_data(client, target), known, seconds)
             scores.append(result)
             if verbose:
                 mark = "ok " if result.right and result.facts and result.language else "BAD"

@@ -36,6 +36,7 @@ class TurnScore:
     seconds: float
     why: str
     self_check: str  # the runtime's own grounding check of the reply ("passed", "failed: ...", "" unchecked)
+    prompt_tokens: int = 0  # all the turn's LLM calls together
 
     @property
     def right(self) -> bool:
@@ -53,7 +54,7 @@ def score(case: Case, body: dict[str, Any], data: Data, memories: list[str], sec
                                   f"missing: {', '.join(missing[:3])}" if missing else "",
                                   "" if language else "wrong language"]))
     return TurnScore(case, reply, calls, tools_ok, not invented, not missing, language, seconds, why,
-                     str(body.get("grounding") or ""))
+                     str(body.get("grounding") or ""), int((body.get("usage") or {}).get("prompt_tokens") or 0))
 
 
 def _tools(case: Case, calls: list[tuple[str, dict[str, Any]]], data: Data) -> tuple[bool, str]:
@@ -90,7 +91,7 @@ def quantile(values: list[float], q: float) -> float:
 
 def table(results: dict[str, list[TurnScore]]) -> str:
     head = (f"{'config':<44}{'turns':>6}{'tools+grounded':>16}{'all facts':>11}{'lang uk':>9}{'lang en':>9}"
-            f"{'p50 s':>8}{'p95 s':>8}")
+            f"{'p50 s':>8}{'p95 s':>8}{'prompt tok p50':>16}")
     rows = [head, "-" * len(head)]
     for name, scores in results.items():
         seconds = [s.seconds for s in scores]
@@ -98,5 +99,6 @@ def table(results: dict[str, list[TurnScore]]) -> str:
                     f"{percent(scores, lambda s: s.facts):>11}"
                     f"{percent([s for s in scores if s.case.language == 'uk'], lambda s: s.language):>9}"
                     f"{percent([s for s in scores if s.case.language == 'en'], lambda s: s.language):>9}"
-                    f"{quantile(seconds, 0.5):>8.2f}{quantile(seconds, 0.95):>8.2f}")
+                    f"{quantile(seconds, 0.5):>8.2f}{quantile(seconds, 0.95):>8.2f}"
+                    f"{quantile([float(s.prompt_tokens) for s in scores], 0.5):>16.0f}")
     return "\n".join(rows)

@@ -9,9 +9,16 @@ from collections.abc import Sequence
 from typing import Any
 
 from domain.agents.grounded_plan import asked_status, named_items, projects_in, words
-from domain.agents.grounded_words import CREATOR_WORDS, TEXT, quoted, status_label
+from domain.agents.grounded_words import (
+    CREATOR_WORDS,
+    REMEMBER_WORDS,
+    TEXT,
+    english_query,
+    quoted,
+    status_label,
+)
 from domain.agents.language import Language
-from domain.agents.model import AgentProfile, RecalledMemory, ToolResult
+from domain.agents.model import AgentProfile, Recall, RecalledMemory, ToolResult
 
 Call = tuple[str, dict[str, Any], ToolResult]
 
@@ -47,6 +54,8 @@ def render(profile: AgentProfile, question: str, language: Language, calls: Sequ
             reply.say("which_project", names=", ".join(quoted(p["name"], language) for p in projects))
         else:
             reply.say("missing", tool=tool_id, names=", ".join(names))
+    if not reply.lines and _asks_to_remember(question):
+        reply.say("noted")  # the turn itself is the note: stored (the user's words) once it passes the check
     if not reply.lines:
         _from_memory(reply, memories)
     if not reply.lines:
@@ -114,10 +123,34 @@ def _creator(reply: Reply, tasks: list[dict[str, Any]]) -> None:
 def cited_memory(profile: AgentProfile, question: str, memories: Sequence[RecalledMemory]) -> RecalledMemory | None:
     """The one memory a reply without tool results cites: the best scored of those that score enough and share
     enough words with the question (ranks alone say nothing of relevance when memory holds a handful)."""
-    asked = _informative(question)
-    relevant = [m for m in memories if m.score >= profile.answer.min_memory_score
-                and len(asked & _informative(m.text)) >= profile.answer.min_shared_words]
-    return max(relevant, key=lambda m: m.score) if relevant else None
+    for asked in (_informative(question), _informative(english_query(question))):  # its own language first
+        relevant = [m for m in memories if m.score >= profile.answer.min_memory_score and said_in(m)[1]
+                    and len(asked & _informative(m.text)) >= profile.answer.min_shared_words]
+        if relevant:
+            return max(relevant, key=lambda m: m.score)
+    return None
+
+
+def merged(recall: Recall, extra: Recall) -> Recall:
+    """The memories of both recalls, each once with its better score (the second asked across languages)."""
+    best = {m.id: m for m in extra.memories}
+    best.update({m.id: m for m in recall.memories if m.id not in best or m.score >= best[m.id].score})
+    return Recall(recall.short_term, sorted(best.values(), key=lambda m: m.score, reverse=True))
+
+
+def said_in(memory: RecalledMemory) -> tuple[str, str]:
+    """What a memory can be cited for, and who said it: the agent's reply of a conversation; else (a grounded
+    turn stores only the user's words) what the user stated, never a question they asked; ("", "") if nothing."""
+    agent = memory.text.partition("Agent:")[2].strip()
+    if agent:
+        return "memory", agent
+    user = memory.text.partition("User:")[2].strip() if memory.text.startswith("User:") else memory.text.strip()
+    return ("told", user) if user and not user.rstrip().endswith("?") else ("", "")
+
+
+def _asks_to_remember(question: str) -> bool:
+    lowered = question.lower().strip()
+    return any(word in lowered for word in REMEMBER_WORDS) and not lowered.endswith("?")
 
 
 def _informative(text: str) -> set[str]:
@@ -128,8 +161,8 @@ def _from_memory(reply: Reply, memories: Sequence[RecalledMemory]) -> None:
     memory = cited_memory(reply.profile, reply.question, memories)
     if memory is None:
         return
-    said = memory.text.split("Agent:", 1)[-1].strip()
-    reply.say("memory", date=(memory.created_at or "")[:10] or "?", text=quoted(" ".join(said.split()), reply.language))
+    key, said = said_in(memory)
+    reply.say(key, date=(memory.created_at or "")[:10] or "?", text=quoted(" ".join(said.split()), reply.language))
 
 
 def _project_name(project_id: Any, results: Sequence[tuple[str, Any]]) -> str:

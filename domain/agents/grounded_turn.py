@@ -71,7 +71,8 @@ class GroundedTurn:
         return ToolCalled(run)
 
     async def _model_decides(self, text: str, offered: list[dict[str, Any]]) -> AsyncGenerator[ToolCalled, None]:
-        messages = [{"role": "system", "content": self._profile.system_prompt.strip()}, {"role": "user", "content": text}]
+        system = (self._profile.prompt.system_prompt or self._profile.system_prompt).strip()
+        messages = [{"role": "system", "content": system}, {"role": "user", "content": text}]
         # One token of text at most: the runtime writes the reply, so the model's text is never used.
         call = LlmCall(self._profile.model, messages, offered, None, 1, 0.0)
         started = self._clock.monotonic()

@@ -78,6 +78,16 @@ class AnswerSettings(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     max_items: Annotated[int, Meta(ge=1, le=50)] = 6       # list lines in one reply
 
 
+class PromptSettings(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    """What a free-mode model reads, made compact for a small local model (SmolLM2-135M read 1,306 tokens
+    for the seed question: slow on 2 cores, and it loses the question among them). Defaults change nothing."""
+
+    system_prompt: str = ""  # a short one in place of the agent's own (also for grounded mode's decision)
+    budget_chars: Annotated[int, Meta(ge=0)] = 0  # memories (best first) then history (newest first); 0: no cap
+    result_fields: tuple[str, ...] = ()  # the keys of tool results the model reads (at any depth); (): all
+    result_items: Annotated[int, Meta(ge=0)] = 0  # items of each list in a tool result; 0: all
+
+
 class AgentProfile(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     id: SubjectId
     microdao_id: SubjectId
@@ -87,6 +97,7 @@ class AgentProfile(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     tools: ToolSettings = ToolSettings()
     memory: MemorySettings = MemorySettings()
     answer: AnswerSettings = AnswerSettings()
+    prompt: PromptSettings = PromptSettings()
     max_tokens: Annotated[int, Meta(ge=1, le=32_768)] = 512
     temperature: Annotated[float, Meta(ge=0, le=2)] | None = None
 

@@ -7,7 +7,8 @@ import json
 from collections.abc import Sequence
 from typing import Any
 
-from domain.agents.model import AgentProfile, Recall, RecalledMemory, ToolResult
+from domain.agents.model import AgentProfile, PromptSettings, Recall, RecalledMemory, ToolResult
+from domain.agents.prompt_compact import trimmed, within_budget
 from domain.kernel.tool_names import tool_id_of
 
 MEMORY_HEADER = ("Relevant memories (most relevant first). Use them when they help; "
@@ -23,7 +24,7 @@ def build_messages(profile: AgentProfile, text: str, recall: Recall) -> tuple[li
     turns = recall.short_term[-settings.short_term_turns:] if settings.short_term_turns else []
     in_history = {turn.id for turn in turns}
     memories = [m for m in recall.memories if m.id not in in_history and m.score >= settings.min_score]
-    memories = memories[: settings.limit]
+    memories, turns = within_budget(profile.prompt, memories[: settings.limit], turns)
     messages: list[dict[str, Any]] = [{"role": "system", "content": system_text(profile, memories)}]
     for turn in turns:
         user = turn.user_message or turn.text
@@ -36,7 +37,7 @@ def build_messages(profile: AgentProfile, text: str, recall: Recall) -> tuple[li
 
 
 def system_text(profile: AgentProfile, memories: Sequence[RecalledMemory]) -> str:
-    parts = [profile.system_prompt.strip()]
+    parts = [(profile.prompt.system_prompt or profile.system_prompt).strip()]
     if memories:
         lines = [MEMORY_HEADER]
         for memory in memories:
@@ -73,9 +74,10 @@ def call_arguments(call: dict[str, Any]) -> dict[str, Any] | None:
     return parsed if isinstance(parsed, dict) else None
 
 
-def tool_message(call_id: str, result: ToolResult, max_chars: int) -> dict[str, Any]:
-    """The `tool` message the model reads: the result, or the error (so it can answer anyway)."""
-    payload: Any = result.result if result.error is None else {"error": result.error}
+def tool_message(call_id: str, result: ToolResult, max_chars: int, prompt: PromptSettings) -> dict[str, Any]:
+    """The `tool` message the model reads: the result (trimmed for a compact prompt), or the error (so it can
+    answer anyway)."""
+    payload: Any = trimmed(result.result, prompt) if result.error is None else {"error": result.error}
     content = json.dumps(payload, ensure_ascii=False, default=str)
     if len(content) > max_chars:
         content = content[:max_chars] + f" …[truncated: {len(content) - max_chars} more characters]"

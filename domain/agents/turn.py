@@ -18,7 +18,9 @@ import asyncio
 from collections.abc import AsyncGenerator, Callable
 from typing import TYPE_CHECKING, Any
 
+from domain.agents.grounded_render import merged
 from domain.agents.grounded_turn import GroundedTurn
+from domain.agents.grounded_words import english_query
 from domain.agents.model import (
     AgentProfile,
     LlmCall,
@@ -80,6 +82,8 @@ class AgentRuntime:
         turn = TurnState(self._clock.monotonic())
         recall, tools = await asyncio.gather(self._recall(profile, context, text, turn),
                                              self._offer(profile, context, turn))
+        if profile.answer.mode == "grounded" and not turn.memory_down and (across := english_query(text)):
+            recall = merged(recall, await self._recall(profile, context, across, turn))
         messages, memory_ids = build_messages(profile, text, recall)
         grounded = GroundedTurn(self._tools, self._llm, self._clock, profile, context, turn)
         if profile.answer.mode == "grounded":
@@ -141,7 +145,8 @@ class AgentRuntime:
             for raw_call, (run, result) in zip(answer.tool_calls, runs, strict=True):
                 turn.tool_runs.append(run)
                 turn.results.append(result)
-                messages.append(tool_message(str(raw_call.get("id", "")), result, profile.tools.max_result_chars))
+                messages.append(tool_message(str(raw_call.get("id", "")), result, profile.tools.max_result_chars,
+                                             profile.prompt))
                 yield ToolCalled(run)
 
     async def _recall(self, profile: AgentProfile, context: TurnContext, text: str, turn: TurnState) -> Recall:
@@ -174,10 +179,7 @@ class AgentRuntime:
             turn.add_time("tool_list", self._clock.monotonic() - started)
 
     async def _remember(self, profile: AgentProfile, context: TurnContext, text: str, reply: str, turn: TurnState) -> None:
-        # A grounded reply only restates tool results and memories: stored, a stale copy of a task list would
-        # be cited later as if it were something said.
-        grounded = profile.answer.mode == "grounded"
-        if not profile.memory.stores_turns or turn.memory_down or not reply.strip() or not turn.grounded or grounded:
+        if not profile.memory.stores_turns or turn.memory_down or not reply.strip() or not turn.grounded:
             if turn.memory_down:
                 turn.warnings.append("this turn was not stored in memory (memory unavailable)")
             elif not turn.grounded and reply.strip():
@@ -185,7 +187,10 @@ class AgentRuntime:
             return
         started = self._clock.monotonic()
         try:
-            await self._memory.remember(context, text, reply)
+            # Of a grounded turn only the user's words are stored: the reply restates tool results and memories,
+            # and a stale copy of a task list would be recalled (and cited) later as if someone had said it. A
+            # metadata flag would not do: recall returns no metadata, and free-mode prompts would still show it.
+            await self._memory.remember(context, text, "" if profile.answer.mode == "grounded" else reply)
         except DaarionError as exc:
             turn.warnings.append(f"this turn was not stored in memory: {exc.message}")
         finally:

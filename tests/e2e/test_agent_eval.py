@@ -8,6 +8,7 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Iterator
 
+import httpx
 import msgspec
 import pytest
 
@@ -22,7 +23,7 @@ from domain.agents.model import AnswerSettings
 from infra.agents.service_http import ServiceEndpoint
 from tests.e2e.conftest import Stack
 from tests.fakes.llm_servers import FakeOpenAI
-from tests.support import REPO, serve_in_thread
+from tests.support import REPO, serve_in_thread, wait_until
 
 KEY_ENV = "DAARION_TEST_EVAL_UPSTREAM_KEY"
 
@@ -82,6 +83,8 @@ def test_grounded_sofia_gets_the_tools_and_facts_right_in_both_languages(
     assert _share(scores, lambda s: s.facts) >= 0.8, report
     assert all(s.language for s in scores), report
     assert all(s.self_check == "passed" for s in scores), [(s.case.text, s.self_check) for s in scores]
+    across = next(s for s in scores if s.case.text == "Коли плануємо бета-запуск Project X?")
+    assert across.right and across.facts, (across.why, across.reply)  # a Ukrainian question, the answer in an English memory
 
 
 def test_a_model_that_invents_facts_in_the_wrong_language_scores_low(stack: Stack, runtimes: dict[str, str]) -> None:
@@ -105,3 +108,46 @@ def test_a_reply_that_fails_the_grounding_check_is_not_remembered_and_is_marked_
     assert turn[0].grounding.startswith("failed") and turn[0].answer_mode == "free"
     recalled = stack.recall("eval:liar-ledger", "Launch the rocket")
     assert not any("Launch the rocket" in m["text"] for m in recalled["memories"] + recalled.get("short_term", []))
+
+
+def _indexed(stack: Stack, text: str) -> None:
+    """Waits until a stored turn can be found from another channel by both legs of memory's search."""
+    def ready() -> bool:
+        found = [m for m in stack.recall("eval:probe", text)["memories"] if text in m["text"]]
+        if not found:
+            return False
+        record = httpx.get(f"{stack.memory}/internal/agent-memory/{found[0]['id']}", headers=stack.auth, timeout=10)
+        return bool(record.json()["indexed_chunks"]) and record.json()["indexed_chunks"] == record.json()["chunks"]
+
+    wait_until(ready, timeout=30, interval=0.1)
+
+
+@pytest.mark.parametrize(("note", "question", "fact"), [
+    ("Запам'ятай: демо для інвесторів у четвер о 15:00", "Коли демо для інвесторів?", "у четвер о 15:00"),
+    ("Remember: the investor demo is on Thursday at 15:00", "When is the investor demo?", "Thursday at 15:00"),
+])
+def test_what_a_user_tells_grounded_sofia_is_remembered_and_cited_in_a_later_turn(
+    stack: Stack, runtimes: dict[str, str], note: str, question: str, fact: str,
+) -> None:
+    told = stack.ask(note, channel="eval:note", runtime=runtimes["grounded"]).json()
+    assert told["grounding"] == "passed" and told["reply"] in ("Запам'ятала.", "Noted."), told
+    _indexed(stack, note)
+
+    later = stack.ask(question, channel="eval:later", runtime=runtimes["grounded"]).json()
+
+    assert fact in later["reply"] and later["reply"].startswith(("Мені сказали", "I was told")), later
+
+
+def test_a_task_list_rendered_by_an_earlier_grounded_turn_is_never_cited_as_a_memory(
+    stack: Stack, runtimes: dict[str, str],
+) -> None:
+    listed = stack.ask("Which tasks of Project X are done?", channel="eval:list", runtime=runtimes["grounded"]).json()
+    titles = [line for line in listed["reply"].splitlines() if line.startswith("•")]
+    assert titles, listed
+    _indexed(stack, "Which tasks of Project X are done?")
+
+    later = stack.ask("Which ones of Project X are done?", channel="eval:later-list", runtime=runtimes["grounded"])
+
+    reply = later.json()["reply"]
+    assert not any(title.split("”")[0].strip("• “") in reply for title in titles), reply
+    assert "Which tasks of Project X are done?" not in reply  # a question asked is no fact told

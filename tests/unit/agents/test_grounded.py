@@ -7,6 +7,7 @@ from typing import Any
 
 from domain.agents.grounded_plan import asked_status, calls_for, route_for, title_in
 from domain.agents.grounded_render import render
+from domain.agents.grounded_words import english_query
 from domain.agents.grounding import grounding_problems
 from domain.agents.language import language_of, speaks
 from domain.agents.model import AgentProfile, AnswerSettings, RecalledMemory, Route, ToolResult
@@ -77,6 +78,28 @@ def test_with_no_tool_result_a_relevant_memory_is_cited_else_the_agent_says_what
     assert render(SOFIA, "When is lunch?", "en", [], [], [memory]).startswith("I am Sofia")  # one shared word
     weak = RecalledMemory("m2", "mid", "conversation", "Agent: unrelated", 0.016)
     assert render(SOFIA, "Яка столиця Франції?", "uk", [], [], [weak]).startswith("Я — Sofia")
+
+
+def test_what_a_user_told_a_grounded_turn_is_cited_later_but_never_a_question_they_asked() -> None:
+    told = RecalledMemory("m1", "mid", "conversation", "User: Запам'ятай: демо для інвесторів у четвер о 15:00",
+                          0.032, "2026-12-01T10:00:00Z")
+    asked = RecalledMemory("m2", "mid", "conversation", "User: Коли демо для інвесторів?", 0.033)
+    assert render(SOFIA, "Запам'ятай: демо для інвесторів у четвер о 15:00", "uk", [], [], [told]) == "Запам'ятала."
+    assert render(SOFIA, "Коли демо для інвесторів?", "uk", [], [], [asked, told]) == (
+        "Мені сказали (2026-12-01): «Запам'ятай: демо для інвесторів у четвер о 15:00»")
+    assert render(SOFIA, "Коли демо для інвесторів?", "uk", [], [], [asked]).startswith("Я — Sofia")
+
+
+def test_a_ukrainian_question_cites_an_english_memory_through_known_words_but_its_own_language_first() -> None:
+    assert english_query("Коли плануємо бета-запуск Project X?") == "when plan beta launch Project X"
+    assert english_query("Яка столиця Франції?") == ""
+    english = RecalledMemory("en", "mid", "conversation", "User: When do we plan the beta launch of Project X?\n"
+                             "Agent: Beta launch in mid-December.", 0.033, "2026-11-27T10:00:00Z")
+    ukrainian = RecalledMemory("uk", "mid", "conversation", "User: Коли бета-запуск?\nAgent: Бета-запуск у грудні.",
+                               0.030, "2026-11-28T10:00:00Z")
+    assert render(SOFIA, "Коли плануємо бета-запуск Project X?", "uk", [], [], [english]) == (
+        "З моїх нотаток (2026-11-27): «Beta launch in mid-December.»")
+    assert "у грудні" in render(SOFIA, "Коли плануємо бета-запуск Project X?", "uk", [], [], [english, ukrainian])
 
 
 def test_the_grounding_check_refuses_invented_dates_ids_and_titles_and_the_wrong_language() -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from decimal import Decimal
 
 import msgspec
@@ -11,6 +12,7 @@ from domain.agents.model import (
     AgentProfile,
     AnswerSettings,
     MemorySettings,
+    PromptSettings,
     Recall,
     RecalledMemory,
     RecalledTurn,
@@ -21,7 +23,8 @@ from domain.agents.model import (
     TurnContext,
     TurnDone,
 )
-from domain.agents.prompt import build_messages, offered_tools
+from domain.agents.prompt import build_messages, offered_tools, tool_message
+from domain.agents.prompt_compact import within_budget
 from domain.agents.turn import AgentRuntime
 from domain.kernel.errors import UpstreamFailed
 from domain.kernel.tool_calls import ToolCallStatus
@@ -190,7 +193,8 @@ async def test_a_grounded_turn_runs_the_routed_tools_and_renders_the_reply_witho
 
     assert llm.calls == [] and tools.calls == [("projects.list", {}), ("tasks.list", {"project_id": "prj_x"})]
     assert "“Draft the spec” — to do" in result.reply and result.grounding == "passed"
-    assert result.memories_used == [] and memory.stored == []  # a restatement of tool results is not a memory
+    # The user's words are remembered; the reply, a restatement of tool results, is not.
+    assert result.memories_used == [] and memory.stored == [(CONTEXT, "What is new in Project X?", "")]
     assert recorder.entries[0].pending_events[0].answer_mode == "grounded"
 
 
@@ -214,3 +218,33 @@ async def test_a_grounded_reply_citing_a_memory_passes_the_check_with_the_memory
 
     assert result.reply == "From my notes (2026-11-27): “The beta launch is in mid-December.”"
     assert result.grounding == "passed" and result.memories_used == ["m1"]
+
+
+COMPACT = PromptSettings(system_prompt="You are Sofia. Be brief.", budget_chars=120,
+                         result_fields=("tasks", "title", "status"), result_items=1)
+
+
+def test_a_compact_prompt_keeps_the_best_memories_then_the_newest_turns_within_its_budget() -> None:
+    memories = [RecalledMemory("best", "mid", "conversation", "b" * 100, 0.03),
+                RecalledMemory("long", "mid", "conversation", "l" * 500, 0.02),
+                RecalledMemory("short", "mid", "conversation", "s" * 10, 0.01)]
+    turns = [RecalledTurn("old", "o" * 5, "o" * 5), RecalledTurn("new", "n" * 4, "n" * 4)]
+    kept, recent = within_budget(COMPACT, memories, turns)
+    assert [m.id for m in kept] == ["best", "short"] and [t.id for t in recent] == ["new"]
+    first_alone, _ = within_budget(COMPACT, [memories[1]], [])
+    assert [m.id for m in first_alone] == ["long"]  # the most relevant one is never dropped
+    profile = msgspec.structs.replace(PROFILE, prompt=COMPACT)
+    messages, used = build_messages(profile, "now?", Recall(turns, memories))
+    assert messages[0]["content"].startswith("You are Sofia. Be brief.") and used == ["new", "best", "short"]
+    assert build_messages(PROFILE, "now?", Recall(turns, memories))[1] == ["old", "new", "best", "long", "short"]
+
+
+def test_a_compact_prompt_shows_the_model_only_the_named_fields_and_the_first_items_of_tool_results() -> None:
+    result = ToolResult(ToolCallStatus.SUCCEEDED, 1.0, {"project_id": "prj_x", "tasks": [
+        {"title": "Draft the spec", "status": "todo", "description": "long text " * 50},
+        {"title": "Later", "status": "done"}]})
+    message = tool_message("c1", result, 12_000, COMPACT)
+    assert json.loads(message["content"]) == {"tasks": [{"title": "Draft the spec", "status": "todo"}]}
+    assert "description" in tool_message("c1", result, 12_000, PromptSettings())["content"]
+    failed = ToolResult(ToolCallStatus.FAILED, 1.0, None, {"type": "timeout"})
+    assert json.loads(tool_message("c1", failed, 12_000, COMPACT)["content"]) == {"error": {"type": "timeout"}}

@@ -27,7 +27,6 @@ from infra.ledger.repository_lookup import LedgerRepositoryLookup
 from infra.memory.pg_indexing_queue import PgIndexingQueue
 from infra.memory.pg_memory_store import PgMemoryStore
 from infra.memory.pg_pool import open_memory_pool
-from infra.memory.pg_term_stats import CommonLexemes
 from infra.memory.prometheus_metrics import MemoryMetrics
 from infra.platform.clock import SystemClock
 
@@ -76,10 +75,9 @@ async def open_memory(
         async with open_core(settings.ledger.mode, pool_size=2) as core:
             pool = await open_memory_pool(core.url, settings.database.pool_size, settings.search.hnsw_ef_search)
             try:
-                store = PgMemoryStore(pool, embedder.dimensions,
-                                      CommonLexemes(pool, settings.search.common_lexeme_share))
+                store = PgMemoryStore(pool, embedder.dimensions, settings.search.common_lexeme_docs)
                 wake = asyncio.Event()
-                policies = MemoryPolicies(settings.limits, settings.chunking, settings.ranking)
+                policies = MemoryPolicies(settings.limits, settings.chunking, settings.ranking, settings.retrieval)
                 service = MemoryService(store, embedder, core.recorder, SystemClock(), policies, wake.set)
                 yield MemoryContainer(settings, core, pool, embedder, store, PgIndexingQueue(pool), service,
                                       metrics or MemoryMetrics(CollectorRegistry()), wake)

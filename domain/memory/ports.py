@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Sequence
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 from domain.memory.commands import Search
 from domain.memory.model import NewDocument, NewMemory, Scope
@@ -26,6 +26,13 @@ class Embedder(Protocol):
         ...
 
     async def aclose(self) -> None: ...
+
+
+@runtime_checkable
+class QueryEmbedder(Protocol):
+    """An embedder that embeds a query differently from the texts it is compared with (e5: "query: ")."""
+
+    async def embed_query(self, text: str) -> list[float]: ...
 
 
 class MemoryStore(Protocol):
@@ -65,6 +72,10 @@ class MemoryStore(Protocol):
 
     async def text_search(self, search: Search, per_leg: int) -> list[Candidate]:
         """Up to `per_leg` chunks matching any of the query's words, ranked (text_rank set)."""
+        ...
+
+    async def adjacent(self, scope: Scope, item_ids: Sequence[str]) -> list[tuple[str, Candidate]]:
+        """(id, a mid-term memory of the same channel just before or after it) for each given memory."""
         ...
 
 

@@ -28,9 +28,11 @@ from domain.memory.commands import (
     to_search,
 )
 from domain.memory.model import DOCUMENT_KIND, MemoryLimits, Scope, parse_id
-from domain.memory.ports import Embedder, MemoryStore
+from domain.memory.ports import Embedder, MemoryStore, QueryEmbedder
 from domain.memory.ranking import Candidate, Hit, RankingPolicy, fuse, merge_legs
 from domain.memory.records import DocumentResult, Forgotten, MemoryRecord, ShortTermTurn, StoreResult
+from domain.memory.retrieval import Reranker, RetrievalPolicy, pool_size, second_stage
+from domain.memory.stems import with_prefix_stems
 
 log = logging.getLogger(__name__)
 
@@ -44,12 +46,13 @@ class MemoryPolicies(msgspec.Struct, frozen=True):
     limits: MemoryLimits = MemoryLimits()
     chunking: ChunkingPolicy = ChunkingPolicy()
     ranking: RankingPolicy = RankingPolicy()
+    retrieval: RetrievalPolicy = RetrievalPolicy()
 
 
 class MemoryService:
     def __init__(
         self, store: MemoryStore, embedder: Embedder, recorder: UsageRecorder, clock: Clock,
-        policies: MemoryPolicies, on_enqueued: Callable[[], None] | None = None,
+        policies: MemoryPolicies, on_enqueued: Callable[[], None] | None = None, reranker: Reranker | None = None,
     ) -> None:
         self._store = store
         self._embedder = embedder
@@ -57,6 +60,7 @@ class MemoryService:
         self._clock = clock
         self._policies = policies
         self._on_enqueued = on_enqueued or (lambda: None)
+        self._reranker = reranker
 
     async def store(self, scope: Scope, request_id: str, command: StoreMemory) -> StoreResult:
         memory = to_memory(command, scope, self._policies.limits, self._policies.chunking)
@@ -132,7 +136,8 @@ class MemoryService:
     async def _relevant(self, search: Search) -> list[Hit]:
         if not search.searches_stored_tiers:
             return []
-        ranking = self._policies.ranking
+        ranking, retrieval = self._policies.ranking, self._policies.retrieval
+        search = with_prefix_stems(search) if retrieval.prefix_stems else search
         # The full-text leg runs while the query is being embedded; the vector leg follows the embedding.
         vector_hits, text_hits = await asyncio.gather(
             self._vector_leg(search, ranking.candidates_per_leg),
@@ -140,12 +145,16 @@ class MemoryService:
         )
         # One spare slot per short-term turn, since those are dropped from the ranking afterwards.
         limit = search.limit + (self._policies.limits.short_term_turns if search.channel_id else 0)
-        return fuse(merge_legs(vector_hits, text_hits), ranking, self._clock.now(), limit)
+        hits = fuse(merge_legs(vector_hits, text_hits), ranking, self._clock.now(), pool_size(retrieval, limit))
+        return await second_stage(hits, search, self._store, self._reranker, retrieval)
 
     async def _vector_leg(self, search: Search, per_leg: int) -> list[Candidate]:
         """An embedder outage degrades a query to full text instead of failing it."""
         try:
-            [vector] = await self._embedder.embed([search.query])
+            if isinstance(self._embedder, QueryEmbedder):
+                vector = await self._embedder.embed_query(search.query)
+            else:
+                [vector] = await self._embedder.embed([search.query])
         except DaarionError as exc:
             log.warning("query embedding failed (%s); answering from full text only", exc.message)
             return []

@@ -86,32 +86,64 @@ def vector_leg_sql(
     return sql, params.values
 
 
-def text_leg_sql(search: Search, per_leg: int, common: Sequence[str] = ()) -> tuple[str, list[Any]] | None:
+def text_leg_sql(search: Search, per_leg: int, common_docs: int) -> tuple[str, list[Any]] | None:
     """None when the query has no words to search for.
 
-    Rows are selected by the query's informative lexemes, OR-ed: those not in `common` (lexemes found in
-    a large share of all chunks). A common lexeme adds little to the ranking and, OR-ed, would make every
-    query rank thousands of rows; when a query has nothing but common lexemes, they are AND-ed instead.
-    The ranking itself weighs every lexeme of the query.
+    The query's terms are its lexemes and its stem prefixes (`search.prefixes`, `stem:*`). Rows are
+    selected by the informative terms, OR-ed: those found in at most `common_docs` chunks the caller may
+    see. A common term adds little to the ranking and, OR-ed, would make every query rank thousands of
+    rows; when a query has nothing but common terms, they are AND-ed instead. The ranking weighs every
+    term. The counts are the tenant's own, taken by this statement (capped at common_docs + 1, through
+    the GIN index), so results never depend on when the planner's statistics were last gathered.
     """
-    if not search.terms:
+    if not search.terms and not search.prefixes:
         return None
     params = Params()
-    words, common_lexemes = params.add(" ".join(search.terms)), params.add(list(common))
+    words, prefixes = params.add(" ".join(search.terms)), params.add(list(search.prefixes))
+    cap = params.add(common_docs)
     where = " AND ".join(["c.tsv @@ q.matching", scope_sql("c", search, params), *filters_sql(search, params)])
     sql = f"""
-        WITH leg AS MATERIALIZED (
+        WITH terms AS MATERIALIZED (
+            SELECT term, (SELECT count(*) FROM (
+                              SELECT 1 FROM memory_chunks_matching c
+                              WHERE c.tsv @@ term::tsquery AND {scope_sql("c", search, params)}
+                              LIMIT {cap} + 1) hits) AS docs
+            FROM (SELECT quote_literal(lexeme) AS term FROM unnest(to_tsvector('{TEXT_SEARCH_CONFIG}', {words}))
+                  UNION SELECT quote_literal(prefix) || ':*' FROM unnest({prefixes}::text[]) prefix) t
+        ),
+        q AS (
+            SELECT coalesce(string_agg(term, ' | ') FILTER (WHERE docs <= {cap}),
+                            string_agg(term, ' & '))::tsquery AS matching,
+                   string_agg(term, ' | ')::tsquery AS ranking
+            FROM terms
+        ),
+        leg AS MATERIALIZED (
             SELECT c.id AS chunk_id, ts_rank(c.tsv, q.ranking, 1) AS relevance
-            FROM memory_chunks_matching c, (
-                SELECT coalesce(string_agg(quote_literal(lexeme), ' | ')
-                                    FILTER (WHERE lexeme <> ALL({common_lexemes}::text[])),
-                                string_agg(quote_literal(lexeme), ' & '))::tsquery AS matching,
-                       string_agg(quote_literal(lexeme), ' | ')::tsquery AS ranking
-                FROM unnest(to_tsvector('{TEXT_SEARCH_CONFIG}', {words}))
-            ) q
+            FROM memory_chunks_matching c, q
             WHERE {where} ORDER BY relevance DESC, c.id LIMIT {params.add(per_leg)})
     """ + _DETAILS.format(order="relevance DESC")
     return sql, params.values
+
+
+# The mid-term memories just before and after each given one in its channel (ix_memory_items_channel), as
+# candidates found by neither leg (their first chunk stands for them, as a memory is one hit).
+ADJACENT_SQL = """
+    SELECT i.id AS source_id, c.id AS chunk_id, n.id AS item_id, c.seq, n.tier, n.kind, n.occurred_at, n.metadata,
+           n.text, n.created_at, n.channel_id, n.title, n.source_uri, NULL::bigint AS rank
+    FROM memory_items i
+    CROSS JOIN LATERAL (
+        (SELECT * FROM memory_items p WHERE p.tier = 'mid' AND p.microdao_id = i.microdao_id
+            AND p.agent_id = i.agent_id AND p.channel_id = i.channel_id
+            AND (p.occurred_at, p.id) < (i.occurred_at, i.id) ORDER BY p.occurred_at DESC, p.id DESC LIMIT 1)
+        UNION ALL
+        (SELECT * FROM memory_items p WHERE p.tier = 'mid' AND p.microdao_id = i.microdao_id
+            AND p.agent_id = i.agent_id AND p.channel_id = i.channel_id
+            AND (p.occurred_at, p.id) > (i.occurred_at, i.id) ORDER BY p.occurred_at, p.id LIMIT 1)
+    ) n
+    JOIN memory_chunks c ON c.item_id = n.id AND c.seq = 0
+    WHERE i.id = ANY($1::uuid[]) AND i.tier = 'mid' AND i.microdao_id = $2 AND i.agent_id = $3
+      AND i.channel_id IS NOT NULL
+"""
 
 
 def candidate_of(row: Any, leg: str) -> Candidate:

@@ -37,7 +37,9 @@ PIPELINES = [
     Pipeline("today", {}),
     Pipeline("+e5", E5),
     Pipeline("+e5 +stems", merged(E5, {"retrieval": {"prefix_stems": True}})),
-    Pipeline("+e5 +neighbours", merged(E5, {"retrieval": {"neighbours": True}})),
+    Pipeline("+e5 +rerank", merged(E5, {"retrieval": {"rerank": {"enabled": True}}})),
+    Pipeline("+e5 +rerank, cosine only", merged(E5, {"retrieval": {"rerank": {"enabled": True}},
+                                                      "search": {"rerank_lexical_weight": 0.0}})),
     Pipeline("new", NEW),
 ]
 NO_RERANK = Pipeline("new, rerank off", merged(NEW, {"retrieval": {"rerank": {"enabled": False}}}))
@@ -145,12 +147,12 @@ async def run(args: argparse.Namespace) -> int:
     for part in bilingual:  # the same English chat in both agents' memory: only the answers' language differs
         part.exchanges = distractors + part.exchanges
     pipelines = [p for p in PIPELINES if args.quick is False or p.name in ("today", "new")]
-    env = {**os.environ, "DATABASE_URL": url}
     print(f"retrieval bench: {len(conversations)} REALTALK conversations "
           f"({sum(len(c.exchanges) for c in conversations)} exchanges, {sum(len(c.questions) for c in conversations)} "
           f"questions), {os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f} (shared machine: "
           "latencies are inflated by other work)")
-    with serve([*pipelines, NO_RERANK], env) as urls:
+    os.environ["DATABASE_URL"] = url  # the services in this process use the bench's database
+    with serve([*pipelines, NO_RERANK]) as urls:
         started = time.monotonic()
         corpora = await load(urls, url, conversations + bilingual)
         print(f"stored through the API in {time.monotonic() - started:.0f} s")

@@ -8,9 +8,7 @@ pipelines query the same stored memories, each with the vectors of its own model
 from __future__ import annotations
 
 import socket
-import subprocess
-import sys
-import tempfile
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -23,7 +21,7 @@ from bench.proxy_overhead import wait_ready
 
 ROOT = Path(__file__).resolve().parent.parent
 E5 = {"embedder": {"provider": "e5"}}
-NEW = {"embedder": {"provider": "e5"}, "retrieval": {"prefix_stems": True, "neighbours": True}}
+NEW = {"embedder": {"provider": "e5"}, "retrieval": {"prefix_stems": True, "rerank": {"enabled": True}}}
 
 
 @dataclass(frozen=True)
@@ -51,26 +49,34 @@ def free_port() -> int:
 
 
 @contextmanager
-def serve(pipelines: list[Pipeline], env: dict[str, str]) -> Iterator[dict[str, str]]:
-    """Base URLs by pipeline name, each service a process of its own (so the bench's client and the
-    services do not share a GIL)."""
-    children: list[subprocess.Popen[bytes]] = []
+def serve(pipelines: list[Pipeline]) -> Iterator[dict[str, str]]:
+    """Base URLs by pipeline name. The services run in this process, each on a thread of its own: they
+    share the loaded models (a process per pipeline took ten minutes to start on the busy 2-core machine),
+    and queries go one at a time, so they rarely wait on each other for the GIL."""
+    import msgspec
+    import uvicorn
+
+    from apps.common.http_server import SERVER_OPTIONS
+    from apps.memory.app import create_app
+    from apps.memory.settings import MemorySettings
+
+    servers: list[tuple[uvicorn.Server, threading.Thread]] = []
     urls: dict[str, str] = {}
-    with tempfile.TemporaryDirectory(prefix="retrieval-bench-") as directory:
-        try:
-            for pipeline in pipelines:
-                config = Path(directory) / f"{len(children)}.yaml"
-                config.write_text(yaml.safe_dump(settings_of(pipeline.overlay)))
-                port = free_port()
-                children.append(subprocess.Popen(
-                    [sys.executable, "-m", "apps.cli", "serve", "memory", "--port", str(port), "--log-level",
-                     "warning"], env={**env, "DAARION_MEMORY_CONFIG": str(config)}, cwd=ROOT))
-                urls[pipeline.name] = f"http://127.0.0.1:{port}"
-            for url in urls.values():
-                wait_ready(f"{url}/readyz", timeout=180)
-            yield urls
-        finally:
-            for child in children:
-                child.terminate()
-            for child in children:
-                child.wait(60)
+    try:
+        for pipeline in pipelines:
+            app = create_app(msgspec.convert(settings_of(pipeline.overlay), MemorySettings))
+            port = free_port()
+            server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning",
+                                                   lifespan="on", **SERVER_OPTIONS))
+            thread = threading.Thread(target=server.run, daemon=True)
+            thread.start()
+            servers.append((server, thread))
+            urls[pipeline.name] = f"http://127.0.0.1:{port}"
+        for url in urls.values():
+            wait_ready(f"{url}/readyz", timeout=300)
+        yield urls
+    finally:
+        for server, _ in servers:
+            server.should_exit = True
+        for _, thread in servers:
+            thread.join(60)

@@ -24,6 +24,7 @@ from domain.memory.queue import BatchReport, IndexingPolicy
 from domain.memory.service import MemoryPolicies, MemoryService
 from infra.identity.synced_index import SyncedKeyIndex
 from infra.ledger.repository_lookup import LedgerRepositoryLookup
+from infra.memory.pg_exact_reranker import PgExactReranker
 from infra.memory.pg_indexing_queue import PgIndexingQueue
 from infra.memory.pg_memory_store import PgMemoryStore
 from infra.memory.pg_pool import open_memory_pool
@@ -78,7 +79,9 @@ async def open_memory(
                 store = PgMemoryStore(pool, embedder.dimensions, settings.search.common_lexeme_docs)
                 wake = asyncio.Event()
                 policies = MemoryPolicies(settings.limits, settings.chunking, settings.ranking, settings.retrieval)
-                service = MemoryService(store, embedder, core.recorder, SystemClock(), policies, wake.set)
+                reranker = PgExactReranker(pool, embedder.model, embedder.dimensions,
+                                           settings.search.rerank_lexical_weight)
+                service = MemoryService(store, embedder, core.recorder, SystemClock(), policies, wake.set, reranker)
                 yield MemoryContainer(settings, core, pool, embedder, store, PgIndexingQueue(pool), service,
                                       metrics or MemoryMetrics(CollectorRegistry()), wake)
             finally:

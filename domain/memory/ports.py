@@ -74,10 +74,6 @@ class MemoryStore(Protocol):
         """Up to `per_leg` chunks matching any of the query's words, ranked (text_rank set)."""
         ...
 
-    async def adjacent(self, scope: Scope, item_ids: Sequence[str]) -> list[tuple[str, Candidate]]:
-        """(id, a mid-term memory of the same channel just before or after it) for each given memory."""
-        ...
-
 
 class IndexingQueue(Protocol):
     """The durable indexing queue (see domain.memory.queue for the lease and retry rules)."""

@@ -114,10 +114,10 @@ def fuse(candidates: list[Candidate], policy: RankingPolicy, now: datetime, limi
         if key not in best or value > best[key][0]:
             best[key] = (value, candidate)
     ranked = sorted(best.values(), key=lambda pair: (-pair[0], -pair[1].occurred_at.timestamp(), pair[1].chunk_id))
-    return [hit_of(value, candidate) for value, candidate in ranked[:limit]]
+    return [_hit(value, candidate) for value, candidate in ranked[:limit]]
 
 
-def hit_of(value: float, candidate: Candidate) -> Hit:
+def _hit(value: float, candidate: Candidate) -> Hit:
     if candidate.tier == "long":
         source = MemorySource("document", document_id=candidate.item_id, title=candidate.title,
                               uri=candidate.source_uri, chunk=candidate.seq)

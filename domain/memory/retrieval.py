@@ -1,14 +1,14 @@
-"""The second retrieval stage, after the hybrid first stage (domain.memory.ranking) has fused its legs:
+"""The retrieval switches beyond the hybrid first stage (domain.memory.ranking), and the rerank stage.
 
-neighbours  the exchange just before and just after each of the best `neighbour_hits` hits, in the same
-            channel, join the ranking at `neighbour_share` of that hit's score (a question's evidence
-            often sits one turn away from the turn that shares its words).
-rerank      a Reranker scores the best `candidates` hits against the query; the final order fuses the
-            first-stage rank and the reranker's rank by reciprocal rank (k = `rrf_k`), the reranker's
-            counting `weight` times. A rerank that has not answered within `budget_ms` is skipped: the
-            first-stage order stands, so a slow reranker costs quality, never the latency budget.
+prefix_stems  long Cyrillic query words match by stem prefix (domain.memory.stems).
+rerank        a Reranker scores the best `candidates` hits against the query; the final order fuses the
+              first-stage rank and the reranker's rank by reciprocal rank (k = `rrf_k`), the reranker's
+              counting `weight` times. A rerank that has not answered within `budget_ms` is skipped: the
+              first-stage order stands, so a slow reranker costs quality, never the latency budget.
 
 Each is a switch in config/memory.yaml under `retrieval`; bench/retrieval_quality.py measures each alone.
+(Adding the exchanges next to the best hits was measured too, on REALTALK: R@5 +0.003, R@10 -0.011,
+Ukrainian R@5 -0.03; it did not pay for itself and was taken out.)
 """
 
 from __future__ import annotations
@@ -21,8 +21,7 @@ from typing import Protocol
 import msgspec
 
 from domain.memory.commands import Search
-from domain.memory.model import Scope
-from domain.memory.ranking import Candidate, Hit, hit_of
+from domain.memory.ranking import Hit
 
 log = logging.getLogger(__name__)
 
@@ -41,39 +40,24 @@ class RerankPolicy(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
 
 class RetrievalPolicy(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     prefix_stems: bool = False
-    neighbours: bool = False
-    neighbour_hits: int = 5
-    neighbour_share: float = 0.5
     rerank: RerankPolicy = RerankPolicy()
-
-    def __post_init__(self) -> None:
-        if self.neighbour_hits < 1 or not 0 < self.neighbour_share <= 1:
-            raise ValueError("neighbour_hits must be at least 1 and neighbour_share in (0, 1]")
 
 
 class Reranker(Protocol):
-    async def scores(self, search: Search, hits: Sequence[Hit]) -> list[float | None]:
-        """One score per hit, higher is better; None where the reranker has nothing to say about it."""
+    async def scores(self, search: Search, vector: Sequence[float], hits: Sequence[Hit]) -> list[float | None]:
+        """One score per hit, higher is better; None where the reranker has nothing to say about it.
+        `vector`: the query's, from the configured embedder."""
         ...
 
 
-def with_neighbours(hits: list[Hit], adjacent: Sequence[tuple[str, Candidate]], policy: RetrievalPolicy) -> list[Hit]:
-    """`adjacent`: (id of the hit, a memory next to it). A memory already ranked keeps its better score."""
-    scores = {hit.id: hit.score for hit in hits}
-    ranked = {hit.id: hit for hit in hits}
-    for source, candidate in adjacent:
-        value = scores.get(source, 0.0) * policy.neighbour_share
-        if candidate.item_id not in ranked or ranked[candidate.item_id].score < value:
-            ranked[candidate.item_id] = hit_of(value, candidate)
-    return sorted(ranked.values(), key=lambda hit: (-hit.score, hit.id))
-
-
-async def reranked(hits: list[Hit], search: Search, reranker: Reranker, policy: RerankPolicy) -> list[Hit]:
+async def reranked(
+    hits: list[Hit], search: Search, vector: Sequence[float], reranker: Reranker, policy: RerankPolicy,
+) -> list[Hit]:
     head, tail = hits[: policy.candidates], hits[policy.candidates:]
     if len(head) < 2:
         return hits
     try:
-        scores = await asyncio.wait_for(reranker.scores(search, head), policy.budget_ms / 1000)
+        scores = await asyncio.wait_for(reranker.scores(search, vector, head), policy.budget_ms / 1000)
     except TimeoutError:
         log.info("rerank skipped: no answer within %.0f ms", policy.budget_ms)
         return hits
@@ -86,18 +70,12 @@ async def reranked(hits: list[Hit], search: Search, reranker: Reranker, policy: 
     return [msgspec.structs.replace(hit, score=round(value, 6)) for value, hit in fused] + tail
 
 
-class AdjacentMemories(Protocol):
-    async def adjacent(self, scope: Scope, item_ids: Sequence[str]) -> list[tuple[str, Candidate]]: ...
-
-
 async def second_stage(
-    hits: list[Hit], search: Search, store: AdjacentMemories, reranker: Reranker | None, policy: RetrievalPolicy,
+    hits: list[Hit], search: Search, vector: Sequence[float] | None, reranker: Reranker | None,
+    policy: RetrievalPolicy,
 ) -> list[Hit]:
-    if policy.neighbours:
-        sources = [hit.id for hit in hits[: policy.neighbour_hits] if hit.tier == "mid"]
-        hits = with_neighbours(hits, await store.adjacent(search.scope, sources) if sources else [], policy)
-    if policy.rerank.enabled and reranker is not None:
-        hits = await reranked(hits, search, reranker, policy.rerank)
+    if policy.rerank.enabled and reranker is not None and vector is not None:
+        return await reranked(hits, search, vector, reranker, policy.rerank)
     return hits
 
 

@@ -139,17 +139,18 @@ class MemoryService:
         ranking, retrieval = self._policies.ranking, self._policies.retrieval
         search = with_prefix_stems(search) if retrieval.prefix_stems else search
         # The full-text leg runs while the query is being embedded; the vector leg follows the embedding.
-        vector_hits, text_hits = await asyncio.gather(
+        (vector, vector_hits), text_hits = await asyncio.gather(
             self._vector_leg(search, ranking.candidates_per_leg),
             self._store.text_search(search, ranking.candidates_per_leg),
         )
         # One spare slot per short-term turn, since those are dropped from the ranking afterwards.
         limit = search.limit + (self._policies.limits.short_term_turns if search.channel_id else 0)
         hits = fuse(merge_legs(vector_hits, text_hits), ranking, self._clock.now(), pool_size(retrieval, limit))
-        return await second_stage(hits, search, self._store, self._reranker, retrieval)
+        return await second_stage(hits, search, vector, self._reranker, retrieval)
 
-    async def _vector_leg(self, search: Search, per_leg: int) -> list[Candidate]:
-        """An embedder outage degrades a query to full text instead of failing it."""
+    async def _vector_leg(self, search: Search, per_leg: int) -> tuple[list[float] | None, list[Candidate]]:
+        """The query's vector and the leg's hits; an embedder outage degrades a query to full text instead
+        of failing it (no vector)."""
         try:
             if isinstance(self._embedder, QueryEmbedder):
                 vector = await self._embedder.embed_query(search.query)
@@ -157,8 +158,8 @@ class MemoryService:
                 [vector] = await self._embedder.embed([search.query])
         except DaarionError as exc:
             log.warning("query embedding failed (%s); answering from full text only", exc.message)
-            return []
-        return await self._store.vector_search(search, vector, self._embedder.model, per_leg)
+            return None, []
+        return vector, await self._store.vector_search(search, vector, self._embedder.model, per_leg)
 
     async def _record_forgotten(self, request_id: str, forgotten: list[Forgotten]) -> None:
         groups: dict[tuple[str, str, str], list[str]] = {}

@@ -20,7 +20,7 @@ from domain.memory.model import MemoryContent, NewDocument, NewMemory, Scope
 from domain.memory.ranking import Candidate
 from domain.memory.records import DocumentResult, Forgotten, MemoryRecord, ShortTermTurn, StoreResult
 from infra.memory.pg_documents import put_document
-from infra.memory.pg_search_sql import ADJACENT_SQL, candidate_of, text_leg_sql, vector_leg_sql
+from infra.memory.pg_search_sql import candidate_of, text_leg_sql, vector_leg_sql
 from infra.memory.pg_sql import CHUNKS_AND_JOB, named, retry_conflicts
 from infra.platform.tenancy import tenant_transaction
 
@@ -156,11 +156,6 @@ class PgMemoryStore:
         async with self._tenant(search.scope) as connection:
             rows = await connection.fetch(sql, *args)
         return [candidate_of(row, "text") for row in rows]
-
-    async def adjacent(self, scope: Scope, item_ids: Sequence[str]) -> list[tuple[str, Candidate]]:
-        async with self._tenant(scope) as connection:
-            rows = await connection.fetch(ADJACENT_SQL, list(item_ids), scope.microdao_id, scope.agent_id)
-        return [(str(row["source_id"]), candidate_of(row, "adjacent")) for row in rows]
 
 
 def _forgotten(row: Any) -> Forgotten:

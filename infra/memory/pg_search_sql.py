@@ -86,6 +86,12 @@ def vector_leg_sql(
     return sql, params.values
 
 
+def query_terms_sql(words: str, prefixes: str) -> str:
+    """The query's terms as tsquery text: its lexemes (`words` under the text configuration) and `prefix:*`."""
+    return (f"SELECT quote_literal(lexeme) AS term FROM unnest(to_tsvector('{TEXT_SEARCH_CONFIG}', {words})) "
+            f"UNION SELECT quote_literal(prefix) || ':*' FROM unnest({prefixes}::text[]) prefix")
+
+
 def text_leg_sql(search: Search, per_leg: int, common_docs: int) -> tuple[str, list[Any]] | None:
     """None when the query has no words to search for.
 
@@ -108,8 +114,7 @@ def text_leg_sql(search: Search, per_leg: int, common_docs: int) -> tuple[str, l
                               SELECT 1 FROM memory_chunks_matching c
                               WHERE c.tsv @@ term::tsquery AND {scope_sql("c", search, params)}
                               LIMIT {cap} + 1) hits) AS docs
-            FROM (SELECT quote_literal(lexeme) AS term FROM unnest(to_tsvector('{TEXT_SEARCH_CONFIG}', {words}))
-                  UNION SELECT quote_literal(prefix) || ':*' FROM unnest({prefixes}::text[]) prefix) t
+            FROM ({query_terms_sql(words, prefixes)}) t
         ),
         q AS (
             SELECT coalesce(string_agg(term, ' | ') FILTER (WHERE docs <= {cap}),
@@ -123,27 +128,6 @@ def text_leg_sql(search: Search, per_leg: int, common_docs: int) -> tuple[str, l
             WHERE {where} ORDER BY relevance DESC, c.id LIMIT {params.add(per_leg)})
     """ + _DETAILS.format(order="relevance DESC")
     return sql, params.values
-
-
-# The mid-term memories just before and after each given one in its channel (ix_memory_items_channel), as
-# candidates found by neither leg (their first chunk stands for them, as a memory is one hit).
-ADJACENT_SQL = """
-    SELECT i.id AS source_id, c.id AS chunk_id, n.id AS item_id, c.seq, n.tier, n.kind, n.occurred_at, n.metadata,
-           n.text, n.created_at, n.channel_id, n.title, n.source_uri, NULL::bigint AS rank
-    FROM memory_items i
-    CROSS JOIN LATERAL (
-        (SELECT * FROM memory_items p WHERE p.tier = 'mid' AND p.microdao_id = i.microdao_id
-            AND p.agent_id = i.agent_id AND p.channel_id = i.channel_id
-            AND (p.occurred_at, p.id) < (i.occurred_at, i.id) ORDER BY p.occurred_at DESC, p.id DESC LIMIT 1)
-        UNION ALL
-        (SELECT * FROM memory_items p WHERE p.tier = 'mid' AND p.microdao_id = i.microdao_id
-            AND p.agent_id = i.agent_id AND p.channel_id = i.channel_id
-            AND (p.occurred_at, p.id) > (i.occurred_at, i.id) ORDER BY p.occurred_at, p.id LIMIT 1)
-    ) n
-    JOIN memory_chunks c ON c.item_id = n.id AND c.seq = 0
-    WHERE i.id = ANY($1::uuid[]) AND i.tier = 'mid' AND i.microdao_id = $2 AND i.agent_id = $3
-      AND i.channel_id IS NOT NULL
-"""
 
 
 def candidate_of(row: Any, leg: str) -> Candidate:

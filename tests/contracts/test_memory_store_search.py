@@ -92,17 +92,6 @@ async def test_get_counts_the_chunks_indexed_with_the_model_asked_about(world: M
     assert (record.indexed_chunks, other.indexed_chunks) == (1, 0)
 
 
-async def test_adjacent_gives_the_exchanges_just_before_and_after_in_the_same_channel_only(world: MemoryWorld) -> None:
-    first, second, third = [await world.add(user_message=f"turn {n}", channel_id="chat",
-                                            occurred_at=T0 + timedelta(minutes=n)) for n in range(3)]
-    await world.add(user_message="elsewhere", channel_id="other", occurred_at=T0 + timedelta(minutes=1))
-    await world.add(user_message="a colleague's turn", channel_id="chat", agent=unique("agent"), occurred_at=T0)
-    found = await world.store.adjacent(world.scope, [second, first])
-    assert sorted((source, hit.item_id) for source, hit in found) == sorted(
-        [(second, first), (second, third), (first, second)])
-    assert all(hit.text.startswith("User: turn") for _, hit in found)
-
-
 async def test_stem_prefixes_match_other_forms_of_a_ukrainian_word(world: MemoryWorld) -> None:
     item_id = await world.add("Реліз платіжного сервісу перенесли на вечір п'ятниці")
     await world.add("Купили нову каву для офісу")

@@ -123,21 +123,6 @@ class InMemoryMemoryStore:
         ranked = sorted((found for found in scored if found[0] < 0), key=lambda found: found[:2])[:per_leg]
         return [_candidate(item, chunk, text_rank=rank) for rank, (*_, item, chunk) in enumerate(ranked, start=1)]
 
-    async def adjacent(self, scope: Scope, item_ids: Sequence[str]) -> list[tuple[str, Candidate]]:
-        found = []
-        for item_id in item_ids:
-            item = self._visible_item(scope, item_id)
-            if item is None or item.tier != "mid" or item.channel_id is None or item.agent_id != scope.agent_id:
-                continue
-            channel = sorted((other for other in self.tables.items.values()
-                              if other.tier == "mid" and other.channel_id == item.channel_id
-                              and (other.microdao_id, other.agent_id) == (item.microdao_id, item.agent_id)),
-                             key=lambda other: (other.occurred_at, other.id))
-            at = channel.index(item)
-            found.extend((item_id, _candidate(other, other.chunks[0])) for other in channel[max(0, at - 1): at + 2]
-                         if other is not item)
-        return found
-
     def _chunks(self, search: Search) -> Iterator[tuple[Item, ChunkText]]:
         """Chunks in the search's scope that pass its filters (kinds, time range, metadata containment)."""
         for item in list(self.tables.items.values()):

@@ -86,7 +86,7 @@ async def evaluate(urls: dict[str, str], corpora: list[Corpus]) -> dict[str, dic
 
 def report(title: str, results: dict[str, dict[str, list[tuple[int, float]]]], groups: dict[str, list[str]]) -> None:
     print(f"\n{title}")
-    print(f"{'pipeline':<22}{'part':<16}{'n':>5}{'R@1':>7}{'R@5':>7}{'R@10':>7}{'p50 ms':>9}{'p99 ms':>9}")
+    print(f"{'pipeline':<26}{'part':<16}{'n':>5}{'R@1':>7}{'R@5':>7}{'R@10':>7}{'p50 ms':>9}{'p99 ms':>9}")
     for name, by_category in results.items():
         for group, categories in groups.items():
             found = [item for category in categories for item in by_category.get(category, [])]
@@ -95,7 +95,7 @@ def report(title: str, results: dict[str, dict[str, list[tuple[int, float]]]], g
             recall = [sum(1 for rank, _ in found if 0 < rank <= k) / len(found) for k in KS]
             latencies = sorted(seconds * 1000 for _, seconds in found)
             p99 = latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))]
-            print(f"{name:<22}{group:<16}{len(found):>5}" + "".join(f"{value:>7.3f}" for value in recall)
+            print(f"{name:<26}{group:<16}{len(found):>5}" + "".join(f"{value:>7.3f}" for value in recall)
                   + f"{statistics.median(latencies):>9.1f}{p99:>9.1f}")
 
 
@@ -136,7 +136,7 @@ async def latency_at_scale(url: str, urls: dict[str, str], corpora: list[Corpus]
     for client in clients.values():
         await client.aclose()
     for name, figures in per_round.items():
-        print(f"{name:<22}p50 {statistics.median(f[0] for f in figures):7.1f} ms   "
+        print(f"{name:<26}p50 {statistics.median(f[0] for f in figures):7.1f} ms   "
               f"p99 {statistics.median(f[1] for f in figures):7.1f} ms")
 
 

@@ -17,7 +17,9 @@ import httpx
 from apps.services import SERVICES
 from infra.platform.settings import env
 
-EXTENSIONS = ("apps.llm_proxy.cli", "apps.memory.cli", "apps.toolcore.cli", "apps.agent_runtime.cli")
+EXTENSIONS = (
+    "apps.llm_proxy.cli", "apps.memory.cli", "apps.toolcore.cli", "apps.agent_runtime.cli", "apps.events.cli",
+)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -108,6 +110,10 @@ def _up(args: argparse.Namespace) -> int:
             children.append((spec.name, subprocess.Popen(command, env=environment)))
             _wait_healthy(f"http://{args.host}:{spec.port}/healthz", children[-1][1], spec.name)
             print(f"  {spec.name:<14} http://{args.host}:{spec.port}  ready", flush=True)
+        if _nats_configured():
+            command = [sys.executable, "-m", "apps.cli", "events", "export"]
+            children.append(("ledger-export", subprocess.Popen(command, env=environment)))
+            print(f"  {'ledger-export':<14} publishing the ledger to NATS", flush=True)
         print("stack is up; Ctrl-C stops it", flush=True)
         while not stopping:
             for name, child in children:
@@ -125,6 +131,13 @@ def _up(args: argparse.Namespace) -> int:
             except subprocess.TimeoutExpired:
                 child.kill()
     return 0
+
+
+def _nats_configured() -> bool:
+    """Whether the ledger export has a `nats.url`: then `daarion up` runs the exporter too."""
+    from apps.events.settings import load_events_settings
+
+    return load_events_settings().nats.url is not None
 
 
 def _refuse_default_secrets(host: str) -> None:

@@ -56,8 +56,10 @@ def wait_ready(url: str, timeout: float = 90) -> float:
 
 def start_proxy(
     port: int, upstream: str, ledger_mode: str, workdir: Path, env: dict[str, str], tree: Path = ROOT,
+    workers: int = 1, pin: bool = True,
 ) -> tuple[subprocess.Popen[bytes], float]:
-    """`tree`: the checkout whose proxy runs (bench/proxy_versions.py starts another revision's)."""
+    """`tree`: the checkout whose proxy runs (bench/proxy_versions.py starts another revision's); `pin`: to
+    core 0, away from the load generator (bench/scale_out.py gives its proxies the whole machine)."""
     config = {
         "providers": {"upstream": {"kind": "openai_compatible", "base_url": upstream + "/v1"}},
         "models": {"bench": {"targets": [{"provider": "upstream", "model": "bench-model", "timeout_s": 30}]}},
@@ -69,10 +71,10 @@ def start_proxy(
     }
     path = workdir / f"proxy-{ledger_mode}.yaml"
     path.write_text(yaml.safe_dump(config))
-    process = subprocess.Popen(
-        pinned(0, [sys.executable, "-m", "apps.cli", "serve", "llm-proxy", "--port", str(port), "--log-level", "warning"]),
-        env={**env, "DAARION_LLM_PROXY_CONFIG": str(path)}, cwd=tree,
-    )
+    command = [sys.executable, "-m", "apps.cli", "serve", "llm-proxy", "--port", str(port), "--log-level", "warning",
+               "--workers", str(workers)]
+    process = subprocess.Popen(pinned(0, command) if pin else command,
+                               env={**env, "DAARION_LLM_PROXY_CONFIG": str(path)}, cwd=tree)
     return process, wait_ready(f"http://127.0.0.1:{port}/readyz")
 
 

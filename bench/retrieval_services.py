@@ -37,9 +37,15 @@ def merged(base: dict[str, Any], overlay: dict[str, Any]) -> dict[str, Any]:
     return result
 
 
+# Near-duplicate merging is off while conversations load: every exchange must stay a memory of its own for
+# the evidence labels to point at, and whether one merges would depend on whether its neighbour's vector
+# was written yet (the bench indexes after loading), not on the pipeline under test.
+BENCH = {"indexing": {"enabled": False}, "near_duplicates": {"threshold": None}}
+
+
 def settings_of(overlay: dict[str, Any]) -> dict[str, Any]:
     shipped = yaml.safe_load((ROOT / "config" / "memory.yaml").read_text())
-    return merged(shipped, merged({"indexing": {"enabled": False}}, overlay))
+    return merged(shipped, merged(BENCH, overlay))
 
 
 def free_port() -> int:

@@ -12,7 +12,7 @@ from msgspec import Meta
 from domain.agents.model import AgentProfile
 from domain.kernel.errors import NotFound
 from domain.kernel.ids import ExternalId, SubjectId
-from infra.agents.service_http import ServiceEndpoint
+from infra.agents.endpoints import ServiceEndpoint
 from infra.platform.config_files import ConfigError
 from infra.platform.settings import LedgerSettings, config_path, load_settings
 

@@ -1,6 +1,6 @@
 """The edge every service shares: what a request must be before routing and before a handler sees its body.
 
-Each refusal is the documented error body (`{"error": {"type", "message", "request_id"}}`), never a 500:
+Each refusal is the documented error body (apps/common/error_bodies.py), never a 500:
 
     URL over MAX_URL_BYTES                         414 uri_too_long       (before routing)
     NUL (%00) in the path or query                 400 invalid_request    (before routing)
@@ -27,6 +27,7 @@ from litestar.exceptions.http_exceptions import RequestEntityTooLarge
 from litestar.response.base import ASGIResponse
 from litestar.types import Empty, LifeSpanReceive, LifeSpanScope, LifeSpanSend, Receive, Scope, Send
 
+from apps.common.error_bodies import error_body
 from apps.common.requests import request_id_of
 from apps.common.structs import ErrorBody, ErrorDetail
 from domain.kernel.errors import InvalidRequest
@@ -123,7 +124,7 @@ class EdgeApp(Litestar):
         if scope["type"] == "http" and (refusal := _url_refusal(scope)) is not None:
             status, type_, message = refusal
             request_id = request_id_of(ASGIConnection(scope))
-            response = ASGIResponse(body=error_bytes(type_, message, request_id), status_code=status,
+            response = ASGIResponse(body=error_body(scope["path"], status, type_, message, request_id), status_code=status,
                                     media_type="application/json", headers={"x-request-id": request_id})
             await response(scope, receive, send)  # type: ignore[arg-type]
             return

@@ -1,16 +1,16 @@
-"""One table maps domain errors to HTTP statuses; every failure gets the same JSON error body."""
+"""One table maps domain errors to HTTP statuses; every failure gets the error body of its route (error_bodies.py)."""
 
 from __future__ import annotations
 
 import logging
+import re
 from typing import Any
 
-import msgspec
 from litestar import Request, Response
 from litestar.exceptions import HTTPException, NotAuthorizedException, ValidationException
 
+from apps.common.error_bodies import error_body
 from apps.common.requests import request_id_of
-from apps.common.structs import ErrorBody, ErrorDetail
 from domain.kernel import errors
 from infra.platform.outages import RETRY_AFTER_S, is_database_outage
 
@@ -25,6 +25,7 @@ STATUS_OF: dict[type[errors.DaarionError], int] = {
     errors.NotFound: 404,
     errors.UnknownModel: 404,
     errors.Conflict: 409,
+    errors.PreconditionFailed: 412,
     errors.RateLimited: 429,
     errors.UpstreamFailed: 502,
     errors.ServiceUnavailable: 503,
@@ -45,13 +46,12 @@ def status_of(exc: errors.DaarionError) -> int:
 
 def error_response(
     request: Request[Any, Any, Any], status: int, type_: str, message: str,
-    errors_list: list[dict[str, str]] | None = None, headers: dict[str, str] | None = None,
+    errors_list: list[dict[str, str]] | None = None, headers: dict[str, str] | None = None, param: str | None = None,
 ) -> Response[bytes]:
     request_id = request_id_of(request)
-    body = ErrorBody(ErrorDetail(type_, message, request_id, errors_list))
     return Response(
-        msgspec.json.encode(body), status_code=status, media_type="application/json",
-        headers={"x-request-id": request_id, **(headers or {})},
+        error_body(request.url.path, status, type_, message, request_id, errors_list, param), status_code=status,
+        media_type="application/json", headers={"x-request-id": request_id, **(headers or {})},
     )
 
 
@@ -68,14 +68,14 @@ def error_headers(exc: errors.DaarionError) -> dict[str, str]:
 
 def on_domain_error(request: Request[Any, Any, Any], exc: errors.DaarionError) -> Response[bytes]:
     errs = exc.errors if isinstance(exc, errors.ArgumentsInvalid) else None
-    return error_response(request, status_of(exc), exc.type, exc.message, errs, error_headers(exc))
+    return error_response(request, status_of(exc), exc.type, exc.message, errs, error_headers(exc), exc.param)
 
 
 def on_validation_error(request: Request[Any, Any, Any], exc: ValidationException) -> Response[bytes]:
     details = exc.extra if isinstance(exc.extra, list) else []
     messages = [_describe(d) for d in details]
     text = "; ".join(messages) or exc.detail
-    return error_response(request, 400, "invalid_request", f"malformed request: {text}")
+    return error_response(request, 400, "invalid_request", f"malformed request: {text}", param=_param_of(details))
 
 
 def _describe(detail: Any) -> str:
@@ -84,6 +84,23 @@ def _describe(detail: Any) -> str:
     message = str(detail.get("message", detail))
     key = detail.get("key")
     return f"{message} (at {key})" if key and str(key) not in message else message
+
+
+_FIELD = re.compile(r"field `([^`]+)`")
+
+
+def _param_of(details: list[Any]) -> str | None:
+    """The field at fault: where the first problem is ("messages[0].role"), or, for a problem of the body as a
+    whole (its key is "data"), the field its message names ("unknown field `x`", "missing required field `x`")."""
+    for detail in details[:1]:
+        if not isinstance(detail, dict):
+            return None
+        key = str(detail.get("key") or "")
+        if key and key != "data":
+            return key
+        found = _FIELD.search(str(detail.get("message", "")))
+        return found.group(1) if found else None
+    return None
 
 
 def on_http_error(request: Request[Any, Any, Any], exc: HTTPException) -> Response[bytes]:

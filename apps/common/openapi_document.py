@@ -3,7 +3,7 @@ the routes themselves, so it cannot drift from them:
 
 - security: a route behind a guard needs `Authorization: Bearer <key>` (and may answer 401 and 403);
 - errors: every route may answer 400, 414 and 503, a route that takes a body 413 and 415, and each its own
-  statuses (`errors(...)`); all with the one error body of apps/common/errors.py;
+  statuses (`errors(...)`); all with the error body of the route (apps/common/error_bodies.py);
 - strictness: a response Struct is encoded with exactly its fields, and a request Struct that forbids
   unknown fields refuses them, so both get `additionalProperties: false`;
 - unions: a Python union accepts a value that matches any member, so Litestar's `oneOf` becomes `anyOf`
@@ -25,7 +25,8 @@ from litestar.handlers import HTTPRouteHandler
 from litestar.openapi import ResponseSpec
 from litestar.routes import HTTPRoute
 
-from apps.common.structs import ErrorBody
+from apps.common.error_bodies import is_openai_path
+from apps.common.structs import ErrorBody, OpenAIErrorBody
 
 __all__ = ["ERROR_STATUSES", "EventStream", "finish"]
 
@@ -37,6 +38,7 @@ ERROR_STATUSES: dict[int, str] = {
          "key's own.",
     404: "Not found, or not visible to this key.",
     409: "Conflicts with the current state.",
+    412: "`If-Match` names a version that is no longer the current one: read it again and retry.",
     413: "The body is larger than this route accepts.",
     414: "The URL is too long.",
     415: "The body is not JSON (send `Content-Type: application/json`).",
@@ -64,14 +66,14 @@ def finish(app: Litestar, generated: dict[str, Any]) -> dict[str, Any]:
     components = document.setdefault("components", {})
     components.setdefault("securitySchemes", {})["bearer"] = BEARER
     schemas = components.setdefault("schemas", {})
-    _add_components(schemas, [ErrorBody])
+    _add_components(schemas, [ErrorBody, OpenAIErrorBody])
     paths = document.get("paths", {})
     handlers = []
     for route in app.routes:
         if isinstance(route, HTTPRoute) and route.path_format in paths:
             for method, (handler, _) in route.route_handler_map.items():
                 if (operation := paths[route.path_format].get(method.lower())) is not None:
-                    _describe(operation, handler, schemas)
+                    _describe(operation, handler, schemas, route.path_format)
                     handlers.append(handler)
     _close(schemas, handlers)
     return document
@@ -95,7 +97,7 @@ def _close(schemas: dict[str, Any], handlers: list[HTTPRouteHandler]) -> None:
             schema["additionalProperties"] = False
 
 
-def _describe(operation: dict[str, Any], handler: HTTPRouteHandler, schemas: dict[str, Any]) -> None:
+def _describe(operation: dict[str, Any], handler: HTTPRouteHandler, schemas: dict[str, Any], path: str) -> None:
     if handler.summary is None:  # Litestar's default runs the handler's words together ("OpenaiChat")
         operation["summary"] = handler.handler_name.replace("_", " ").capitalize()
     own: Mapping[int, ResponseSpec] = handler.responses or {}
@@ -106,9 +108,10 @@ def _describe(operation: dict[str, Any], handler: HTTPRouteHandler, schemas: dic
     if "requestBody" in operation:
         statuses |= BODY_ROUTE
     responses = operation.setdefault("responses", {})
+    body = (OpenAIErrorBody if is_openai_path(path) else ErrorBody).__name__
     for status in sorted(statuses):
         responses[str(status)] = {"description": ERROR_STATUSES[status],
-                                  "content": {"application/json": {"schema": {"$ref": _REF.format(name="ErrorBody")}}}}
+                                  "content": {"application/json": {"schema": {"$ref": _REF.format(name=body)}}}}
         if status in _HEADERS:
             responses[str(status)]["headers"] = _HEADERS[status]
     for status, spec in own.items():

@@ -18,3 +18,18 @@ class ErrorDetail(msgspec.Struct, omit_defaults=True):
 
 class ErrorBody(msgspec.Struct):
     error: ErrorDetail
+
+
+class OpenAIErrorDetail(msgspec.Struct):
+    """The error of the OpenAI-compatible routes (/v1): OpenAI's fields, `param` and `code` always present
+    (null when none applies); `code` is the stable type the other routes call `type`."""
+
+    message: str
+    type: str
+    param: str | None
+    code: str
+    request_id: str
+
+
+class OpenAIErrorBody(msgspec.Struct):
+    error: OpenAIErrorDetail

@@ -1,4 +1,4 @@
-"""`daarion usage`: the usage and cost report from the ledger's projection, as a table or JSON."""
+"""`daarion usage`: the usage and cost report from the ledger's projection, as a table, JSON or CSV."""
 
 from __future__ import annotations
 
@@ -11,7 +11,10 @@ from typing import Any
 import msgspec
 
 from apps.llm_proxy.keys_cli import register as register_key_commands
-from domain.ledger.reports import GROUPINGS
+from apps.llm_proxy.schemas import UsageReportView
+from apps.llm_proxy.usage_render import render_usage_csv, render_usage_table
+from domain.kernel.ids import SUBJECT_ID
+from domain.ledger.reports import GROUPINGS, totals_of
 
 
 def register(subparsers: Any) -> None:
@@ -20,8 +23,18 @@ def register(subparsers: Any) -> None:
     usage.add_argument("--by", choices=GROUPINGS, default="agent")
     usage.add_argument("--since", default="30d", help="7d, 24h or an ISO date (default 30d)")
     usage.add_argument("--until", default=None, help="ISO date (default today)")
-    usage.add_argument("--json", action="store_true")
+    usage.add_argument("--agent", type=subject_id, default=None, help="only this agent's usage")
+    usage.add_argument("--microdao", type=subject_id, default=None, help="only this microDAO's usage")
+    output = usage.add_mutually_exclusive_group()
+    output.add_argument("--json", action="store_true", help="the report as /internal/usage answers it")
+    output.add_argument("--csv", action="store_true", help="CSV with a header; the last line is the totals")
     usage.set_defaults(handler=_usage)
+
+
+def subject_id(text: str) -> str:
+    if not SUBJECT_ID.fullmatch(text):
+        raise argparse.ArgumentTypeError(f"expected an id of 1-128 letters, digits and . _ : -, got '{text}'")
+    return text
 
 
 def parse_since(text: str, today: date) -> date:
@@ -53,33 +66,22 @@ def _usage(args: argparse.Namespace) -> int:
     since = parse_since(args.since, today)
     until = date.fromisoformat(args.until) if args.until else today
 
-    async def fetch() -> list[object]:
+    async def fetch() -> list[Any]:
         pool = await create_pool(database_url(), max_size=2)
         try:
-            return list(await usage_report(pool, args.by, since, until))
+            return await usage_report(pool, args.by, since, until, args.agent, args.microdao)
         finally:
             await pool.close()
 
     rows = asyncio.run(fetch())
+    totals = totals_of(rows)
     if args.json:
-        print(msgspec.json.encode(rows).decode())
-        return 0
-    print(render_usage_table(args.by, since, until, [msgspec.to_builtins(r) for r in rows]))
+        report = UsageReportView(args.by, since, until, True, rows, totals, args.agent, args.microdao)
+        print(msgspec.json.encode(report).decode())
+    elif args.csv:
+        print(render_usage_csv(args.by, rows, totals), end="")
+    else:
+        filters = "".join(f", {name} {value}" for name, value in (("agent", args.agent), ("microdao", args.microdao))
+                          if value)
+        print(render_usage_table(args.by, since, until, rows, totals, filters))
     return 0
-
-
-def render_usage_table(by: str, since: date, until: date, rows: list[dict[str, object]]) -> str:
-    columns = [(by, "key"), ("llm calls", "llm_calls"), ("failed", "llm_failures"), ("prompt tok", "prompt_tokens"),
-               ("compl tok", "completion_tokens"), ("cost USD", "cost_usd"), ("unpriced", "unpriced_calls"),
-               ("tool calls", "tool_calls"), ("mem writes", "memory_writes"), ("turns", "agent_turns")]
-    table = [[title for title, _ in columns]] + [[str(row[key]) for _, key in columns] for row in rows]
-    widths = [max(len(line[i]) for line in table) for i in range(len(columns))]
-    lines = [f"usage by {by}, {since} .. {until}"]
-    for index, line in enumerate(table):
-        lines.append("  ".join(cell.ljust(widths[i]) if i == 0 else cell.rjust(widths[i])
-                               for i, cell in enumerate(line)))
-        if index == 0:
-            lines.append("  ".join("-" * w for w in widths))
-    if len(table) == 1:
-        lines.append("(no usage in this period)")
-    return "\n".join(lines)

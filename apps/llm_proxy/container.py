@@ -7,12 +7,14 @@ import asyncio
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from typing import Any
 
 from apps.common.container import ReadinessCheck
 from apps.common.core import Core, database_ready, open_core
-from apps.llm_proxy.settings import ProxySettings
+from apps.llm_proxy.settings import EMBEDDING_KINDS, ProxySettings
 from domain.identity.administration import IdentityAdmin
 from domain.ledger.reports import UsageReports
+from domain.llm.embeddings import EmbeddingsGateway
 from domain.llm.gateway import LlmGateway
 from domain.llm.policies import BudgetPolicy, LimitPolicy, PriceTable, Router
 from domain.llm.ports import ChatProvider
@@ -22,7 +24,7 @@ from infra.ledger.projected_usage import ProjectedUsageReports
 from infra.ledger.usage_projection import ProjectorThread, UsageProjector
 from infra.llm.pg_admission import PgAdmissionControl
 from infra.llm.prometheus_metrics import ProxyMetrics
-from infra.llm.providers.factory import build_provider
+from infra.llm.providers.factory import build_provider, parameter_policy
 from infra.platform.clock import SystemClock
 from infra.platform.db import create_pool
 
@@ -34,6 +36,8 @@ class ProxyContainer:
     metrics: ProxyMetrics
     identity: IdentityAdmin
     core: Core
+    embeddings: EmbeddingsGateway
+    configured: Mapping[str, bool]  # provider -> has what it needs to call out (an API key, when it needs one)
 
     @property
     def authenticator(self) -> SyncedKeyIndex:
@@ -48,9 +52,12 @@ async def open_proxy(
     settings: ProxySettings, metrics: ProxyMetrics, providers: Mapping[str, ChatProvider] | None = None,
 ) -> AsyncIterator[ProxyContainer]:
     """`providers` replaces the configured adapters by name (tests swap in their own)."""
-    built: dict[str, ChatProvider] = {
+    built: dict[str, Any] = {
         name: build_provider(name, cfg, settings.ollama_host) for name, cfg in settings.providers.items()}
     built.update(providers or {})
+    kinds = {name: cfg.kind for name, cfg in settings.providers.items()}
+    chat = {name: provider for name, provider in built.items() if kinds.get(name) != "minilm"}
+    embedders = {name: provider for name, provider in built.items() if kinds.get(name) in EMBEDDING_KINDS}
     clock = SystemClock()
     async with open_core(settings.ledger.mode, pool_size=10) as core:
         identity = IdentityAdmin(PgIdentityStore(core.pool), core.recorder, clock, settings.allow_unregistered_agents)
@@ -64,15 +71,23 @@ async def open_proxy(
         projector = UsageProjector(core.ledger)
         projector_thread = ProjectorThread(projector)
         projector_thread.start()
+        prices, limits = PriceTable(settings.prices), LimitPolicy(settings.limits.default, settings.limits.agents)
+        budgets = BudgetPolicy(settings.budgets.agents, settings.budgets.microdaos)
         gateway = LlmGateway(
-            Router({name: route.targets for name, route in settings.models.items()}), built,
-            PriceTable(settings.prices), LimitPolicy(settings.limits.default, settings.limits.agents),
-            BudgetPolicy(settings.budgets.agents, settings.budgets.microdaos), limiter, core.recorder, clock,
-            metrics, settings.default_max_tokens,
+            Router({name: route.targets for name, route in settings.models.items()}), chat, prices, limits, budgets,
+            limiter, core.recorder, clock, metrics, settings.default_max_tokens,
+            {name: parameter_policy(cfg) for name, cfg in settings.providers.items()},
         )
+        embeddings = EmbeddingsGateway(
+            Router({name: route.targets for name, route in settings.embeddings.items()}), embedders, prices, limits,
+            budgets, limiter, core.recorder, clock, metrics, gateway.health,
+        )
+        # Only adapters that need a key can lack what they need (OpenAICompatibleProvider.configured).
+        configured = {name: getattr(provider, "configured", True) for name, provider in built.items()}
         try:
             yield ProxyContainer(
                 gateway, ProjectedUsageReports(core.ledger, projector, core.pool), metrics, identity, core,
+                embeddings, configured,
             )
         finally:
             await limiter.aclose()

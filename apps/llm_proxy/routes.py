@@ -1,18 +1,15 @@
-"""Thin HTTP adapters of the LLM proxy: decode, call the gateway, encode."""
+"""Thin HTTP adapters of the LLM proxy's chat, models and usage: decode, call the gateway, encode."""
 
 from __future__ import annotations
 
 import logging
-import math
 import time
 from collections.abc import AsyncIterator
-from datetime import UTC, date, datetime, timedelta
-from decimal import ROUND_FLOOR, Decimal
-from typing import Annotated, Any
+from typing import Any
 
 import msgspec
 from litestar import Request, Response, get, post
-from litestar.params import FromQuery, JSONBody, QueryParameter
+from litestar.params import FromPath, JSONBody
 from litestar.response import Stream
 
 from apps.common.auth import caller, requires
@@ -22,8 +19,10 @@ from apps.common.errors import status_of
 from apps.common.openapi import answer, errors
 from apps.common.requests import request_id_of
 from apps.common.sse import sse_error
-from apps.common.structs import ErrorBody, ErrorDetail
+from apps.common.structs import ErrorBody, OpenAIErrorBody
 from apps.llm_proxy.container import ProxyContainer
+from apps.llm_proxy.headers import answer_headers, refusal
+from apps.llm_proxy.models import model_card, model_cards
 from apps.llm_proxy.schemas import (
     ChatCompletion,
     ChatCompletionChunk,
@@ -35,81 +34,76 @@ from apps.llm_proxy.schemas import (
     ProxyRequest,
     ResponseMessage,
     UsageBody,
-    UsageReportView,
 )
+from apps.llm_proxy.usage_routes import usage_report
 from domain.identity.scopes import Scope
-from domain.kernel.errors import DaarionError, InvalidRequest, RateLimited
-from domain.ledger.reports import GROUPINGS
-from domain.llm.admission import Quota
+from domain.kernel.errors import DaarionError, UnknownModel
 from domain.llm.bookkeeping import CallContext
-from domain.llm.gateway import LlmGateway, StreamSummary
+from domain.llm.gateway import StreamSummary
+from domain.llm.parameters import OBFUSCATION
 from domain.llm.policies import ChatChunk, ChatRequest
-from infra.llm.prometheus_metrics import ProxyMetrics
 
-_PASS_THROUGH = ("presence_penalty", "frequency_penalty", "parallel_tool_calls", "user")
+_OPTIONAL = ("presence_penalty", "frequency_penalty", "parallel_tool_calls", "user", "logprobs", "top_logprobs",
+             "logit_bias", "reasoning_effort", "service_tier", "verbosity", "modalities", "audio", "prediction",
+             "web_search_options", "prompt_cache_key", "safety_identifier", "store")
 _encode = msgspec.json.encode
 log = logging.getLogger(__name__)
 AnyRequest = Request[Any, Any, Any]
-CHAT_RESPONSES = {
-    **answer(ChatCompletion, "The completion; with `stream: true`, Server-Sent Events instead: chat.completion.chunk "
-             "objects, then `[DONE]` (a failure after the stream started is an error body, and no `[DONE]`).",
-             events={"message": [ChatCompletionChunk, ErrorBody, "[DONE]"]}),
-    **errors(402, 404, 429, 502, 504),
-}
 
 
-@post("/internal/llm/proxy", guards=[requires(Scope.LLM)], status_code=200, responses=CHAT_RESPONSES,
+def _chat_responses(error_body: type) -> dict[int, Any]:
+    return {
+        **answer(ChatCompletion, "The completion; with `stream: true`, Server-Sent Events instead: "
+                 "chat.completion.chunk objects, then `[DONE]` (a failure after the stream started is an error body, "
+                 "and no `[DONE]`).", events={"message": [ChatCompletionChunk, error_body, "[DONE]"]}),
+        **errors(402, 404, 429, 502, 504),
+    }
+
+
+@post("/internal/llm/proxy", guards=[requires(Scope.LLM)], status_code=200, responses=_chat_responses(ErrorBody),
       summary="Chat completion (OpenAI parameters, optional metadata)", request_max_body_size=LARGE_BODY_BYTES)
 async def proxy_chat(
     request: AnyRequest, data: JSONBody[ProxyRequest], container: Injected[ProxyContainer],
 ) -> Response[Any]:
     metadata = data.metadata
-    return await _chat(data, _call(request, data.model, metadata.agent_id, metadata.microdao_id), container,
-                       "internal")
+    return await chat(data, call_of(request, data.model, metadata.agent_id, metadata.microdao_id), container,
+                      request.url.path)
 
 
-@post("/v1/chat/completions", guards=[requires(Scope.LLM)], status_code=200, responses=CHAT_RESPONSES,
-      summary="Chat completion (OpenAI-compatible)", request_max_body_size=LARGE_BODY_BYTES)
+@post("/v1/chat/completions", guards=[requires(Scope.LLM)], status_code=200,
+      responses=_chat_responses(OpenAIErrorBody), summary="Chat completion (OpenAI-compatible)",
+      request_max_body_size=LARGE_BODY_BYTES)
 async def openai_chat(
     request: AnyRequest, data: JSONBody[OpenAIChatRequest], container: Injected[ProxyContainer],
 ) -> Response[Any]:
-    return await _chat(data, _call(request, data.model), container, "v1")
+    return await chat(data, call_of(request, data.model), container, request.url.path)
 
 
-@get("/v1/models", guards=[requires(Scope.LLM)], summary="List models")
+@get("/v1/models", guards=[requires(Scope.LLM)], summary="List models (with whether each can answer now)")
 async def openai_models(container: Injected[ProxyContainer]) -> ModelList:
-    return ModelList([ModelCard(model) for model in container.gateway.models])
+    return ModelList(model_cards(container))
 
 
-@get("/internal/usage", guards=[requires(Scope.USAGE_READ)])
-async def usage_report(
-    request: AnyRequest,
-    container: Injected[ProxyContainer],
-    group_by: FromQuery[str] = "agent",
-    since: Annotated[date | None, QueryParameter(name="from")] = None,
-    until: Annotated[date | None, QueryParameter(name="to")] = None,
-) -> UsageReportView:
-    if group_by not in GROUPINGS:
-        raise InvalidRequest(f"group_by must be one of {', '.join(GROUPINGS)}, not '{group_by}'")
-    today = datetime.now(UTC).date()
-    since = since or today - timedelta(days=30)
-    until = until or today
-    if since > until:
-        raise InvalidRequest("'from' must not be after 'to'")
-    # An agent's key sees its own agent's usage; an operator's sees everyone's.
-    report = await container.usage.report(group_by, since, until, caller(request).agent_id)
-    return UsageReportView(group_by, since, until, report.complete, report.rows)
+@get("/v1/models/{model_id:path}", guards=[requires(Scope.LLM)], summary="Retrieve a model", responses=errors(404))
+async def openai_model(model_id: FromPath[str], container: Injected[ProxyContainer]) -> ModelCard:
+    name = model_id.lstrip("/")  # a path parameter, as model names may hold slashes ("org/model")
+    card = model_card(container, name)
+    if card is None:
+        raise UnknownModel(f"model '{name}' is not configured; see GET /v1/models", param="model")
+    return card
 
 
-def _call(request: AnyRequest, model: str, agent_id: str | None = None, microdao_id: str | None = None) -> CallContext:
+def call_of(request: AnyRequest, model: str, agent_id: str | None = None, microdao_id: str | None = None) -> CallContext:
     principal = caller(request)
     tenant = principal.tenant(agent_id, microdao_id)
     return CallContext(request_id_of(request), tenant.agent_id, tenant.microdao_id, model,
                        key_id=principal.key_id, key_budget_usd=principal.monthly_budget_usd)
 
 
-def _chat_request(params: ChatParameters) -> ChatRequest:
-    extra = {name: getattr(params, name) for name in _PASS_THROUGH if getattr(params, name) is not None}
+def chat_request(params: ChatParameters) -> ChatRequest:
+    extra = {name: getattr(params, name) for name in _OPTIONAL if getattr(params, name) is not None}
+    if params.stream_options is not None and params.stream_options.include_obfuscation is not None:
+        extra[OBFUSCATION] = params.stream_options.include_obfuscation
     return ChatRequest(
         messages=[msgspec.to_builtins(message) for message in params.messages],
         temperature=params.temperature, top_p=params.top_p,
@@ -118,51 +112,47 @@ def _chat_request(params: ChatParameters) -> ChatRequest:
     )
 
 
-async def _chat(
-    params: ChatParameters, call: CallContext, container: ProxyContainer, endpoint: str,
-) -> Response[Any]:
+async def chat(params: ChatParameters, call: CallContext, container: ProxyContainer, path: str) -> Response[Any]:
     started = time.perf_counter()
     gateway, metrics = container.gateway, container.metrics
-    request_id = call.request_id
+    endpoint = "v1" if path.startswith("/v1/") else "internal"
     try:
         if params.stream:
-            return await _stream(gateway, call, params, started, metrics, endpoint)
-        completion = await gateway.complete(call, _chat_request(params))
+            return await _stream(container, call, params, started, path)
+        completion = await gateway.complete(call, chat_request(params))
     except DaarionError as exc:
-        status = status_of(exc)
-        metrics.observe_request(endpoint, status, time.perf_counter() - started, None)
-        quota = getattr(exc, "quota", None)
-        if isinstance(quota, Quota):
-            return _refusal(exc, status, request_id, quota)
+        metrics.observe_request(endpoint, status_of(exc), time.perf_counter() - started, None)
+        if (refused := refusal(exc, path, call.request_id)) is not None:
+            return refused
         raise
     result = completion.result
     usage_body = UsageBody(result.usage.prompt_tokens, result.usage.completion_tokens, result.usage.total_tokens)
     body = ChatCompletion(
-        id=f"chatcmpl-{request_id}", created=int(time.time()), model=params.model,
+        id=f"chatcmpl-{call.request_id}", created=int(time.time()), model=params.model,
         choices=[Choice(0, ResponseMessage("assistant", result.content, result.tool_calls), result.finish_reason)],
         usage=usage_body,
     )
     elapsed = time.perf_counter() - started
     overhead_ms = max(elapsed * 1000 - completion.upstream_ms, 0.0)
     metrics.observe_request(endpoint, 200, elapsed, overhead_ms / 1000)
-    return Response(_encode(body), media_type="application/json", headers={
-        "x-request-id": request_id, "x-daarion-overhead-ms": f"{overhead_ms:.3f}",
-        "x-daarion-provider": completion.provider, "x-daarion-model": completion.physical_model,
-        "x-daarion-cost-usd": "unknown" if completion.cost_usd is None else f"{completion.cost_usd.normalize():f}",
-        **_quota_headers(completion.quota),
-    })
+    return Response(_encode(body), media_type="application/json", headers=answer_headers(
+        call.request_id, completion.provider, completion.physical_model, completion.quota, completion.cost_usd,
+        completion.dropped, overhead_ms))
 
 
 async def _stream(
-    gateway: LlmGateway, call: CallContext, params: ChatParameters, started: float, metrics: ProxyMetrics,
-    endpoint: str,
+    container: ProxyContainer, call: CallContext, params: ChatParameters, started: float, path: str,
 ) -> Stream:
     summary = StreamSummary()
-    chunks = gateway.stream(call, _chat_request(params), summary)
+    chunks = container.gateway.stream(call, chat_request(params), summary)
     first = await anext(chunks)  # admission, routing and fallback errors still get a real HTTP status
     overhead_ms = max((time.perf_counter() - started) * 1000 - summary.first_chunk_wait_ms, 0.0)
-    metrics.observe_request(endpoint, 200, time.perf_counter() - started, overhead_ms / 1000)
-    include_usage = params.stream_options is None or params.stream_options.include_usage
+    endpoint = "v1" if path.startswith("/v1/") else "internal"
+    container.metrics.observe_request(endpoint, 200, time.perf_counter() - started, overhead_ms / 1000)
+    # OpenAI sends the usage chunk only when asked; the DAARION route always did, and its clients rely on it.
+    # The ledger records the usage either way.
+    asked = params.stream_options.include_usage if params.stream_options is not None else None
+    include_usage = asked if asked is not None else endpoint == "internal"
     envelope = {"id": f"chatcmpl-{call.request_id}", "object": "chat.completion.chunk",
                 "created": int(time.time()), "model": params.model}
 
@@ -174,18 +164,18 @@ async def _stream(
                     yield _sse(envelope, chunk, summary)
             yield b"data: [DONE]\n\n"
         except DaarionError as exc:
-            yield sse_error(exc.type, exc.message, call.request_id)
+            yield sse_error(exc.type, exc.message, call.request_id, path=path, status=status_of(exc))
         except Exception:
             log.exception("stream %s failed", call.request_id)
-            yield sse_error("internal_error", "the stream failed inside the proxy", call.request_id)
+            yield sse_error("internal_error", "the stream failed inside the proxy", call.request_id, path=path,
+                            status=500)
         finally:
             await chunks.aclose()
 
     return Stream(events(), media_type="text/event-stream", headers={
-        "x-request-id": call.request_id, "x-daarion-overhead-ms": f"{overhead_ms:.3f}",
-        "x-daarion-provider": summary.provider, "x-daarion-model": summary.physical_model,
-        "cache-control": "no-cache", **_quota_headers(summary.quota),
-    })
+        **answer_headers(call.request_id, summary.provider, summary.physical_model, summary.quota,
+                         dropped=summary.dropped, overhead_ms=overhead_ms, costed=False),
+        "cache-control": "no-cache"})
 
 
 def _sse(envelope: dict[str, Any], chunk: ChatChunk, summary: StreamSummary) -> bytes:
@@ -200,37 +190,4 @@ def _sse(envelope: dict[str, Any], chunk: ChatChunk, summary: StreamSummary) -> 
     return b"data: " + _encode(payload) + b"\n\n"
 
 
-def _quota_headers(quota: Quota) -> dict[str, str]:
-    """OpenAI's x-ratelimit-* headers, and the least that any budget of the caller has left."""
-    headers = {}
-    if (rate := quota.rate) is not None:
-        headers = {
-            "x-ratelimit-limit-requests": str(rate.limit_requests),
-            "x-ratelimit-remaining-requests": str(rate.remaining_requests),
-            "x-ratelimit-reset-requests": _duration(rate.reset_requests_s),
-            "x-ratelimit-limit-tokens": str(rate.limit_tokens),
-            "x-ratelimit-remaining-tokens": str(rate.remaining_tokens),
-            "x-ratelimit-reset-tokens": _duration(rate.reset_tokens_s),
-        }
-    if quota.budget_left_usd is not None:
-        left = max(quota.budget_left_usd, Decimal(0)).quantize(Decimal("0.000001"), ROUND_FLOOR)
-        headers["x-daarion-budget-remaining-usd"] = f"{left:f}"
-    return headers
-
-
-def _duration(seconds: float) -> str:
-    """OpenAI's format for a reset time, in whole seconds rounded up: "6s", "1m0s"."""
-    minutes, rest = divmod(math.ceil(seconds), 60)
-    return f"{minutes}m{rest}s" if minutes else f"{rest}s"
-
-
-def _refusal(exc: DaarionError, status: int, request_id: str, quota: Quota) -> Response[Any]:
-    """A 402 or 429 with the error body every failure has, plus what admission learned of the allowance."""
-    headers = {"x-request-id": request_id, **_quota_headers(quota)}
-    if isinstance(exc, RateLimited):
-        headers["retry-after"] = str(exc.retry_after_s)
-    return Response(_encode(ErrorBody(ErrorDetail(exc.type, exc.message, request_id))), status_code=status,
-                    media_type="application/json", headers=headers)
-
-
-ROUTES = [proxy_chat, openai_chat, openai_models, usage_report]
+ROUTES = [proxy_chat, openai_chat, openai_models, openai_model, usage_report]

@@ -30,7 +30,8 @@ class ChatMessage(StrictStruct, omit_defaults=True):
 
 
 class StreamOptions(StrictStruct):
-    include_usage: bool = True
+    include_usage: bool | None = None  # None: /v1 sends no usage chunk (as OpenAI), /internal does
+    include_obfuscation: bool | None = None
 
 
 class ChatParameters(StrictStruct, kw_only=True):
@@ -52,6 +53,22 @@ class ChatParameters(StrictStruct, kw_only=True):
     user: Label | None = None
     stream: bool = False
     stream_options: StreamOptions | None = None
+    # OpenAI's optional parameters: sent to targets that take them; the others' config passes, drops or rejects
+    # them (domain/llm/parameters.py).
+    logprobs: bool | None = None
+    top_logprobs: Annotated[int, msgspec.Meta(ge=0, le=20)] | None = None
+    logit_bias: Annotated[dict[Label, Annotated[float, msgspec.Meta(ge=-100, le=100)]],
+                          msgspec.Meta(max_length=1024)] | None = None
+    reasoning_effort: Label | None = None
+    service_tier: Label | None = None
+    verbosity: Label | None = None
+    modalities: Annotated[list[Label], msgspec.Meta(max_length=4)] | None = None
+    audio: dict[str, Any] | None = None
+    prediction: dict[str, Any] | None = None
+    web_search_options: dict[str, Any] | None = None
+    prompt_cache_key: Label | None = None
+    safety_identifier: Label | None = None
+    store: bool | None = None
 
 
 class ProxyMetadata(StrictStruct):
@@ -71,7 +88,6 @@ class OpenAIChatRequest(ChatParameters, kw_only=True):
     """POST /v1/chat/completions: the caller is known by its API key."""
 
     metadata: Annotated[dict[Label, Label], msgspec.Meta(max_length=64)] | None = None
-    store: bool | None = None
 
 
 class ResponseMessage(msgspec.Struct, omit_defaults=True):
@@ -102,8 +118,26 @@ class ChatCompletion(msgspec.Struct):
     system_fingerprint: str | None = None
 
 
+class TargetStatus(msgspec.Struct):
+    provider: str
+    model: str
+    configured: bool                 # has its credentials (an API key, when it needs one)
+    last_result: Literal["ok", "failed", "unknown"]  # of the last call this process made to it
+    last_error: str | None = None    # how that call failed
+    last_checked: int | None = None  # when, in Unix seconds
+
+
+class Availability(msgspec.Struct):
+    """DAARION's extension of a model card: can this model answer now, and through which targets."""
+
+    kind: Literal["chat", "embeddings"]
+    answerable: bool  # some target is configured and did not fail its last call
+    targets: list[TargetStatus]
+
+
 class ModelCard(msgspec.Struct):
     id: str
+    daarion: Availability
     object: str = "model"
     created: int = 0
     owned_by: str = "daarion"
@@ -145,3 +179,37 @@ class UsageReportView(msgspec.Struct, rename={"since": "from", "until": "to"}):
     until: date
     complete: bool
     rows: list[UsageRow]
+    totals: UsageRow  # the rows' sum (key "total"): counts and cost exactly, averages weighted
+    agent_id: str | None = None  # the filters the report ran with (an agent's key: its own agent and microDAO)
+    microdao_id: str | None = None
+
+
+EmbeddingInput = Annotated[str, msgspec.Meta(min_length=1)]
+
+
+class EmbeddingsRequest(StrictStruct, kw_only=True):
+    """POST /v1/embeddings: text inputs (token arrays are not taken: targets count tokens their own way)."""
+
+    model: ModelName
+    input: EmbeddingInput | Annotated[list[EmbeddingInput], msgspec.Meta(min_length=1, max_length=2048)]
+    encoding_format: Literal["float", "base64"] = "float"
+    dimensions: Annotated[int, msgspec.Meta(ge=1, le=8192)] | None = None
+    user: Label | None = None
+
+
+class Embedding(msgspec.Struct):
+    index: int
+    embedding: list[float] | str  # base64: little-endian float32s, as OpenAI sends them
+    object: str = "embedding"
+
+
+class EmbeddingsUsage(msgspec.Struct):
+    prompt_tokens: int
+    total_tokens: int
+
+
+class EmbeddingsList(msgspec.Struct):
+    data: list[Embedding]
+    model: str
+    usage: EmbeddingsUsage
+    object: str = "list"

@@ -18,8 +18,12 @@ from infra.platform.settings import LedgerSettings, config_path, load_settings
 PositiveInt = Annotated[int, msgspec.Meta(ge=1)]
 
 
+EMBEDDING_KINDS = frozenset({"openai", "openai_compatible", "ollama", "minilm"})
+CHAT_KINDS = frozenset({"openai", "deepseek", "ollama", "openai_compatible", "stub", "llama_cpp"})
+
+
 class ProviderConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
-    kind: Literal["openai", "deepseek", "ollama", "openai_compatible", "stub", "llama_cpp"]
+    kind: Literal["openai", "deepseek", "ollama", "openai_compatible", "stub", "llama_cpp", "minilm"]
     base_url: str | None = None
     api_key_env: str | None = None
     host: str | None = None
@@ -28,6 +32,9 @@ class ProviderConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     model_path: str | None = None
     context_tokens: int = 2048
     threads: int | None = None
+    # The optional OpenAI parameters this target does not take (domain/llm/parameters.py): pass, drop or reject.
+    unsupported_params: Literal["pass", "drop", "reject"] = "drop"
+    supported_params: list[str] | None = None  # replaces the kind's own list (infra/llm/providers/factory.py)
 
 
 class ModelRoute(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
@@ -48,6 +55,7 @@ class BudgetsConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
 class ProxySettings(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     providers: dict[str, ProviderConfig]
     models: dict[str, ModelRoute]
+    embeddings: dict[str, ModelRoute] = {}  # logical embeddings model -> targets (POST /v1/embeddings)
     prices: dict[str, Price] = {}
     limits: LimitsConfig = LimitsConfig()
     budgets: BudgetsConfig = BudgetsConfig()
@@ -65,13 +73,21 @@ def validate(config: ProxySettings, path: Path) -> ProxySettings:
     if config.bootstrap_admin_key is not None and key_id_of(config.bootstrap_admin_key) is None:
         raise ConfigError("DAARION_BOOTSTRAP_ADMIN_KEY is not a DAARION key (dk_<16 hex>_<43 characters>); "
                           "make one with `daarion keys generate-env`")
-    for name, route in config.models.items():
-        for index, target in enumerate(route.targets):
-            if target.provider not in config.providers:
-                raise ConfigError(
-                    f"config file {path}: unknown provider '{target.provider}' - at `$.models.{name}"
-                    f".targets[{index}].provider` (known: {', '.join(sorted(config.providers))})"
-                )
+    for section, routes, kinds in (("models", config.models, CHAT_KINDS),
+                                   ("embeddings", config.embeddings, EMBEDDING_KINDS)):
+        for name, route in routes.items():
+            for index, target in enumerate(route.targets):
+                where = f"at `$.{section}.{name}.targets[{index}].provider`"
+                provider = config.providers.get(target.provider)
+                if provider is None:
+                    raise ConfigError(f"config file {path}: unknown provider '{target.provider}' - {where} "
+                                      f"(known: {', '.join(sorted(config.providers))})")
+                if provider.kind not in kinds:
+                    raise ConfigError(f"config file {path}: provider '{target.provider}' ({provider.kind}) cannot "
+                                      f"serve {section} - {where} (kinds that can: {', '.join(sorted(kinds))})")
+    if overlap := sorted(set(config.models) & set(config.embeddings)):
+        raise ConfigError(f"config file {path}: '{overlap[0]}' is both a chat and an embeddings model - at "
+                          f"`$.embeddings.{overlap[0]}`")
     return config
 
 

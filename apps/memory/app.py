@@ -17,6 +17,7 @@ from prometheus_client import CollectorRegistry
 
 from apps.common.service import build_app
 from apps.memory.container import MemoryContainer, open_memory
+from apps.memory.correction_routes import corrections_router
 from apps.memory.routes import internal_router
 from apps.memory.settings import MemorySettings, load_memory_settings
 from domain.memory.ports import Embedder
@@ -54,7 +55,7 @@ def create_app(settings: MemorySettings | None = None, embedder: Embedder | None
                     task.cancel()
                 await asyncio.gather(*tasks, return_exceptions=True)
 
-    return build_app("memory", [internal_router()], open_container, registry)
+    return build_app("memory", [internal_router(), corrections_router()], open_container, registry)
 
 
 async def _refresh_queue_gauges(memory: MemoryContainer, stop: asyncio.Event) -> None:

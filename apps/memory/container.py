@@ -18,16 +18,21 @@ from apps.common.container import ReadinessCheck
 from apps.common.core import Core, database_ready, open_core
 from apps.memory.embedders import build_embedder
 from apps.memory.settings import MemorySettings
+from domain.memory.corrections import MemoryCorrections
 from domain.memory.indexing import IndexingWorker
+from domain.memory.near_duplicates import NearDuplicates
 from domain.memory.ports import Embedder
 from domain.memory.queue import BatchReport, IndexingPolicy
 from domain.memory.service import MemoryPolicies, MemoryService
 from infra.identity.synced_index import SyncedKeyIndex
+from infra.ledger.entry_reader import LedgerEntryReader
 from infra.ledger.repository_lookup import LedgerRepositoryLookup
 from infra.memory.pg_exact_reranker import PgExactReranker
 from infra.memory.pg_indexing_queue import PgIndexingQueue
 from infra.memory.pg_memory_store import PgMemoryStore
+from infra.memory.pg_near_duplicates import PgNearDuplicates
 from infra.memory.pg_pool import open_memory_pool
+from infra.memory.pg_revisions import PgRevisionStore
 from infra.memory.prometheus_metrics import MemoryMetrics
 from infra.platform.clock import SystemClock
 
@@ -41,6 +46,7 @@ class MemoryContainer:
     store: PgMemoryStore
     queue: PgIndexingQueue
     service: MemoryService
+    corrections: MemoryCorrections
     metrics: MemoryMetrics
     wake: asyncio.Event = field(default_factory=asyncio.Event)
 
@@ -81,9 +87,14 @@ async def open_memory(
                 policies = MemoryPolicies(settings.limits, settings.chunking, settings.ranking, settings.retrieval)
                 reranker = PgExactReranker(pool, embedder.model, embedder.dimensions,
                                            settings.search.rerank_lexical_weight)
-                service = MemoryService(store, embedder, core.recorder, SystemClock(), policies, wake.set, reranker)
+                near_duplicates = NearDuplicates(PgNearDuplicates(pool, embedder.dimensions), embedder,
+                                                 settings.near_duplicates)
+                service = MemoryService(store, embedder, core.recorder, SystemClock(), policies, wake.set,
+                                        reranker, near_duplicates)
+                corrections = MemoryCorrections(store, PgRevisionStore(pool), LedgerEntryReader(core.ledger),
+                                                core.recorder, embedder.model, policies, wake.set)
                 yield MemoryContainer(settings, core, pool, embedder, store, PgIndexingQueue(pool), service,
-                                      metrics or MemoryMetrics(CollectorRegistry()), wake)
+                                      corrections, metrics or MemoryMetrics(CollectorRegistry()), wake)
             finally:
                 await pool.close()
     finally:

@@ -10,12 +10,17 @@ from infra.memory.embedders.e5 import E5Embedder
 from infra.memory.embedders.minilm import MiniLMEmbedder
 from infra.memory.embedders.ollama_embedder import OllamaEmbedder
 from infra.memory.embedders.openai_embedder import OpenAIEmbedder
+from infra.memory.embedders.proxy_embedder import ProxyEmbedder
 
 
 def build_embedder(settings: EmbedderSettings) -> Embedder:
     if settings.provider == "ollama":
         return OllamaEmbedder(settings.model, settings.dimensions, settings.base_url or "http://127.0.0.1:11434",
                               settings.batch_size, settings.timeout_s)
+    if settings.provider == "proxy":
+        return ProxyEmbedder(settings.model, settings.dimensions, settings.base_url or "http://127.0.0.1:7007/v1",
+                             os.environ.get(settings.api_key_env), settings.batch_size, settings.timeout_s,
+                             settings.send_dimensions)
     if settings.provider == "openai":
         return OpenAIEmbedder(settings.model, settings.dimensions, settings.base_url or "https://api.openai.com/v1",
                               os.environ.get(settings.api_key_env), settings.batch_size, settings.timeout_s,

@@ -12,7 +12,7 @@ from typing import Annotated, Any
 from litestar import Request, Response, Router, delete, get, post
 from litestar.params import FromQuery, JSONBody, Parameter
 
-from apps.common.auth import caller, requires
+from apps.common.auth import bearer_token, caller, requires
 from apps.common.container import Injected
 from apps.common.edge import LARGE_BODY_BYTES
 from apps.common.openapi import answer, errors
@@ -30,7 +30,9 @@ from apps.memory.schemas import (
     check_timestamps,
 )
 from domain.identity.scopes import Scope
+from domain.kernel.credential import Credential
 from domain.memory.model import Scope as MemoryScope
+from infra.memory.embedders.proxy_embedder import forwarding
 
 AnyRequest = Request[Any, Any, Any]
 Memory = Injected[MemoryContainer]
@@ -52,8 +54,9 @@ async def store_memory(
     scope = _scope(request, data.agent_id, data.microdao_id)
     check_timestamps(occurred_at=data.occurred_at)
     result = await container.service.store(scope, request_id_of(request), data)
-    container.metrics.writes.labels("store", "created" if result.created else "deduplicated").inc()
-    return StoreResponse(result.id, [result.id], not result.created, result.chunks)
+    outcome = "created" if result.created else "merged" if result.merged else "deduplicated"
+    container.metrics.writes.labels("store", outcome).inc()
+    return StoreResponse(result.id, [result.id], not result.created, result.chunks, result.merged, result.similarity)
 
 
 @post("/agent-memory/query", guards=READ, status_code=200, responses=errors(502, 504))
@@ -61,9 +64,16 @@ async def query_memory(request: AnyRequest, data: JSONBody[QueryMemory], contain
     scope = _scope(request, data.agent_id, data.microdao_id)
     check_timestamps(since=data.since, until=data.until)
     started = time.perf_counter()
-    result = await container.service.query(scope, data)
+    with forwarding(_llm_credential(request)):  # an embedder through the LLM proxy bills the query to its caller
+        result = await container.service.query(scope, data)
     container.metrics.query_seconds.observe(time.perf_counter() - started)
     return result
+
+
+def _llm_credential(request: AnyRequest) -> Credential | None:
+    """The caller's key, when it may call the LLM proxy (else the memory service's own key pays)."""
+    key = bearer_token(request)
+    return Credential(key) if key and caller(request).may(Scope.LLM) else None
 
 
 @get("/agent-memory/{memory_id:str}", guards=READ, responses=errors(404))

@@ -8,11 +8,13 @@ import msgspec
 
 from domain.kernel.errors import InvalidRequest
 from domain.memory.commands import PostDocument, QueryMemory, StoreMemory
+from domain.memory.history import MemoryHistory
 from domain.memory.records import MemoryRecord
+from domain.memory.revisions import PatchMemory
 from domain.memory.service import QueryResult
 
-__all__ = ["DocumentResponse", "ForgetResponse", "MemoryRecord", "PostDocument", "QueryMemory", "QueryResult",
-           "StoreMemory", "StoreResponse", "check_timestamps"]
+__all__ = ["DocumentResponse", "ForgetResponse", "MemoryHistory", "MemoryRecord", "PatchMemory", "PostDocument",
+           "QueryMemory", "QueryResult", "StoreMemory", "StoreResponse", "check_timestamps"]
 
 # PostgreSQL keeps years 4713 BC to 294276 AD, but asyncpg reads back only Python's years 1 to 9999 and stores
 # Python's datetime.min/max as -infinity/infinity, which come back without a time zone: a stored or searched
@@ -20,11 +22,15 @@ __all__ = ["DocumentResponse", "ForgetResponse", "MemoryRecord", "PostDocument",
 EARLIEST, LATEST = datetime(1, 1, 2, tzinfo=UTC), datetime(9999, 12, 30, tzinfo=UTC)
 
 
-class StoreResponse(msgspec.Struct, frozen=True):
+class StoreResponse(msgspec.Struct, frozen=True, omit_defaults=True):
+    """`merged`: the content was a near-duplicate of memory `id` (cosine `similarity`) and counted there."""
+
     id: str
     ids: list[str]
     deduplicated: bool
     chunks: int
+    merged: bool = False
+    similarity: float | None = None
 
 
 class DocumentResponse(msgspec.Struct, frozen=True):

@@ -10,6 +10,7 @@ import msgspec
 
 from domain.memory.chunking import ChunkingPolicy
 from domain.memory.model import MemoryLimits
+from domain.memory.near_duplicates import NearDuplicatePolicy
 from domain.memory.queue import IndexingPolicy
 from domain.memory.ranking import RankingPolicy
 from domain.memory.retrieval import RetrievalPolicy
@@ -18,7 +19,9 @@ from infra.platform.settings import LedgerSettings, config_path, load_settings
 
 
 class EmbedderSettings(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
-    provider: Literal["minilm", "e5", "ollama", "openai"] = "minilm"
+    # proxy: the LLM proxy's /v1/embeddings (base_url its /v1, model a logical embeddings model; api_key_env names
+    # the key the indexing worker pays with; a query is paid by its caller's key).
+    provider: Literal["minilm", "e5", "ollama", "openai", "proxy"] = "minilm"
     model: str = ""
     dimensions: int = 384
     base_url: str = ""
@@ -64,6 +67,7 @@ class MemorySettings(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     retrieval: RetrievalPolicy = RetrievalPolicy()
     indexing: IndexingPolicy = IndexingPolicy()
     search: SearchSettings = SearchSettings()
+    near_duplicates: NearDuplicatePolicy = NearDuplicatePolicy()
     database: DatabaseSettings = DatabaseSettings()
     ledger: LedgerSettings = LedgerSettings()
     metrics_refresh_seconds: float = 5.0

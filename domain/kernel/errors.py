@@ -2,7 +2,8 @@
 
     DaarionError                      type            HTTP (see apps/common/errors.py)
     ├── InvalidRequest                invalid_request     400
-    │   └── ArgumentsInvalid          invalid_arguments   422  (carries JSON paths)
+    │   ├── ArgumentsInvalid          invalid_arguments   422  (carries JSON paths)
+    │   └── UnsupportedParameter      unsupported_parameter 400  (a target's config rejects the parameter)
     ├── Unauthenticated               unauthenticated     401
     ├── BudgetExhausted               budget_exhausted    402
     ├── PermissionDenied              permission_denied   403
@@ -13,6 +14,7 @@
     ├── NotFound                      not_found           404
     │   └── UnknownModel              unknown_model       404
     ├── Conflict                      conflict            409
+    ├── PreconditionFailed            precondition_failed 412  (an If-Match names a version no longer current)
     ├── RateLimited                   rate_limited        429  (carries retry_after_s)
     ├── UpstreamFailed                upstream_error      502
     ├── ServiceUnavailable            unavailable         503
@@ -23,11 +25,14 @@ from __future__ import annotations
 
 
 class DaarionError(Exception):
+    """`param`: the request field at fault, when one is (OpenAI's error bodies name it)."""
+
     type = "internal_error"
 
-    def __init__(self, message: str) -> None:
+    def __init__(self, message: str, param: str | None = None) -> None:
         super().__init__(message)
         self.message = message
+        self.param = param
 
 
 class InvalidRequest(DaarionError):
@@ -40,6 +45,10 @@ class ArgumentsInvalid(InvalidRequest):
     def __init__(self, message: str, errors: list[dict[str, str]]) -> None:
         super().__init__(message)
         self.errors = errors
+
+
+class UnsupportedParameter(InvalidRequest):
+    type = "unsupported_parameter"
 
 
 class Unauthenticated(DaarionError):
@@ -64,6 +73,10 @@ class UnknownModel(NotFound):
 
 class Conflict(DaarionError):
     type = "conflict"
+
+
+class PreconditionFailed(DaarionError):
+    type = "precondition_failed"
 
 
 class RateLimited(DaarionError):

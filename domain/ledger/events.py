@@ -56,6 +56,34 @@ class LlmCallCancelled(LlmCallRecorded):
     """The client went away mid-stream; tokens are those streamed so far."""
 
 
+class EmbeddingsRecorded(Aggregate.Created):
+    """Fields shared by every embeddings call outcome (POST /v1/embeddings)."""
+
+    request_id: str
+    agent_id: str
+    microdao_id: str
+    logical_model: str
+    provider: str
+    physical_model: str
+    inputs: int
+    prompt_tokens: int
+    dimensions: int
+    latency_ms: float
+    cost_usd: Decimal | None
+    cost_known: bool
+    status: str
+    error_type: str | None
+    fallbacks: int = 0
+
+
+class EmbeddingsCompleted(EmbeddingsRecorded):
+    pass
+
+
+class EmbeddingsFailed(EmbeddingsRecorded):
+    pass
+
+
 class ToolInvoked(Aggregate.Created):
     request_id: str
     tool_id: str
@@ -77,6 +105,24 @@ class MemoryStored(Aggregate.Created):
     tier: str
     kind: str
     content_bytes: int
+
+
+class MemoryUpdated(Aggregate.Created):
+    """A correction of a memory (PATCH .../{id}): the version it made, sizes and content hashes only. The
+    texts stay out of the ledger, which is forever: they live beside the memory (memory_versions), and
+    forgetting the memory erases them."""
+
+    request_id: str
+    memory_id: str
+    agent_id: str
+    microdao_id: str
+    tier: str
+    kind: str
+    version: int
+    old_content_hash: str
+    new_content_hash: str
+    old_content_bytes: int
+    new_content_bytes: int
 
 
 class MemoryIndexed(Aggregate.Created):

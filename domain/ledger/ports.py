@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from typing import Protocol
 
 from domain.ledger.events import LedgerEntry
+from domain.ledger.export import ExportedEvent
 
 
 class UsageRecorder(Protocol):
@@ -28,4 +29,14 @@ class UsageRecorder(Protocol):
 class LedgerLookup(Protocol):
     async def recorded(self, entry_ids: Sequence[uuid.UUID]) -> set[uuid.UUID]:
         """The ids among `entry_ids` that the usage ledger already holds."""
+        ...
+
+
+class EventPublisher(Protocol):
+    """Where ledger events are exported (a broker such as NATS JetStream)."""
+
+    async def publish(self, events: Sequence[ExportedEvent]) -> int:
+        """Returns once the broker has stored every one of them, with how many it already held (a repeat of
+        an event id within its de-duplication window is acknowledged and not stored again); raises if any
+        was not stored."""
         ...

@@ -2,7 +2,7 @@
 
 One row per (day, kind, agent, microDAO, subject, provider, physical model) so every report — by agent,
 microDAO, model, tool or day — is a GROUP BY over the same rows. `subject` is the logical model for
-LLM calls, the tool id for tool calls, the operation for memory writes and the channel for agent turns.
+LLM and embeddings calls, the tool id for tool calls, the operation for memory writes and the channel for agent turns.
 """
 
 from __future__ import annotations
@@ -17,12 +17,15 @@ import msgspec
 from domain.kernel.tool_calls import ToolCallStatus
 from domain.ledger.events import (
     AgentTurnCompleted,
+    EmbeddingsFailed,
+    EmbeddingsRecorded,
     LlmCallCancelled,
     LlmCallFailed,
     LlmCallRecorded,
     MemoryForgotten,
     MemoryIndexed,
     MemoryStored,
+    MemoryUpdated,
     ToolInvoked,
 )
 
@@ -75,6 +78,14 @@ def usage_of(event: Any) -> tuple[UsageKey, UsageCounters] | None:
             unpriced_calls=int(not event.cost_known),
             latency_ms_sum=_milliseconds(event.latency_ms),
         )
+    if isinstance(event, EmbeddingsRecorded):
+        key = UsageKey(day, "embeddings", event.agent_id, event.microdao_id, event.logical_model, event.provider,
+                       event.physical_model)
+        return key, UsageCounters(
+            calls=1, failures=int(isinstance(event, EmbeddingsFailed)), prompt_tokens=event.prompt_tokens,
+            cost_usd=event.cost_usd or Decimal(0), unpriced_calls=int(not event.cost_known),
+            latency_ms_sum=_milliseconds(event.latency_ms),
+        )
     if isinstance(event, ToolInvoked):
         key = UsageKey(day, "tool", event.agent_id, event.microdao_id, event.tool_id)
         return key, UsageCounters(
@@ -84,6 +95,9 @@ def usage_of(event: Any) -> tuple[UsageKey, UsageCounters] | None:
     if isinstance(event, MemoryStored):
         key = UsageKey(day, "memory", event.agent_id, event.microdao_id, "stored")
         return key, UsageCounters(calls=1, bytes=event.content_bytes)
+    if isinstance(event, MemoryUpdated):
+        key = UsageKey(day, "memory", event.agent_id, event.microdao_id, "updated")
+        return key, UsageCounters(calls=1, bytes=event.new_content_bytes)
     if isinstance(event, MemoryIndexed):
         key = UsageKey(day, "memory", event.agent_id, event.microdao_id, "indexed", "", event.embedding_model)
         return key, UsageCounters(calls=1)

@@ -19,6 +19,7 @@ from domain.kernel.usage import Usage
 from domain.ledger.events import LlmCallCancelled, LlmCallFailed, LlmCallRecorded, new_entry
 from domain.ledger.ports import UsageRecorder
 from domain.llm.admission import Admission
+from domain.llm.health import TargetHealth
 from domain.llm.policies import ProviderError, Target
 from domain.llm.ports import AdmissionControl, GatewayMetrics
 
@@ -36,6 +37,7 @@ class Bookkeeper:
     def __init__(
         self, recorder: UsageRecorder, admissions: AdmissionControl, clock: Clock, metrics: GatewayMetrics,
     ) -> None:
+        self.health = TargetHealth(clock)
         self._recorder = recorder
         self._admissions = admissions
         self._clock = clock
@@ -56,6 +58,8 @@ class Bookkeeper:
             cost_known=cost is not None, status=status, error_type=error_type, stream=stream,
             fallbacks=fallbacks,
         )
+        if status == "completed":
+            self.health.answered(target.provider, target.model)
         # Recorded first: if the ledger write fails, the reservation stays charged rather than released.
         await self._recorder.record(entry)
         await self._admissions.settle(admission, usage.total_tokens, cost or Decimal(0))
@@ -66,6 +70,7 @@ class Bookkeeper:
     def attempt_failed(self, target: Target, exc: ProviderError, failures: list[ProviderError]) -> bool:
         """Records a failed attempt; True when the next target may be tried."""
         failures.append(exc)
+        self.health.failed(target.provider, target.model, exc.kind)
         self._metrics.provider_error(target.provider, exc.kind)
         if exc.may_fall_back:
             self._metrics.fallback(target.provider)
@@ -81,12 +86,7 @@ class Bookkeeper:
             LlmCallFailed, call, target, Usage(), None, started, admission,
             stream=stream, status="failed", error_type=last.kind, fallbacks=len(failures) - 1,
         )
-        if last.kind == "rejected":
-            return InvalidRequest(f"provider '{target.provider}' rejected the request: {last.message}")
-        summary = "; ".join(f"{t.provider}/{t.model}: {f.kind}" for t, f in zip(targets, failures, strict=False))
-        if last.kind == "timeout":
-            return UpstreamTimeout(f"every target of '{call.logical_model}' failed, the last by timeout ({summary})")
-        return UpstreamFailed(f"every target of '{call.logical_model}' failed ({summary})")
+        return failure_of(call.logical_model, targets, failures)
 
     async def stream_broke(
         self, call: CallContext, target: Target, exc: ProviderError, usage: Usage, cost: Decimal | None,
@@ -113,3 +113,15 @@ class Bookkeeper:
         ))
         self._background.add(task)
         task.add_done_callback(self._background.discard)
+
+
+def failure_of(logical_model: str, targets: list[Target], failures: list[ProviderError]) -> Exception:
+    """What the caller hears when no target answered: its own fault (400) when the last target refused the
+    request, else the upstreams' (504 when the last timed out, 502 otherwise)."""
+    last, target = failures[-1], targets[len(failures) - 1]
+    if last.kind == "rejected":
+        return InvalidRequest(f"provider '{target.provider}' rejected the request: {last.message}")
+    summary = "; ".join(f"{t.provider}/{t.model}: {f.kind}" for t, f in zip(targets, failures, strict=False))
+    if last.kind == "timeout":
+        return UpstreamTimeout(f"every target of '{logical_model}' failed, the last by timeout ({summary})")
+    return UpstreamFailed(f"every target of '{logical_model}' failed ({summary})")

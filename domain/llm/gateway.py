@@ -15,6 +15,8 @@ from domain.ledger.events import LlmCallCompleted
 from domain.ledger.ports import UsageRecorder
 from domain.llm.admission import Admission, Quota, Ticket, budget_lines
 from domain.llm.bookkeeping import Bookkeeper, CallContext
+from domain.llm.health import TargetHealth
+from domain.llm.parameters import PASS_ALL, ParameterPolicy
 from domain.llm.policies import (
     MAX_TOKENS_CAP,
     BudgetPolicy,
@@ -39,6 +41,7 @@ class Completion(msgspec.Struct, frozen=True):
     cost_usd: Decimal | None
     upstream_ms: float
     quota: Quota = Quota()
+    dropped: tuple[str, ...] = ()  # optional parameters the answering target was not sent (ParameterPolicy)
 
 
 class StreamSummary(msgspec.Struct):
@@ -49,6 +52,15 @@ class StreamSummary(msgspec.Struct):
     cost_usd: Decimal | None = None
     first_chunk_wait_ms: float = 0.0
     quota: Quota = Quota()
+    dropped: tuple[str, ...] = ()
+
+
+class _Attempt(msgspec.Struct, frozen=True):
+    """One target, and the request as its parameter policy lets it see it."""
+
+    target: Target
+    request: ChatRequest
+    dropped: tuple[str, ...]
 
 
 class LlmGateway:
@@ -64,6 +76,7 @@ class LlmGateway:
         clock: Clock,
         metrics: GatewayMetrics,
         default_max_tokens: int = 1024,
+        parameters: Mapping[str, ParameterPolicy] | None = None,
     ) -> None:
         self._router = router
         self._providers = providers
@@ -74,19 +87,27 @@ class LlmGateway:
         self._clock = clock
         self._books = Bookkeeper(recorder, admissions, clock, metrics)
         self._default_max_tokens = default_max_tokens
+        self._parameters = parameters or {}
 
     @property
-    def models(self) -> list[str]:
-        return self._router.models
+    def router(self) -> Router:
+        return self._router
+
+    @property
+    def health(self) -> TargetHealth:
+        return self._books.health
 
     async def complete(self, call: CallContext, request: ChatRequest) -> Completion:
-        targets, request, admission = await self._admit(call, request)
+        attempts, admission = await self._admit(call, request)
+        targets = [attempt.target for attempt in attempts]
         started = self._clock.monotonic()
         failures: list[ProviderError] = []
-        for target in targets:
+        for attempt in attempts:
+            target = attempt.target
             attempt_started = self._clock.monotonic()
             try:
-                result = await self._providers[target.provider].complete(target.model, request, target.timeout_s)
+                result = await self._providers[target.provider].complete(target.model, attempt.request,
+                                                                         target.timeout_s)
             except ProviderError as exc:
                 if not self._books.attempt_failed(target, exc, failures):
                     break
@@ -97,7 +118,8 @@ class LlmGateway:
                 LlmCallCompleted, call, target, result.usage, cost, started, admission,
                 stream=False, status="completed", error_type=None, fallbacks=len(failures),
             )
-            return Completion(result, target.provider, target.model, cost, upstream_ms, admission.quota)
+            return Completion(result, target.provider, target.model, cost, upstream_ms, admission.quota,
+                              attempt.dropped)
         raise await self._books.all_failed(call, targets, failures, started, admission, stream=False)
 
     async def stream(self, call: CallContext, request: ChatRequest, summary: StreamSummary) -> AsyncGenerator[ChatChunk, None]:
@@ -106,13 +128,15 @@ class LlmGateway:
         Fallback is possible only until the first chunk arrives; after that a broken upstream is
         recorded as failed and surfaces as UpstreamFailed, and a client that leaves is recorded as cancelled.
         """
-        targets, request, admission = await self._admit(call, request)
+        attempts, admission = await self._admit(call, request)
+        targets = [attempt.target for attempt in attempts]
         summary.quota = admission.quota
         started = self._clock.monotonic()
         failures: list[ProviderError] = []
         chosen: Target | None = None
-        for target in targets:
-            upstream = self._providers[target.provider].stream(target.model, request, target.timeout_s)
+        for attempt in attempts:
+            target = attempt.target
+            upstream = self._providers[target.provider].stream(target.model, attempt.request, target.timeout_s)
             attempt_started = self._clock.monotonic()
             try:
                 first = await anext(upstream, None)
@@ -121,7 +145,7 @@ class LlmGateway:
                 if self._books.attempt_failed(target, exc, failures):
                     continue
                 break
-            chosen = target
+            chosen, summary.dropped = target, attempt.dropped
             summary.first_chunk_wait_ms = (self._clock.monotonic() - attempt_started) * 1000
             break
         if chosen is None:
@@ -166,9 +190,10 @@ class LlmGateway:
         )
         yield ChatChunk({}, None, final_usage)
 
-    async def _admit(self, call: CallContext, request: ChatRequest) -> tuple[list[Target], ChatRequest, Admission]:
-        """Reserves the call's worst case; the request that comes back carries the max_tokens reserved for,
-        so the providers bound the completion by it."""
+    async def _admit(self, call: CallContext, request: ChatRequest) -> tuple[list[_Attempt], Admission]:
+        """Reserves the call's worst case; the requests that come back carry the max_tokens reserved for,
+        so the providers bound the completion by it, and what each target's parameter policy lets through
+        (a policy that rejects refuses here, before anything is reserved)."""
         targets = self._router.targets_for(call.logical_model)
         limit = self._limits.for_agent(call.agent_id)
         cap = limit.max_tokens or MAX_TOKENS_CAP
@@ -188,9 +213,11 @@ class LlmGateway:
         budgets = budget_lines(self._budgets, call.agent_id, call.microdao_id, call.key_id, call.key_budget_usd)
         cost = (self._prices.worst_cost(targets, Usage(prompt_token_bound(request), max_tokens)) if budgets
                 else Decimal(0))
+        attempts = [_Attempt(target, *self._parameters.get(target.provider, PASS_ALL).fit(request, target.provider))
+                    for target in targets]
         admission = await self._admissions.admit(
             Ticket(call.agent_id, call.microdao_id, limit, tokens, cost, budgets))
-        return targets, request, admission
+        return attempts, admission
 
 
 def _delta_chars(delta: dict[str, Any]) -> int:

@@ -90,7 +90,7 @@ class Router:
     def targets_for(self, logical_model: str) -> list[Target]:
         targets = self._routes.get(logical_model)
         if not targets:
-            raise UnknownModel(f"model '{logical_model}' is not configured; see GET /v1/models")
+            raise UnknownModel(f"model '{logical_model}' is not configured; see GET /v1/models", param="model")
         return targets
 
     @property

@@ -6,6 +6,8 @@ from collections.abc import AsyncGenerator
 from decimal import Decimal
 from typing import Protocol
 
+import msgspec
+
 from domain.llm.admission import Admission, Ticket
 from domain.llm.policies import ChatChunk, ChatRequest, ChatResult
 
@@ -18,6 +20,22 @@ class ChatProvider(Protocol):
     async def complete(self, model: str, request: ChatRequest, timeout_s: float) -> ChatResult: ...
 
     def stream(self, model: str, request: ChatRequest, timeout_s: float) -> AsyncGenerator[ChatChunk, None]: ...
+
+    async def aclose(self) -> None: ...
+
+
+class Embedded(msgspec.Struct, frozen=True):
+    vectors: list[list[float]]     # one per text, in order
+    prompt_tokens: int | None      # as the target counted them; None: it does not say
+
+
+class EmbeddingProvider(Protocol):
+    """One embeddings backend. Raises domain.llm.policies.ProviderError, classified for fallback
+    (`rejected` for a request it cannot serve, such as `dimensions` it cannot make)."""
+
+    name: str
+
+    async def embed(self, model: str, texts: list[str], dimensions: int | None, timeout_s: float) -> Embedded: ...
 
     async def aclose(self) -> None: ...
 

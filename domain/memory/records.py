@@ -14,15 +14,28 @@ from domain.memory.model import MemoryContent, Metadata
 _STORED_NAMESPACE = uuid.UUID("0b6f3c52-1d8e-4f0a-b7c4-5a2e9d81f364")
 
 
+def stored_entry_id(memory_id: str) -> uuid.UUID:
+    """One MemoryStored per memory, however often it is stored (a retry, the same content again)."""
+    return uuid.uuid5(_STORED_NAMESPACE, f"memory-stored:{memory_id}")
+
+
+def updated_entry_id(memory_id: str, version: int) -> uuid.UUID:
+    """One MemoryUpdated per version a correction made: a retried correction finds the entry of its first try."""
+    return uuid.uuid5(_STORED_NAMESPACE, f"memory-updated:{memory_id}:{version}")
+
+
 class StoreResult(msgspec.Struct, frozen=True):
+    """`merged`: the content was a near-duplicate of memory `id` (cosine `similarity`), counted there."""
+
     id: str
     created: bool
     chunks: int
+    merged: bool = False
+    similarity: float | None = None
 
     @property
     def ledger_entry_id(self) -> uuid.UUID:
-        """One MemoryStored per memory, however often it is stored (a retry, the same content again)."""
-        return uuid.uuid5(_STORED_NAMESPACE, f"memory-stored:{self.id}")
+        return stored_entry_id(self.id)
 
 
 class DocumentResult(msgspec.Struct, frozen=True):
@@ -59,6 +72,9 @@ class MemoryRecord(msgspec.Struct, frozen=True):
     user_id: str | None = None
     title: str | None = None
     source_uri: str | None = None
+    version: int = 1  # +1 per correction; a correction's If-Match names it
+    merge_count: int = 0  # near-duplicate stores merged into this memory
+    last_seen_at: datetime | None = None  # the latest of them
 
 
 class ShortTermTurn(msgspec.Struct, frozen=True, omit_defaults=True):

@@ -28,6 +28,7 @@ from domain.memory.commands import (
     to_search,
 )
 from domain.memory.model import DOCUMENT_KIND, MemoryLimits, Scope, parse_id
+from domain.memory.near_duplicates import NearDuplicates
 from domain.memory.ports import Embedder, MemoryStore, QueryEmbedder
 from domain.memory.ranking import Candidate, Hit, RankingPolicy, fuse, merge_legs
 from domain.memory.records import DocumentResult, Forgotten, MemoryRecord, ShortTermTurn, StoreResult
@@ -53,6 +54,7 @@ class MemoryService:
     def __init__(
         self, store: MemoryStore, embedder: Embedder, recorder: UsageRecorder, clock: Clock,
         policies: MemoryPolicies, on_enqueued: Callable[[], None] | None = None, reranker: Reranker | None = None,
+        near_duplicates: NearDuplicates | None = None,
     ) -> None:
         self._store = store
         self._embedder = embedder
@@ -61,9 +63,12 @@ class MemoryService:
         self._policies = policies
         self._on_enqueued = on_enqueued or (lambda: None)
         self._reranker = reranker
+        self._near_duplicates = near_duplicates
 
     async def store(self, scope: Scope, request_id: str, command: StoreMemory) -> StoreResult:
         memory = to_memory(command, scope, self._policies.limits, self._policies.chunking)
+        if self._near_duplicates is not None and (merged := await self._near_duplicates.merge(memory)) is not None:
+            return merged  # nothing new is stored: the memory merged into has its MemoryStored already
         result = await self._store.add_memory(memory, self._embedder.model)
         if result.created:
             self._on_enqueued()

@@ -43,21 +43,11 @@ from domain.kernel.errors import (
     UpstreamFailed,
     UpstreamTimeout,
 )
+from infra.agents.endpoints import NOTHING_SENT, Rotation, ServiceEndpoint
 
 _decode = msgspec.json.Decoder()
 _REFUSALS: dict[str, type[PermissionDenied]] = {
     error.type: error for error in (InsufficientScope, IdentityMismatch, UnknownAgent, AgentKeyRequired)}
-
-
-class ServiceEndpoint(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
-    base_url: str
-    timeout_s: float = 30.0
-
-    def url(self, path: str) -> str:
-        return self.base_url.rstrip("/") + path
-
-    def timeout(self) -> aiohttp.ClientTimeout:
-        return aiohttp.ClientTimeout(total=self.timeout_s, connect=min(self.timeout_s, 3.0))
 
 
 class Reply(msgspec.Struct, frozen=True):
@@ -73,10 +63,12 @@ class Reply(msgspec.Struct, frozen=True):
 
 class ServiceHttp:
     """One pooled session for all of a runtime's downstream calls (keep-alive matters for latency); the
-    credential is the turn's, per call, never the session's."""
+    credential is the turn's, per call, never the session's. A service's replicas take turns
+    (infra/agents/endpoints.py)."""
 
     def __init__(self) -> None:
         self._session: aiohttp.ClientSession | None = None
+        self._rotation = Rotation()
 
     @property
     def session(self) -> aiohttp.ClientSession:
@@ -90,9 +82,9 @@ class ServiceHttp:
         body: object = None, params: Mapping[str, str] | None = None,
     ) -> Reply:
         data = None if body is None else msgspec.json.encode(body)
+        response = await self._send(service, endpoint, method, path, context, data, params)
         try:
-            async with self.session.request(method, endpoint.url(path), data=data, params=params,
-                                            headers=_headers(context), timeout=endpoint.timeout()) as response:
+            async with response:
                 headers = {name.lower(): value for name, value in response.headers.items()}
                 return Reply(response.status, headers, await response.read())
         except (TimeoutError, aiohttp.ClientError) as exc:
@@ -103,12 +95,29 @@ class ServiceHttp:
         self, service: str, endpoint: ServiceEndpoint, path: str, context: TurnContext, body: object,
     ) -> AsyncIterator[aiohttp.ClientResponse]:
         """The open response of a POST; errors while opening it are the domain's, like `call`'s."""
+        response = await self._send(service, endpoint, "POST", path, context, msgspec.json.encode(body), None)
         try:
-            async with self.session.post(endpoint.url(path), data=msgspec.json.encode(body),
-                                         headers=_headers(context), timeout=endpoint.timeout()) as response:
+            async with response:
                 yield response
         except (TimeoutError, aiohttp.ClientError) as exc:
             raise transport_error(service, endpoint, exc) from None
+
+    async def _send(
+        self, service: str, endpoint: ServiceEndpoint, method: str, path: str, context: TurnContext,
+        data: bytes | None, params: Mapping[str, str] | None,
+    ) -> aiohttp.ClientResponse:
+        """The response (its head read) of the first replica, in this call's turn, that takes the connection."""
+        refused: BaseException | None = None
+        for base_url in self._rotation.order(method, path, endpoint.base_urls):
+            try:
+                return await self.session.request(method, base_url + path, data=data, params=params,
+                                                  headers=_headers(context), timeout=endpoint.timeout())
+            except NOTHING_SENT as exc:
+                refused = exc
+            except (TimeoutError, aiohttp.ClientError) as exc:
+                raise transport_error(service, endpoint, exc) from None
+        assert refused is not None
+        raise transport_error(service, endpoint, refused)
 
     async def aclose(self) -> None:
         if self._session is not None:
@@ -126,7 +135,8 @@ def _headers(context: TurnContext) -> dict[str, str]:
 def transport_error(service: str, endpoint: ServiceEndpoint, exc: BaseException) -> DaarionError:
     if isinstance(exc, TimeoutError):
         return UpstreamTimeout(f"the {service} service did not answer within {endpoint.timeout_s:g}s")
-    return UpstreamFailed(f"cannot reach the {service} service at {endpoint.base_url} ({type(exc).__name__})")
+    where = ", ".join(endpoint.base_urls)
+    return UpstreamFailed(f"cannot reach the {service} service at {where} ({type(exc).__name__})")
 
 
 def error_body(content: bytes) -> dict[str, Any]:

@@ -11,7 +11,7 @@ from domain.ledger.reports import UsageRow
 SQL_OF_GROUPING: dict[str, tuple[str, str]] = {
     "agent": ("agent_id", "TRUE"),
     "microdao": ("microdao_id", "TRUE"),
-    "model": ("subject || ' -> ' || provider || '/' || physical_model", "kind = 'llm'"),
+    "model": ("subject || ' -> ' || provider || '/' || physical_model", "kind IN ('llm', 'embeddings')"),
     "tool": ("subject", "kind = 'tool'"),
     "day": ("day::text", "TRUE"),
 }
@@ -35,17 +35,22 @@ def _report_sql(group_by: str) -> str:
       coalesce(sum(calls) FILTER (WHERE kind = 'memory' AND subject = 'stored'), 0) AS memory_writes,
       coalesce(sum(calls) FILTER (WHERE kind = 'turn'), 0) AS agent_turns,
       sum(cost_usd) FILTER (WHERE kind = 'turn') / nullif(sum(calls) FILTER (WHERE kind = 'turn'), 0)
-        AS avg_turn_cost_usd
+        AS avg_turn_cost_usd,
+      coalesce(sum(calls) FILTER (WHERE kind = 'embeddings'), 0) AS embedding_calls,
+      coalesce(sum(prompt_tokens) FILTER (WHERE kind = 'embeddings'), 0) AS embedding_tokens,
+      coalesce(sum(cost_usd) FILTER (WHERE kind = 'embeddings'), 0) AS embedding_cost_usd
     FROM usage_daily
     WHERE day >= $1 AND day <= $2 AND {where} AND ($3::text IS NULL OR agent_id = $3)
+      AND ($4::text IS NULL OR microdao_id = $4)
     GROUP BY 1 ORDER BY 1
     """
 
 
 async def usage_report(
     pool: Any, group_by: str, since: date, until: date, agent_id: str | None = None,
+    microdao_id: str | None = None,
 ) -> list[UsageRow]:
-    records = await pool.fetch(_report_sql(group_by), since, until, agent_id)
+    records = await pool.fetch(_report_sql(group_by), since, until, agent_id, microdao_id)
     return [
         UsageRow(
             key=r["key"], llm_calls=int(r["llm_calls"]), llm_failures=int(r["llm_failures"]),
@@ -57,6 +62,8 @@ async def usage_report(
             tool_calls=int(r["tool_calls"]), tool_failures=int(r["tool_failures"]),
             memory_writes=int(r["memory_writes"]), agent_turns=int(r["agent_turns"]),
             avg_turn_cost_usd=str(_money(r["avg_turn_cost_usd"])) if r["avg_turn_cost_usd"] is not None else None,
+            embedding_calls=int(r["embedding_calls"]), embedding_tokens=int(r["embedding_tokens"]),
+            embedding_cost_usd=str(_money(r["embedding_cost_usd"])),
         )
         for r in records
     ]

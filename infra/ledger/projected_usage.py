@@ -19,7 +19,9 @@ class ProjectedUsageReports:
         self._pool = pool
         self._wait_s = wait_s
 
-    async def report(self, group_by: str, since: date, until: date, agent_id: str | None = None) -> UsageReport:
+    async def report(
+        self, group_by: str, since: date, until: date, agent_id: str | None = None, microdao_id: str | None = None,
+    ) -> UsageReport:
         position = await asyncio.to_thread(self._ledger.max_position)
         caught_up = await asyncio.to_thread(self._projector.wait_for, position, self._wait_s)
-        return UsageReport(await usage_report(self._pool, group_by, since, until, agent_id), caught_up)
+        return UsageReport(await usage_report(self._pool, group_by, since, until, agent_id, microdao_id), caught_up)

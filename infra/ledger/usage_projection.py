@@ -1,10 +1,8 @@
 """The usage projection runner: ledger events -> usage_daily, exactly once, in batches.
 
-Each batch reads the events after the tracked position, folds them (domain.ledger.projections) and, in ONE
-transaction, adds the counters and advances the position — so a crash can neither lose nor double
-count. The tracking row is locked `FOR UPDATE SKIP LOCKED`, so several processes may run projectors
-and exactly one advances at a time. The ledger serialises inserts (eventsourcing locks its table), so
-notification ids become visible in order and a reader never skips one.
+Each batch reads the events after the tracked position (infra/ledger/tracking.py: several processes may
+run projectors, exactly one advances at a time), folds them (domain.ledger.projections) and, in ONE
+transaction, adds the counters and advances the position — so a crash can neither lose nor double count.
 
 Events are read through the ledger's public recorder API; the tracking row and the view are written on
 the projector's own connections, opened with the ledger's database settings (its environment).
@@ -21,6 +19,7 @@ from eventsourcing.postgres import PostgresDatastore
 
 from domain.ledger.application import UsageLedger
 from domain.ledger.projections import fold_usage
+from infra.ledger import tracking
 
 log = logging.getLogger(__name__)
 
@@ -65,18 +64,9 @@ class UsageProjector:
     def project_batch(self) -> int:
         """Projects the next batch; returns how many events it consumed (0: caught up or busy elsewhere)."""
         with self._datastore.transaction(commit=True) as curs:
-            curs.execute(
-                "INSERT INTO usage_projection_tracking (application_name, notification_id) VALUES (%s, 0) "
-                "ON CONFLICT (application_name) DO NOTHING", (NAME,)
-            )
-            curs.execute(
-                "SELECT notification_id FROM usage_projection_tracking WHERE application_name = %s "
-                "FOR UPDATE SKIP LOCKED", (NAME,)
-            )
-            row = curs.fetchone()
-            if row is None:
+            position = tracking.claim(curs, NAME)
+            if position is None:
                 return 0
-            position = int(row["notification_id"])
             notifications = self._ledger.recorder.select_notifications(
                 start=position + 1, limit=self.batch_size
             )
@@ -91,10 +81,7 @@ class UsageProjector:
             ]
             if rows:
                 curs.executemany(_UPSERT, rows)
-            curs.execute(
-                "UPDATE usage_projection_tracking SET notification_id = %s WHERE application_name = %s",
-                (notifications[-1].id, NAME),
-            )
+            tracking.advance(curs, NAME, notifications[-1].id)
             return len(notifications)
 
     def catch_up(self) -> None:
@@ -103,10 +90,7 @@ class UsageProjector:
 
     def position(self) -> int:
         with self._datastore.transaction(commit=False) as curs:
-            curs.execute("SELECT notification_id FROM usage_projection_tracking WHERE application_name = %s",
-                         (NAME,))
-            row = curs.fetchone()
-            return int(row["notification_id"]) if row else 0
+            return tracking.position_of(curs, NAME)
 
     def wait_for(self, position: int, timeout: float = 5.0) -> bool:
         """Read-your-writes: waits (projecting if no one else is) until `position` is projected."""
@@ -123,8 +107,7 @@ class UsageProjector:
         with self._datastore.transaction(commit=True) as curs:
             curs.execute("LOCK TABLE usage_projection_tracking IN EXCLUSIVE MODE")
             curs.execute("DELETE FROM usage_daily")
-            curs.execute("UPDATE usage_projection_tracking SET notification_id = 0 WHERE application_name = %s",
-                         (NAME,))
+            tracking.advance(curs, NAME, 0)
         self.catch_up()
 
 

@@ -47,7 +47,7 @@ _WRITE_VECTORS = """
     INSERT INTO memory_embeddings (chunk_id, model, dims, tier, microdao_id, agent_id, embedding)
     SELECT c.id, $3, $4, c.tier, c.microdao_id, c.agent_id, v.embedding
     FROM unnest($1::bigint[], $2::vector[]) AS v(chunk_id, embedding) JOIN memory_chunks c ON c.id = v.chunk_id
-    ON CONFLICT (chunk_id, model) DO UPDATE
+    ON CONFLICT (chunk_id, model, microdao_id) DO UPDATE
     SET embedding = EXCLUDED.embedding, dims = EXCLUDED.dims, embedded_at = now()
 """
 
@@ -97,7 +97,7 @@ _ENQUEUE = """
     queued AS (
         INSERT INTO memory_index_jobs (item_id, model, microdao_id)
         SELECT id, $1, microdao_id FROM items ORDER BY id
-        ON CONFLICT (item_id, model) DO NOTHING
+        ON CONFLICT (item_id, model, microdao_id) DO NOTHING
         RETURNING 1
     )
     SELECT (SELECT count(*) FROM revived) + (SELECT count(*) FROM queued)

@@ -37,8 +37,13 @@ _INSERT_MEMORY = """
         RETURNING id
     ),""" + CHUNKS_AND_JOB.format(tier="'mid'", kind="$kind")
 
+# An idempotency key stands for the store call that used it: its content is the memory's first version,
+# which a correction (infra.memory.pg_revisions) may have replaced since.
 _EXISTING_MEMORY = """
-    SELECT id, content_hash, idempotency_key IS NOT DISTINCT FROM $3 AS same_key,
+    SELECT id, coalesce((SELECT v.content_hash FROM memory_versions v
+                         WHERE v.item_id = i.id AND v.microdao_id = i.microdao_id AND v.version = 1),
+                        content_hash) AS content_hash,
+           idempotency_key IS NOT DISTINCT FROM $3 AS same_key,
            (SELECT count(*) FROM memory_chunks c WHERE c.item_id = i.id) AS chunks
     FROM memory_items i
     WHERE tier = 'mid' AND microdao_id = $1 AND agent_id = $2 AND (idempotency_key = $3 OR content_hash = $4)
@@ -169,5 +174,6 @@ def _record(row: Any) -> MemoryRecord:
         agent_id=row["agent_id"], text=row["text"], metadata=row["metadata"], occurred_at=row["occurred_at"],
         created_at=row["created_at"], updated_at=row["updated_at"], chunks=row["chunks"],
         indexed_chunks=row["indexed_chunks"], content=content, channel_id=row["channel_id"],
-        user_id=row["user_id"], title=row["title"], source_uri=row["source_uri"],
+        user_id=row["user_id"], title=row["title"], source_uri=row["source_uri"], version=row["version"],
+        merge_count=row["merge_count"], last_seen_at=row["last_seen_at"],
     )

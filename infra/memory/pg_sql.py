@@ -6,7 +6,8 @@ each other in a cycle (issue 11 saw a document replaced while a worker completed
     1. memory_items rows, in id order when several (SELECT ... ORDER BY id FOR ...; a DELETE of one
        item locks it before its cascades run). Replacing or forgetting an item takes FOR UPDATE; adding
        to it (a worker's vectors, a reindex's job) takes FOR KEY SHARE, which only those two exclude.
-    2. its memory_index_jobs rows, 3. its memory_chunks rows, 4. their memory_embeddings rows.
+    2. its memory_index_jobs rows, 3. its memory_chunks rows, 4. their memory_embeddings rows,
+    5. its memory_versions rows (a correction keeps the version it replaces; nothing else writes them).
 
 A worker's claim, renew and fail lock jobs without their items, and a reindex revives dead jobs: all with
 SKIP LOCKED, so they never wait and close no cycle either. A new item's rows are invisible to everyone

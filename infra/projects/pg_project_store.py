@@ -17,9 +17,9 @@ from infra.platform.tenancy import tenant_transaction
 _PROJECTS = """
 SELECT p.id, p.microdao_id, p.name, p.description, p.status, p.created_at,
        count(t.id) FILTER (WHERE t.status <> 'done') AS open_tasks
-FROM projects p LEFT JOIN tasks t ON t.project_id = p.id
+FROM projects p LEFT JOIN tasks t ON t.project_id = p.id AND t.microdao_id = p.microdao_id
 WHERE p.microdao_id = $1
-GROUP BY p.id ORDER BY p.created_at, p.name
+GROUP BY p.id, p.microdao_id ORDER BY p.created_at, p.name
 """
 _OWNED = "SELECT 1 FROM projects WHERE id = $1 AND microdao_id = $2"
 _TASK_COLUMNS = "id::text AS id, project_id, title, description, status, assignee, created_by, created_at"
@@ -31,7 +31,7 @@ ORDER BY created_at DESC, id LIMIT $3
 _INSERT = f"""
 INSERT INTO tasks (project_id, title, description, status, assignee, created_by, idempotency_key, microdao_id)
 VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
-ON CONFLICT (project_id, idempotency_key) DO NOTHING
+ON CONFLICT (project_id, idempotency_key, microdao_id) DO NOTHING
 RETURNING {_TASK_COLUMNS}
 """
 _BY_KEY = f"SELECT {_TASK_COLUMNS} FROM tasks WHERE project_id = $1 AND idempotency_key = $2"

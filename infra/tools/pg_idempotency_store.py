@@ -21,7 +21,7 @@ _CLAIM = """
 INSERT INTO tool_idempotency AS t (agent_id, idempotency_key, tool_id, fingerprint, state, lease_until,
                                    microdao_id)
 VALUES ($1, $2, $3, $4, 'running', now() + make_interval(secs => $5), $7)
-ON CONFLICT (agent_id, idempotency_key) DO UPDATE
+ON CONFLICT (agent_id, idempotency_key, microdao_id) DO UPDATE
     SET tool_id = EXCLUDED.tool_id, fingerprint = EXCLUDED.fingerprint, state = 'running', outcome = NULL,
         created_at = now(), lease_until = EXCLUDED.lease_until
     WHERE (t.state = 'running' AND t.lease_until < now())

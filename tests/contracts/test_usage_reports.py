@@ -163,3 +163,19 @@ async def test_a_report_for_one_agent_holds_only_that_agents_usage(usage: Usage)
     await usage.scene()
     report = await usage.build(5.0).report("microdao", TODAY, TODAY, "agent:b")
     assert [(r.key, r.llm_calls, r.tool_calls) for r in report.rows] == [("microdao:7", 1, 1)]
+
+
+async def test_a_report_for_one_microdao_holds_only_that_microdaos_usage_in_any_grouping(usage: Usage) -> None:
+    await usage.scene()
+    by_agent = await usage.build(5.0).report("agent", TODAY, TODAY, microdao_id="microdao:9")
+    assert [(r.key, r.memory_writes) for r in by_agent.rows] == [("agent:c", 1)]
+    by_tool = await usage.build(5.0).report("tool", TODAY, TODAY, microdao_id="microdao:9")
+    assert by_tool.rows == []
+
+
+async def test_agent_and_microdao_filters_combine(usage: Usage) -> None:
+    await usage.scene()
+    same = await usage.build(5.0).report("model", TODAY, TODAY, "agent:a", "microdao:7")
+    assert [(r.key, r.llm_calls) for r in same.rows] == [("gpt -> openai/ok-gpt", 2)]
+    elsewhere = await usage.build(5.0).report("model", TODAY, TODAY, "agent:a", "microdao:9")
+    assert elsewhere.rows == []

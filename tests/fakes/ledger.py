@@ -87,7 +87,7 @@ class UsageTable:
 _GROUPINGS: dict[str, tuple[Callable[[UsageKey], str], frozenset[str] | None]] = {
     "agent": (lambda key: key.agent_id, None),
     "microdao": (lambda key: key.microdao_id, None),
-    "model": (lambda key: f"{key.subject} -> {key.provider}/{key.physical_model}", frozenset({"llm"})),
+    "model": (lambda key: f"{key.subject} -> {key.provider}/{key.physical_model}", frozenset({"llm", "embeddings"})),
     "tool": (lambda key: key.subject, frozenset({"tool"})),
     "day": (lambda key: key.day.isoformat(), None),
 }
@@ -99,19 +99,23 @@ class FakeUsageReports:
     def __init__(self, table: UsageTable) -> None:
         self.table = table
 
-    async def report(self, group_by: str, since: date, until: date, agent_id: str | None = None) -> UsageReport:
+    async def report(
+        self, group_by: str, since: date, until: date, agent_id: str | None = None, microdao_id: str | None = None,
+    ) -> UsageReport:
         complete = self.table.catch_up()
         key_of, kinds = _GROUPINGS[group_by]
         groups: dict[str, dict[str, UsageCounters]] = {}
         for key, counters in self.table.rows.items():
-            if since <= key.day <= until and (kinds is None or key.kind in kinds) and agent_id in (None, key.agent_id):
+            if (since <= key.day <= until and (kinds is None or key.kind in kinds) and agent_id in (None, key.agent_id)
+                    and microdao_id in (None, key.microdao_id)):
                 kind = f"memory:{key.subject}" if key.kind == "memory" else key.kind
                 groups.setdefault(key_of(key), {}).setdefault(kind, UsageCounters()).add(counters)
         return UsageReport([_row(key, groups[key]) for key in sorted(groups)], complete)
 
 
 def _row(key: str, totals: dict[str, UsageCounters]) -> UsageRow:
-    llm, tool, turn, stored = (totals.get(kind, UsageCounters()) for kind in ("llm", "tool", "turn", "memory:stored"))
+    llm, tool, turn, stored, embeddings = (totals.get(kind, UsageCounters())
+                                           for kind in ("llm", "tool", "turn", "memory:stored", "embeddings"))
     return UsageRow(
         key=key, llm_calls=llm.calls, llm_failures=llm.failures, llm_cancelled=llm.cancelled,
         prompt_tokens=llm.prompt_tokens, completion_tokens=llm.completion_tokens,
@@ -120,6 +124,8 @@ def _row(key: str, totals: dict[str, UsageCounters]) -> UsageRow:
         avg_llm_latency_ms=round(float(llm.latency_ms_sum / llm.calls), 3) if llm.calls else None,
         tool_calls=tool.calls, tool_failures=tool.failures, memory_writes=stored.calls, agent_turns=turn.calls,
         avg_turn_cost_usd=str(_money(turn.cost_usd / turn.calls)) if turn.calls else None,
+        embedding_calls=embeddings.calls, embedding_tokens=embeddings.prompt_tokens,
+        embedding_cost_usd=str(_money(embeddings.cost_usd)),
     )
 
 

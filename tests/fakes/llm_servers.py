@@ -8,6 +8,8 @@ Behaviour is chosen by the requested model name, so one server covers every case
   break-stream   streams two chunks, then drops the connection without [DONE]
   drip-<n>       streams n chunks 50 ms apart (for client disconnects)
   malformed-*    a 200 that is not an answer (MALFORMED_OPENAI / MALFORMED_OLLAMA say how)
+POST .../embeddings (OpenAI) and /api/embed (Ollama) answer 8-dimensional vectors (`dimensions` when asked) and
+count a token per word; the models fail-500 and reject-400 fail there too.
 Every request is kept in `requests` (with its headers) so tests can assert what the provider saw.
 """
 
@@ -15,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import zlib
 from typing import Any
 
 Scope = dict[str, Any]
@@ -37,7 +40,13 @@ class FakeOpenAI:
         payload = json.loads(body)
         self.requests.append({"path": scope["path"], "headers": headers, "body": payload})
         model: str = payload["model"]
-        if model == "fail-500":
+        if scope["path"].endswith("/embeddings") and model not in ("fail-500", "reject-400"):
+            vectors = _vectors(payload)
+            data = [{"object": "embedding", "index": i, "embedding": v} for i, v in enumerate(vectors)]
+            tokens = sum(len(text.split()) for text in _texts(payload))
+            await _json(send, 200, {"object": "list", "model": model, "data": list(reversed(data)),
+                                    "usage": {"prompt_tokens": tokens, "total_tokens": tokens}})
+        elif model == "fail-500":
             await _json(send, 500, {"error": {"message": "upstream exploded"}})
         elif model == "fail-429":
             await _json(send, 429, {"error": {"message": "slow down"}})
@@ -71,6 +80,15 @@ class FakeOpenAI:
         if payload.get("stream_options", {}).get("include_usage"):
             await _sse(send, {"choices": [], "usage": _usage(payload)})
         await send({"type": "http.response.body", "body": b"data: [DONE]\n\n", "more_body": False})
+
+
+def _texts(payload: dict[str, Any]) -> list[str]:
+    return payload["input"] if isinstance(payload["input"], list) else [payload["input"]]
+
+
+def _vectors(payload: dict[str, Any]) -> list[list[float]]:
+    dims = payload.get("dimensions") or 8
+    return [[float((zlib.crc32(text.encode()) >> (i % 24)) % 7 + 1) for i in range(dims)] for text in _texts(payload)]
 
 
 def _answer(payload: dict[str, Any]) -> str:
@@ -110,6 +128,10 @@ class FakeOllama:
         self.requests.append(payload)
         if payload["model"] == "fail-500":
             await _json(send, 500, {"error": "model runner crashed"})
+            return
+        if scope["path"] == "/api/embed":
+            await _json(send, 200, {"model": payload["model"], "embeddings": _vectors(payload),
+                                    "prompt_eval_count": sum(len(text.split()) for text in _texts(payload))})
             return
         if payload["model"] in MALFORMED_OLLAMA:
             await _malformed(send, MALFORMED_OLLAMA[payload["model"]], bool(payload.get("stream")), _ndjson_frame)

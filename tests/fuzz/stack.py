@@ -26,6 +26,7 @@ from tests.memory_support import memory_settings
 from tests.support import REPO, serve_in_thread
 
 MODEL = "fuzz-model"
+EMBEDDINGS_MODEL = "fuzz-embeddings"
 SERVICES = ("llm-proxy", "memory", "toolcore", "agent-runtime", "projects")
 
 
@@ -49,8 +50,9 @@ def five_services(workdir: Path) -> Iterator[dict[str, str]]:
 
 def proxy_settings() -> ProxySettings:
     return msgspec.convert({
-        "providers": {"stub": {"kind": "stub"}},
+        "providers": {"stub": {"kind": "stub"}, "minilm": {"kind": "minilm"}},
         "models": {MODEL: {"targets": [{"provider": "stub", "model": "stub-1"}]}},
+        "embeddings": {EMBEDDINGS_MODEL: {"targets": [{"provider": "minilm", "model": "all-minilm-l6-v2"}]}},
         "prices": {"stub-1": {"input_per_1m": "0.5", "output_per_1m": "1.5"}},
         "limits": {"default": {"requests_per_minute": 1_000_000, "tokens_per_minute": 1_000_000_000}},
     }, ProxySettings)

@@ -12,7 +12,7 @@ import schemathesis
 
 from apps.common.openapi import SPEC_PATH
 from tests.fuzz.fuzzing import FuzzTarget
-from tests.fuzz.stack import MODEL
+from tests.fuzz.stack import EMBEDDINGS_MODEL, MODEL
 
 OUT_OF_RANGE = ["9999-12-31T23:59:59.999999Z", "0001-01-01T00:00:00Z", "9999-12-31T23:59:59-05:00",
                 "0001-01-01T00:00:00+05:00"]
@@ -73,6 +73,33 @@ def test_a_chat_completion_whole_or_streamed_matches_the_published_schema(
 
 
 @pytest.mark.parametrize("stream", [False, True])
+def test_a_response_whole_or_streamed_matches_the_published_schema(
+    fuzz_targets: dict[str, FuzzTarget], stream: bool,
+) -> None:
+    proxy = fuzz_targets["llm-proxy"]
+    tool = {"type": "function", "name": "lookup", "parameters": {"type": "object", "properties": {}}}
+    for text in ("hello", "[[tool:lookup {}]]"):
+        body = {"model": MODEL, "input": text, "tools": [tool], "stream": stream}
+        answered = call(proxy, "POST", "/v1/responses", json=body)
+        assert answered.status_code == 200, answered.text
+        published(proxy)["/v1/responses"]["POST"].validate_response(answered)
+
+
+@pytest.mark.parametrize("encoding", ["float", "base64"])
+def test_embeddings_and_a_model_card_match_the_published_schema(
+    fuzz_targets: dict[str, FuzzTarget], encoding: str,
+) -> None:
+    proxy = fuzz_targets["llm-proxy"]
+    body = {"model": EMBEDDINGS_MODEL, "input": ["hello", "world"], "encoding_format": encoding}
+    answered = call(proxy, "POST", "/v1/embeddings", json=body)
+    assert answered.status_code == 200, answered.text
+    published(proxy)["/v1/embeddings"]["POST"].validate_response(answered)
+    card = call(proxy, "GET", f"/v1/models/{EMBEDDINGS_MODEL}")
+    assert card.status_code == 200 and card.json()["daarion"]["targets"][0]["last_result"] == "ok"
+    published(proxy)["/v1/models/{model_id}"]["GET"].validate_response(card)
+
+
+@pytest.mark.parametrize("stream", [False, True])
 def test_a_turn_whole_or_streamed_matches_the_published_schema(
     fuzz_targets: dict[str, FuzzTarget], stream: bool,
 ) -> None:
@@ -88,5 +115,5 @@ def test_a_usage_report_matches_the_published_schema(fuzz_targets: dict[str, Fuz
     proxy = fuzz_targets["llm-proxy"]
     report = call(proxy, "GET", "/internal/usage", params={"group_by": "model"})
     assert report.status_code == 200, report.text
-    assert {"from", "to", "group_by", "complete", "rows"} == set(report.json())
+    assert {"from", "to", "group_by", "complete", "rows", "totals", "agent_id", "microdao_id"} == set(report.json())
     published(proxy)["/internal/usage"]["GET"].validate_response(report)

@@ -55,6 +55,14 @@ def test_the_services_find_each_other_by_their_compose_names() -> None:
     assert {"llm-proxy", "memory", "toolcore"} <= set(runtime_needs)
 
 
+def test_the_nats_profile_adds_jetstream_and_the_ledger_exporter_pointed_at_it() -> None:
+    nats, exporter = SERVICES_IN_COMPOSE["nats"], SERVICES_IN_COMPOSE["ledger-export"]
+    assert nats["profiles"] == exporter["profiles"] == ["nats"] and "-js" in nats["command"]
+    assert exporter["command"] == ["daarion", "events", "export"]
+    assert exporter["environment"]["DAARION_NATS_URL"] == "nats://nats:4222"
+    assert exporter["depends_on"]["migrate"] == {"condition": "service_completed_successfully"}
+
+
 def test_secrets_come_from_the_env_file_and_no_default_secret_is_left_in_compose() -> None:
     text = (REPO / "compose.yaml").read_text()
     assert "daarion:daarion@" not in text and "INTERNAL_TOKEN" not in text

@@ -12,6 +12,7 @@ import ollama
 
 from domain.kernel.usage import Usage
 from domain.llm.policies import ChatChunk, ChatRequest, ChatResult, ProviderError
+from domain.llm.ports import Embedded
 
 _FAILURES = (ollama.ResponseError, httpx.HTTPError, ConnectionError, TimeoutError)
 # How the client library fails on a 200 that is not an answer: not JSON (ValueError), a field of the wrong
@@ -71,6 +72,19 @@ class OllamaProvider:
             raise (ProviderError("stream_broken", failure.message) if answered else failure) from None
         except _MALFORMED as exc:
             raise self._bad_response("stream part", exc) from None
+
+    async def embed(self, model: str, texts: list[str], dimensions: int | None, timeout_s: float) -> Embedded:
+        try:
+            async with asyncio.timeout(timeout_s):
+                response = await self._client.embed(model=model, input=texts, dimensions=dimensions)
+        except _FAILURES as exc:
+            raise self._classify(exc) from None
+        except _MALFORMED as exc:
+            raise self._bad_response("embeddings answer", exc) from None
+        vectors = [list(vector) for vector in response.embeddings]
+        if len(vectors) != len(texts):
+            raise ProviderError("bad_response", f"{self.name} sent {len(vectors)} embeddings for {len(texts)} texts")
+        return Embedded(vectors, response.prompt_eval_count)
 
     async def aclose(self) -> None:
         await self._client.close()

@@ -14,8 +14,10 @@ from typing import Any
 import aiohttp
 import msgspec
 
+from domain.llm.parameters import OBFUSCATION
 from domain.llm.policies import ChatChunk, ChatRequest, ChatResult, ProviderError
-from infra.llm.providers.openai_wire import chunks_of, completion_of
+from domain.llm.ports import Embedded
+from infra.llm.providers.openai_wire import chunks_of, completion_of, embeddings_of
 
 # Statuses that mean the request itself is wrong: another target would refuse it too.
 REJECTED_STATUSES = frozenset({400, 413, 422})
@@ -27,6 +29,7 @@ class OpenAICompatibleProvider:
     def __init__(self, name: str, base_url: str, api_key: str | None = None, requires_key: bool = False) -> None:
         self.name = name
         self._url = base_url.rstrip("/") + "/chat/completions"
+        self._embeddings_url = base_url.rstrip("/") + "/embeddings"
         self._api_key = api_key
         self._requires_key = requires_key
         self._session: aiohttp.ClientSession | None = None
@@ -42,9 +45,12 @@ class OpenAICompatibleProvider:
             if value is not None:
                 body[field] = value
         body.update(request.extra)
+        obfuscation = body.pop(OBFUSCATION, None)
         if stream:
             body["stream"] = True
             body["stream_options"] = {"include_usage": True}
+            if obfuscation is not None:
+                body["stream_options"]["include_obfuscation"] = obfuscation
         return body
 
     @property
@@ -109,12 +115,36 @@ class OpenAICompatibleProvider:
         except ValueError as exc:  # msgspec's errors, and aiohttp's for a line over its buffer
             raise self._bad_response("stream chunk", exc) from None
 
+    async def embed(self, model: str, texts: list[str], dimensions: int | None, timeout_s: float) -> Embedded:
+        self._check_configured()
+        body: dict[str, Any] = {"model": model, "input": texts, "encoding_format": "float"}
+        if dimensions is not None:
+            body["dimensions"] = dimensions
+        timeout = aiohttp.ClientTimeout(total=timeout_s, connect=min(timeout_s, 5.0))
+        try:
+            async with self.session.post(self._embeddings_url, data=msgspec.json.encode(body), headers=self._headers,
+                                         timeout=timeout) as response:
+                content, status = await response.read(), response.status
+        except (TimeoutError, aiohttp.ClientError) as exc:
+            raise self._transport_error(exc) from None
+        if status != 200:
+            raise self._status_error(status, content)
+        try:
+            return embeddings_of(content, len(texts))
+        except (msgspec.DecodeError, ValueError) as exc:
+            raise self._bad_response("embeddings answer", exc) from None
+
     async def aclose(self) -> None:
         if self._session is not None:
             await self._session.close()
 
+    @property
+    def configured(self) -> bool:
+        """False when it needs a key and has none (every call would be `not_configured`)."""
+        return not (self._requires_key and not self._api_key)
+
     def _check_configured(self) -> None:
-        if self._requires_key and not self._api_key:
+        if not self.configured:
             raise ProviderError("not_configured", f"{self.name} has no API key configured")
 
     def _transport_error(self, exc: Exception) -> ProviderError:

@@ -15,6 +15,7 @@ import msgspec
 
 from domain.kernel.usage import Usage
 from domain.llm.policies import ChatChunk, ChatResult
+from domain.llm.ports import Embedded
 
 # Bigint columns hold far more, but no real call comes near this and a sum of them must not overflow.
 Tokens = Annotated[int, msgspec.Meta(ge=0, le=2**31 - 1)]
@@ -84,7 +85,18 @@ class _StreamChunk(msgspec.Struct):
     error: Any = None
 
 
+class _Embedding(msgspec.Struct):
+    index: int
+    embedding: list[float]
+
+
+class _Embeddings(msgspec.Struct):
+    data: list[_Embedding]
+    usage: _Usage | None = None
+
+
 _completion = msgspec.json.Decoder(_Completion)
+_embeddings = msgspec.json.Decoder(_Embeddings)
 _chunk = msgspec.json.Decoder(_StreamChunk)
 
 
@@ -128,3 +140,13 @@ def _delta(delta: _Delta) -> dict[str, Any]:
     if delta.reasoning_content is not None:
         out["reasoning_content"] = delta.reasoning_content
     return out
+
+
+def embeddings_of(content: bytes, expected: int) -> Embedded:
+    """Vectors in input order (servers may send them in any); ValueError when not one per text."""
+    body = _embeddings.decode(content)
+    if sorted(item.index for item in body.data) != list(range(expected)):
+        raise ValueError(f"{len(body.data)} embeddings, not one for each of {expected} texts")
+    vectors = [item.embedding for item in sorted(body.data, key=lambda item: item.index)]
+    tokens = body.usage.prompt_tokens if body.usage is not None else None
+    return Embedded(vectors, tokens)

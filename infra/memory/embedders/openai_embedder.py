@@ -32,7 +32,8 @@ class OpenAIEmbedder(BatchingEmbedder):
         if self._send_dimensions:
             body["dimensions"] = self._dimensions
         try:
-            response = await self._client.post("embeddings", content=msgspec.json.encode(body))
+            response = await self._client.post("embeddings", content=msgspec.json.encode(body),
+                                               headers=self._call_headers())
         except httpx.TimeoutException:
             raise UpstreamTimeout("the embeddings server did not answer in time") from None
         except httpx.TransportError as exc:
@@ -45,6 +46,10 @@ class OpenAIEmbedder(BatchingEmbedder):
         except (msgspec.DecodeError, KeyError, TypeError) as exc:
             raise UpstreamFailed(f"the embeddings server sent an unreadable answer ({exc})") from None
         return unit_vectors(raw, len(texts), self._dimensions, f"embeddings model '{self._model}'")
+
+    def _call_headers(self) -> dict[str, str]:
+        """Headers of one call besides the client's own (the proxy embedder's caller key)."""
+        return {}
 
     async def aclose(self) -> None:
         await self._client.aclose()

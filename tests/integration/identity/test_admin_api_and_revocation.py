@@ -62,7 +62,8 @@ def test_no_credential_is_a_401_that_says_how_to_authenticate(proxy: str) -> Non
                          ("GET", "/internal/usage"), ("GET", "/admin/keys"), ("GET", "/metrics")):
         response = httpx.request(method, proxy + path, json={} if method == "POST" else None, timeout=10)
         assert response.status_code == 401, (path, response.text)
-        assert response.json()["error"]["type"] == "unauthenticated"
+        # /v1 answers OpenAI's shape: its `type` is OpenAI's category, `code` the stable type.
+        assert response.json()["error"]["code" if path.startswith("/v1/") else "type"] == "unauthenticated"
         assert response.headers["www-authenticate"].startswith("Bearer")
 
 
@@ -112,7 +113,7 @@ def test_a_disabled_agents_keys_are_refused_as_an_unknown_agent(proxy: str) -> N
     deadline = time.monotonic() + 2
     while (response := models(proxy, issued["key"])).status_code == 200 and time.monotonic() < deadline:
         time.sleep(0.05)
-    assert response.status_code == 403 and response.json()["error"]["type"] == "unknown_agent"
+    assert response.status_code == 403 and response.json()["error"]["code"] == "unknown_agent"
 
 
 def test_agent_keys_cannot_manage_keys_and_a_missing_scope_is_a_403(proxy: str) -> None:
@@ -121,7 +122,7 @@ def test_agent_keys_cannot_manage_keys_and_a_missing_scope_is_a_403(proxy: str) 
     memory_only = admin(proxy, "POST", "/keys", json={"agent_id": "agent:sofia", "scopes": ["memory:read"]}).json()
     refused = httpx.post(proxy + "/v1/chat/completions", headers=bearer(memory_only["key"]), timeout=10,
                          json={"model": "stub", "messages": [{"role": "user", "content": "hi"}]})
-    assert refused.status_code == 403 and refused.json()["error"]["type"] == "insufficient_scope"
+    assert refused.status_code == 403 and refused.json()["error"]["code"] == "insufficient_scope"
 
 
 def test_keys_for_unregistered_agents_and_bad_scopes_are_refused(proxy: str) -> None:

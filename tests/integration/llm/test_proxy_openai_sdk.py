@@ -76,10 +76,12 @@ def test_a_wrong_api_key_is_rejected_with_401(proxy: str) -> None:
     assert "sk-not-a-key" not in str(caught.value)
 
 
-def test_sdk_errors_carry_the_stable_error_body(client: openai.OpenAI) -> None:
+def test_sdk_errors_carry_openais_type_param_and_the_stable_type_as_code(client: openai.OpenAI) -> None:
     with pytest.raises(openai.NotFoundError) as caught:
         client.chat.completions.create(model="no-such-model", messages=[{"role": "user", "content": "x"}])
-    assert caught.value.body["type"] == "unknown_model"  # type: ignore[index]
+    error = caught.value
+    assert (error.type, error.code, error.param) == ("invalid_request_error", "unknown_model", "model")
+    assert error.body["request_id"].startswith("req_")  # type: ignore[index]
 
 
 def test_the_ollama_adapter_speaks_ollama_including_tools_and_streaming(

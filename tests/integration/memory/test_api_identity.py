@@ -22,12 +22,12 @@ SOME_ID = "6f1c2d0e-7a43-4b8e-9a52-4d1f0e3c9b17"
 Call = tuple[str, str, Any]  # method, path, JSON body
 READS: list[Call] = [
     ("POST", "/agent-memory/query", {"query": "x"}), ("GET", f"/agent-memory/{SOME_ID}", None),
-    ("GET", f"/knowledge/documents/{SOME_ID}", None),
+    ("GET", f"/knowledge/documents/{SOME_ID}", None), ("GET", f"/agent-memory/{SOME_ID}/history", None),
 ]
 WRITES: list[Call] = [
     ("POST", "/agent-memory/store", {"content": {"text": "x"}}), ("DELETE", f"/agent-memory/{SOME_ID}", None),
     ("DELETE", "/agent-memory", None), ("POST", "/knowledge/documents", {"title": "T", "text": "x"}),
-    ("DELETE", f"/knowledge/documents/{SOME_ID}", None),
+    ("DELETE", f"/knowledge/documents/{SOME_ID}", None), ("PATCH", f"/agent-memory/{SOME_ID}", {"kind": "fact"}),
 ]
 
 

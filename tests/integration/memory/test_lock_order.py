@@ -1,7 +1,7 @@
 """The memory tables' lock order under contention, on a database of its own (a reindex reads every item).
 
-Writers replace and forget knowledge documents, store and forget memories (one at a time and a whole
-agent's at once) and reindex, while several indexing workers claim and complete the jobs those writes
+Writers replace and forget knowledge documents, store, correct and forget memories (one at a time and a
+whole agent's at once) and reindex, while several indexing workers claim and complete the jobs those writes
 enqueue. Every path locks an item's memory_items row before its jobs, chunks and vectors (the order
 infra.memory.pg_sql states), so no two of them can deadlock. Before that order, a document replaced
 while a worker completed its job deadlocked (issue 11): `put_document` deleted the chunks then the job,
@@ -23,18 +23,20 @@ import pytest
 from domain.memory.chunking import ChunkingPolicy
 from domain.memory.commands import PostDocument, StoreMemory, to_document, to_memory
 from domain.memory.indexing import IndexingWorker
-from domain.memory.model import MemoryContent, MemoryLimits, Scope
+from domain.memory.model import MemoryContent, MemoryLimits, NewMemory, Scope
 from domain.memory.queue import IndexingPolicy
+from domain.memory.revisions import Revision
 from infra.memory.pg_indexing_queue import PgIndexingQueue
 from infra.memory.pg_memory_store import PgMemoryStore
 from infra.memory.pg_pool import open_memory_pool
+from infra.memory.pg_revisions import PgRevisionStore
 from tests.contracts.support import drop_database
 from tests.fakes.ledger import FakeRecorder, SetLookup
 from tests.fakes.memory import FakeEmbedder
 from tests.support import fresh_database
 
 SECONDS = 4.0
-DOCUMENTS, WRITERS, FORGETTERS, WORKERS = 4, 6, 2, 4
+DOCUMENTS, WRITERS, FORGETTERS, CORRECTORS, WORKERS = 4, 6, 2, 2, 4
 WORDS = ["boiler", "invoice", "ladder", "harvest", "quarter", "river", "contract", "pallet", "meadow", "ledger",
          "lantern", "quota", "harbour", "kettle", "orchard", "tariff", "glacier", "ferry", "anvil", "cobalt"]
 POLICY = IndexingPolicy(batch_items=3, lease_seconds=30, max_attempts=3)
@@ -50,6 +52,7 @@ class Stress:
     def __init__(self, pool: Any) -> None:
         self.pool = pool
         self.store = PgMemoryStore(pool, 64)
+        self.revisions = PgRevisionStore(pool)
         self.queue = PgIndexingQueue(pool)
         self.embedder = FakeEmbedder("test/lock-order", 64)
         self.scope = Scope("microdao:locks", "agent:writer")
@@ -95,6 +98,24 @@ class Stress:
                 await self.store.forget_agent(scope)
         await self._until_deadline("memories", step)
 
+    async def correct_memories(self, rng: random.Random, n: int) -> None:
+        async def step() -> None:
+            scope = Scope(self.scope.microdao_id, f"agent:corrector-{n}")
+            memory_id = (await self.store.add_memory(self._memory(rng, scope), self.embedder.model)).id
+            for version in (1, 2):
+                await asyncio.sleep(rng.uniform(0, 0.01))  # a worker may be embedding the version by now
+                revision = Revision(memory_id, version, self._memory(rng, scope))
+                assert await self.revisions.revise(revision, self.embedder.model) is not None
+            if rng.random() < 0.3:
+                await self.store.forget(scope, memory_id, "mid")
+        await self._until_deadline("corrections", step)
+
+    def _memory(self, rng: random.Random, scope: Scope) -> NewMemory:
+        command = StoreMemory(MemoryContent(text=random_text(rng, 3)), kind="fact")
+        memory = to_memory(command, scope, MemoryLimits(), ChunkingPolicy(max_chars=400))
+        self.chunks_of[memory.content_hash] = memory.chunks
+        return memory
+
     async def reindex(self) -> None:
         async def step() -> None:
             await self.queue.enqueue_all(self.embedder.model, force=False)
@@ -115,6 +136,7 @@ class Stress:
         await asyncio.gather(
             *(self.replace_documents(random.Random(rng.random())) for _ in range(WRITERS)),
             *(self.forget_memories(random.Random(rng.random()), n) for n in range(FORGETTERS)),
+            *(self.correct_memories(random.Random(rng.random()), n) for n in range(CORRECTORS)),
             self.reindex(), *(self.index(self.worker(f"worker-{n}")) for n in range(WORKERS)),
         )
 
@@ -122,7 +144,7 @@ class Stress:
 @pytest.fixture(name="stress")
 async def stress_fixture(database_url: str) -> AsyncIterator[Stress]:
     url = fresh_database(database_url, "memory_locks")
-    pool = await open_memory_pool(url, size=WRITERS + FORGETTERS + 2 * WORKERS + 2)
+    pool = await open_memory_pool(url, size=WRITERS + FORGETTERS + CORRECTORS + 2 * WORKERS + 2)
     try:
         yield Stress(pool)
     finally:
@@ -130,7 +152,7 @@ async def stress_fixture(database_url: str) -> AsyncIterator[Stress]:
         drop_database(url)
 
 
-async def test_documents_replaced_and_memories_forgotten_while_workers_complete_never_deadlock(
+async def test_documents_replaced_and_memories_corrected_or_forgotten_while_workers_complete_never_deadlock(
     stress: Stress, caplog: pytest.LogCaptureFixture,
 ) -> None:
     caplog.set_level(logging.WARNING, logger="infra.memory.pg_sql")
@@ -138,6 +160,7 @@ async def test_documents_replaced_and_memories_forgotten_while_workers_complete_
     escaped = [type(error).__name__ for error in stress.errors]
     assert escaped == [], f"{Counter(escaped)} escaped in {sum(stress.ops.values())} operations ({stress.ops})"
     assert stress.ops["document"] >= 40 and stress.ops["indexed"] >= 40, f"too little contention: {stress.ops}"
+    assert stress.ops["corrections"] >= 10, f"too few corrections: {stress.ops}"
     retried = [record.getMessage() for record in caplog.records if record.name == "infra.memory.pg_sql"]
     assert retried == [], "every path takes its locks in the same order: none was even retried"
 

@@ -108,6 +108,8 @@ NEW_ITEM = ("INSERT INTO memory_items (id, tier, kind, microdao_id, agent_id, co
     ("INSERT INTO memory_chunks (item_id, seq, tier, kind, microdao_id, agent_id, occurred_at, text) "
      "VALUES ('{sofia}', 9, 'mid', 'fact', '{b}', 'sofia', now(), 't')"),
     "INSERT INTO memory_index_jobs (item_id, model, microdao_id) VALUES ('{sofia}', 'm', '{b}')",
+    ("INSERT INTO memory_versions (item_id, version, microdao_id, agent_id, kind, content, text, content_hash, "
+     "content_bytes, valid_from) VALUES ('{sofia}', 9, '{a}', 'petro', 'fact', '{{}}', 't', 'h', 1, now())"),
     "UPDATE memory_items SET microdao_id = '{b}' WHERE id = '{sofia}'",
     "UPDATE memory_chunks SET microdao_id = '{b}' WHERE item_id = '{sofia}'",
 ])

@@ -17,6 +17,7 @@ from tests.fuzz.stack import SERVICES, five_services
 
 OPEN_PATHS = {"/.well-known/oauth-protected-resource", "/.well-known/oauth-protected-resource/mcp"}
 ERROR_BODY = {"$ref": "#/components/schemas/ErrorBody"}
+OPENAI_ERROR_BODY = {"$ref": "#/components/schemas/OpenAIErrorBody"}
 _ASSET = re.compile(r"""(?:src|href)=["']([^"']+)["']""")
 
 
@@ -55,7 +56,7 @@ def test_the_service_publishes_a_valid_openapi_3_1_document_naming_it(services: 
 
 
 @pytest.mark.parametrize("service", SERVICES)
-def test_every_route_but_the_open_ones_needs_a_bearer_key_and_every_error_has_the_one_body(
+def test_every_route_but_the_open_ones_needs_a_bearer_key_and_every_error_has_its_routes_body(
     services: dict[str, str], service: str,
 ) -> None:
     spec = spec_of(services[service])
@@ -72,7 +73,8 @@ def test_every_route_but_the_open_ones_needs_a_bearer_key_and_every_error_has_th
         assert "Retry-After" in responses["503"]["headers"], name
         for status, response in responses.items():
             if status >= "400":
-                assert response["content"] == {"application/json": {"schema": ERROR_BODY}}, (name, status)
+                body = OPENAI_ERROR_BODY if name.split(" ", 1)[1].startswith("/v1/") else ERROR_BODY
+                assert response["content"] == {"application/json": {"schema": body}}, (name, status)
     error = spec["components"]["schemas"]["ErrorDetail"]
     assert set(error["required"]) == {"type", "message", "request_id"}
 

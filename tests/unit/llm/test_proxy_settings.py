@@ -38,6 +38,14 @@ def test_the_shipped_config_caps_max_tokens_for_every_agent() -> None:
     ("providers: {s: {kind: stub}}\nmodels: {}\nprices: {m: {input_per_1m: 1}}", "$.prices.m"),
     ("providers: {s: {kind: stub, colour: red}}\nmodels: {}", "$.providers.s"),
     ("providers: {s: {kind: stub}}\nmodels: {}\nlimits: {default: {max_tokens: 0}}", "$.limits.default.max_tokens"),
+    ("providers: {s: {kind: stub}}\nmodels: {}\nembeddings: {e: {targets: [{provider: s, model: x}]}}",
+     "$.embeddings.e.targets[0].provider"),
+    ("providers: {m: {kind: minilm}}\nmodels: {c: {targets: [{provider: m, model: x}]}}", "$.models.c.targets[0]"),
+    ("providers: {m: {kind: minilm}}\nmodels: {}\nembeddings: {e: {targets: [{provider: nope, model: x}]}}",
+     "$.embeddings.e.targets[0].provider"),
+    (("providers: {s: {kind: stub}, m: {kind: minilm}}\nmodels: {x: {targets: [{provider: s, model: a}]}}\n"
+      "embeddings: {x: {targets: [{provider: m, model: b}]}}"), "$.embeddings.x"),
+    ("providers: {s: {kind: stub, unsupported_params: ignore}}\nmodels: {}", "$.providers.s.unsupported_params"),
 ])
 def test_a_bad_config_fails_with_the_key_path(tmp_path: Path, text: str, key: str) -> None:
     with pytest.raises(ConfigError) as caught:

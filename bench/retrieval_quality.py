@@ -35,16 +35,30 @@ from bench.retrieval_data import Conversation, Question, realtalk, ukrainian
 from bench.retrieval_load import MICRODAO, fill_agent, index_with, store_all
 from bench.retrieval_services import E5, NEW, Pipeline, merged, serve
 
+VECTOR_X2 = merged(NEW, {"ranking": {"vector_weight": 2.0}})
 PIPELINES = [
     Pipeline("today", {}),
     Pipeline("+e5", E5),
     Pipeline("+e5 +stems", merged(E5, {"retrieval": {"prefix_stems": True}})),
     Pipeline("+e5 +rerank", merged(E5, {"retrieval": {"rerank": {"enabled": True}}})),
-    Pipeline("+e5 +rerank, cosine only", merged(E5, {"retrieval": {"rerank": {"enabled": True}},
-                                                      "search": {"rerank_lexical_weight": 0.0}})),
     Pipeline("new", NEW),
-    Pipeline("new, vector x2", merged(NEW, {"ranking": {"vector_weight": 2.0}})),
-    Pipeline("new, 100 per leg", merged(NEW, {"ranking": {"candidates_per_leg": 100}})),
+    Pipeline("new, vector x2", VECTOR_X2),
+    Pipeline("new, rerank x2", merged(NEW, {"retrieval": {"rerank": {"weight": 2.0}}})),
+    Pipeline("new, vec x2, rerank x2", merged(VECTOR_X2, {"retrieval": {"rerank": {"weight": 2.0}}})),
+    Pipeline("new, vec x2, rr 60 x2", merged(VECTOR_X2, {"retrieval": {"rerank": {"weight": 2.0, "candidates": 60}}})),
+    Pipeline("new, vec x2, lex .15", merged(VECTOR_X2, {"search": {"rerank_lexical_weight": 0.15}})),
+    Pipeline("new, vec x2, lex .6", merged(VECTOR_X2, {"search": {"rerank_lexical_weight": 0.6}})),
+    Pipeline("new, vec x2, rr k 60", merged(VECTOR_X2, {"retrieval": {"rerank": {"rrf_k": 60}}})),
+    Pipeline("new, vec x3, rrf k 20", merged(NEW, {"ranking": {"vector_weight": 3.0, "rrf_k": 20}})),
+    Pipeline("new, vec x2, prf 3 .5", merged(VECTOR_X2, {"search": {"rerank_feedback_hits": 3,
+                                                                     "rerank_feedback_weight": 0.5}})),
+    Pipeline("new, vec x2, dates .5", merged(VECTOR_X2, {"retrieval": {"temporal_boost": 0.5}})),
+    Pipeline("new, vec x2, dates 2", merged(VECTOR_X2, {"retrieval": {"temporal_boost": 2.0}})),
+    Pipeline("new, vec x2, prf 5 1", merged(VECTOR_X2, {"search": {"rerank_feedback_hits": 5,
+                                                                    "rerank_feedback_weight": 1.0}})),
+    Pipeline("new, vec x2, prf 3 .3 x2", merged(VECTOR_X2, {"search": {"rerank_feedback_hits": 3,
+                                                                        "rerank_feedback_weight": 0.3},
+                                                             "retrieval": {"rerank": {"weight": 2.0}}})),
 ]
 NO_RERANK = Pipeline("new, rerank off", merged(NEW, {"retrieval": {"rerank": {"enabled": False}}}))
 KS = (1, 5, 10)

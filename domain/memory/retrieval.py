@@ -1,6 +1,8 @@
 """The retrieval switches beyond the hybrid first stage (domain.memory.ranking), and the rerank stage.
 
 prefix_stems  long Cyrillic query words match by stem prefix (domain.memory.stems).
+temporal_boost  a memory said when the query's named date says (domain.memory.temporal) scores
+              (1 + temporal_boost) times as much in the first stage; 0 turns it off.
 rerank        a Reranker scores the best `candidates` hits against the query; the final order fuses the
               first-stage rank and the reranker's rank by reciprocal rank (k = `rrf_k`), the reranker's
               counting `weight` times. A rerank that has not answered within `budget_ms` is skipped: the
@@ -40,7 +42,12 @@ class RerankPolicy(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
 
 class RetrievalPolicy(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     prefix_stems: bool = False
+    temporal_boost: float = 0.0
     rerank: RerankPolicy = RerankPolicy()
+
+    def __post_init__(self) -> None:
+        if self.temporal_boost < 0:
+            raise ValueError("retrieval.temporal_boost must not be negative")
 
 
 class Reranker(Protocol):

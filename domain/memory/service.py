@@ -34,6 +34,7 @@ from domain.memory.ranking import Candidate, Hit, RankingPolicy, fuse, merge_leg
 from domain.memory.records import DocumentResult, Forgotten, MemoryRecord, ShortTermTurn, StoreResult
 from domain.memory.retrieval import Reranker, RetrievalPolicy, pool_size, second_stage
 from domain.memory.stems import with_prefix_stems
+from domain.memory.temporal import mentioned_window
 
 log = logging.getLogger(__name__)
 
@@ -150,7 +151,10 @@ class MemoryService:
         )
         # One spare slot per short-term turn, since those are dropped from the ranking afterwards.
         limit = search.limit + (self._policies.limits.short_term_turns if search.channel_id else 0)
-        hits = fuse(merge_legs(vector_hits, text_hits), ranking, self._clock.now(), pool_size(retrieval, limit))
+        now = self._clock.now()
+        window = mentioned_window(search.query, now) if retrieval.temporal_boost else None
+        hits = fuse(merge_legs(vector_hits, text_hits), ranking, now, pool_size(retrieval, limit), window,
+                    retrieval.temporal_boost)
         return await second_stage(hits, search, vector, self._reranker, retrieval)
 
     async def _vector_leg(self, search: Search, per_leg: int) -> tuple[list[float] | None, list[Candidate]]:

@@ -86,8 +86,7 @@ async def open_memory(
                 wake = asyncio.Event()
                 policies = MemoryPolicies(settings.limits, settings.chunking, settings.ranking, settings.retrieval)
                 reranker = PgExactReranker(pool, embedder.model, embedder.dimensions,
-                                           settings.search.rerank_lexical_weight, settings.search.rerank_feedback_hits,
-                                           settings.search.rerank_feedback_weight)
+                                           settings.search.rerank_lexical_weight)
                 near_duplicates = NearDuplicates(PgNearDuplicates(pool, embedder.dimensions), embedder,
                                                  settings.near_duplicates)
                 service = MemoryService(store, embedder, core.recorder, SystemClock(), policies, wake.set,

@@ -47,16 +47,12 @@ class SearchSettings(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     hnsw_ef_search: int = 80
     common_lexeme_docs: int = 200
     rerank_lexical_weight: float = 0.3
-    rerank_feedback_hits: int = 0
-    rerank_feedback_weight: float = 0.0
 
     def __post_init__(self) -> None:
         if not 1 <= self.hnsw_ef_search <= 1000:
             raise ValueError("hnsw_ef_search must be between 1 and 1000")
-        if self.common_lexeme_docs < 1 or min(self.rerank_lexical_weight, self.rerank_feedback_weight) < 0:
-            raise ValueError("common_lexeme_docs must be at least 1 and the rerank weights not negative")
-        if self.rerank_feedback_hits < 0:
-            raise ValueError("rerank_feedback_hits must not be negative")
+        if self.common_lexeme_docs < 1 or self.rerank_lexical_weight < 0:
+            raise ValueError("common_lexeme_docs must be at least 1 and rerank_lexical_weight not negative")
 
 
 class DatabaseSettings(msgspec.Struct, frozen=True, forbid_unknown_fields=True):

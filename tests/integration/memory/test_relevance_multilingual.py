@@ -1,5 +1,6 @@
-"""The new retrieval switches (multilingual e5, stem prefixes, exact-score rerank) on the labelled paraphrase
-set of test_relevance, and on Ukrainian: they must not lose what the MiniLM pipeline finds."""
+"""The new retrieval pipeline (multilingual e5, stem prefixes, exact-score rerank, the vector leg counted twice,
+named dates boosted: bench/retrieval_services.py NEW) on the labelled paraphrase set of test_relevance, and on
+Ukrainian: it must not lose what the MiniLM pipeline finds."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ import msgspec
 from apps.memory.container import MemoryContainer
 from domain.memory.commands import QueryMemory, StoreMemory
 from domain.memory.model import MemoryContent, Scope
+from domain.memory.ranking import RankingPolicy
 from domain.memory.retrieval import RerankPolicy, RetrievalPolicy
 from domain.memory.service import MemoryPolicies, MemoryService
 from infra.memory.embedders.e5 import E5Embedder
@@ -48,9 +50,9 @@ class LabelledE5(E5Embedder):
 async def recall_at_5(runtime: MemoryContainer, pairs: Sequence[tuple[str, str]], distractors: list[str]) -> float:
     embedder = LabelledE5(unique("test/e5"))
     embedder.load()
-    retrieval = RetrievalPolicy(prefix_stems=True, rerank=RerankPolicy(enabled=True, budget_ms=5000))
+    retrieval = RetrievalPolicy(prefix_stems=True, temporal_boost=2.0, rerank=RerankPolicy(enabled=True, budget_ms=5000))
     service = MemoryService(runtime.store, embedder, runtime.core.recorder, SystemClock(),
-                            MemoryPolicies(retrieval=retrieval),
+                            MemoryPolicies(ranking=RankingPolicy(vector_weight=2.0), retrieval=retrieval),
                             reranker=PgExactReranker(runtime.pool, embedder.model, 384, 0.3))
     scope, answers = Scope(unique("relevance-e5"), "sofia"), []
     for text in [answer for answer, _ in pairs] + distractors:

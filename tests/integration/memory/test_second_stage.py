@@ -61,26 +61,6 @@ async def test_a_rerank_enabled_service_still_answers_when_the_reranker_is_over_
     assert [hit.id for hit in (await svc.query(scope, QueryMemory("grant deadline"))).memories] == [memory_id]
 
 
-async def test_feedback_from_the_best_hits_lifts_a_memory_on_their_topic_more_than_an_unrelated_one(
-    memory_runtime: MemoryContainer,
-) -> None:
-    scope, svc = Scope(unique("microdao:feedback"), "sofia"), service(memory_runtime, RetrievalPolicy())
-    best = await store(svc, scope, "Kevin adopted a puppy from the shelter.", "What breed is the dog?", 0)
-    topical = await store(svc, scope, "The vet says my dog needs a rabies shot.", "Poor pup.", 1)
-    unrelated = await store(svc, scope, "The quarterly tax return is due on Monday.", "Ugh.", 2)
-    await index_everything(memory_runtime)
-    search = to_search(QueryMemory("What did Kevin adopt?"), scope, MemoryLimits())
-    [vector] = await memory_runtime.embedder.embed([search.query])
-    hits = {hit.id: hit for hit in (await svc.query(scope, QueryMemory("What did Kevin adopt?"))).memories}
-    ordered = [hits[best], hits[topical], hits[unrelated]]
-    model, dims = memory_runtime.embedder.model, memory_runtime.embedder.dimensions
-    plain = await PgExactReranker(memory_runtime.pool, model, dims, 0.3).scores(search, vector, ordered)
-    expanded = await PgExactReranker(memory_runtime.pool, model, dims, 0.3, 1, 0.5).scores(search, vector, ordered)
-    gains = [after - before for after, before in zip(expanded, plain, strict=True)
-             if after is not None and before is not None]
-    assert len(gains) == 3 and gains[0] > gains[1] > gains[2] > 0
-
-
 async def test_a_query_naming_a_day_ranks_first_what_was_said_that_day_when_the_temporal_boost_is_on(
     memory_runtime: MemoryContainer,
 ) -> None:

@@ -17,7 +17,11 @@ _MONTHS = {
     "nov": 11, "dec": 12, "січ": 1, "лют": 2, "бер": 3, "кві": 4, "тра": 5, "чер": 6, "лип": 7, "сер": 8,
     "вер": 9, "жов": 10, "лис": 11, "гру": 12,
 }
-_MONTH = r"(?P<month>(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec|січ|лют|бер|кві|тра|чер|лип|сер|вер|жов|лис|гру)\w*)"
+# Whole month names and their usual abbreviations only: "2 novels" or "5 трамваїв" name no date.
+_MONTH = (r"(?P<month>(?:january|jan|february|feb|march|mar|april|apr|may|june|jun|july|jul|august|aug|september"
+          r"|sept|sep|october|oct|november|nov|december|dec|січ(?:ня|ень)|лют(?:ого|ий)|берез(?:ня|ень)|квіт(?:ня|ень)"
+          r"|трав(?:ня|ень)|черв(?:ня|ень)|лип(?:ня|ень)|серп(?:ня|ень)|верес(?:ня|ень)|жовт(?:ня|ень)|листопад(?:а)?"
+          r"|груд(?:ня|ень))\b)")
 _YEAR = r"(?:,?\s+(?P<year>\d{4}))?"
 _DAY = r"(?P<day>\d{1,2})(?:st|nd|rd|th)?"
 _PATTERNS = (

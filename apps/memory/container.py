@@ -28,12 +28,12 @@ from infra.identity.synced_index import SyncedKeyIndex
 from infra.ledger.entry_reader import LedgerEntryReader
 from infra.ledger.repository_lookup import LedgerRepositoryLookup
 from infra.memory.embedders.proxy_embedder import billed_to
+from infra.memory.pg_exact_reranker import PgExactReranker
 from infra.memory.pg_indexing_queue import PgIndexingQueue
 from infra.memory.pg_memory_store import PgMemoryStore
 from infra.memory.pg_near_duplicates import PgNearDuplicates
 from infra.memory.pg_pool import open_memory_pool
 from infra.memory.pg_revisions import PgRevisionStore
-from infra.memory.pg_term_stats import CommonLexemes
 from infra.memory.prometheus_metrics import MemoryMetrics
 from infra.platform.clock import SystemClock
 from infra.platform.tracing import OFF, Tracing
@@ -86,14 +86,15 @@ async def open_memory(
         async with open_core(settings.ledger.mode, pool_size=2) as core:
             pool = await open_memory_pool(core.url, settings.database.pool_size, settings.search.hnsw_ef_search)
             try:
-                store = PgMemoryStore(pool, embedder.dimensions,
-                                      CommonLexemes(pool, settings.search.common_lexeme_share))
+                store = PgMemoryStore(pool, embedder.dimensions, settings.search.common_lexeme_docs)
                 wake = asyncio.Event()
-                policies = MemoryPolicies(settings.limits, settings.chunking, settings.ranking)
+                policies = MemoryPolicies(settings.limits, settings.chunking, settings.ranking, settings.retrieval)
+                reranker = PgExactReranker(pool, embedder.model, embedder.dimensions,
+                                           settings.search.rerank_lexical_weight)
                 near_duplicates = NearDuplicates(PgNearDuplicates(pool, embedder.dimensions), embedder,
                                                  settings.near_duplicates)
                 service = MemoryService(store, embedder, core.recorder, SystemClock(), policies, wake.set,
-                                        near_duplicates)
+                                        reranker, near_duplicates)
                 corrections = MemoryCorrections(store, PgRevisionStore(pool), LedgerEntryReader(core.ledger),
                                                 core.recorder, embedder.model, policies, wake.set)
                 yield MemoryContainer(settings, core, pool, embedder, store, PgIndexingQueue(pool), service,

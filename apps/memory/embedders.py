@@ -6,6 +6,7 @@ import os
 
 from apps.memory.settings import EmbedderSettings
 from domain.memory.ports import Embedder
+from infra.memory.embedders.e5 import E5Embedder
 from infra.memory.embedders.minilm import MiniLMEmbedder
 from infra.memory.embedders.ollama_embedder import OllamaEmbedder
 from infra.memory.embedders.openai_embedder import OpenAIEmbedder
@@ -27,4 +28,6 @@ def build_embedder(settings: EmbedderSettings, tracing: Tracing = OFF) -> Embedd
         return OpenAIEmbedder(settings.model, settings.dimensions, settings.base_url or "https://api.openai.com/v1",
                               os.environ.get(settings.api_key_env), settings.batch_size, settings.timeout_s,
                               settings.send_dimensions, tracing.httpx_hooks)
+    if settings.provider == "e5":
+        return E5Embedder(settings.batch_size)
     return MiniLMEmbedder(settings.batch_size, settings.device)

@@ -13,6 +13,7 @@ from domain.memory.model import MemoryLimits
 from domain.memory.near_duplicates import NearDuplicatePolicy
 from domain.memory.queue import IndexingPolicy
 from domain.memory.ranking import RankingPolicy
+from domain.memory.retrieval import RetrievalPolicy
 from infra.memory.pg_memory_store import INDEXED_DIMENSIONS
 from infra.platform.settings import LedgerSettings, config_path, load_settings
 
@@ -21,7 +22,7 @@ class EmbedderSettings(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     # proxy: the LLM proxy's /v1/embeddings (base_url its /v1, model a logical embeddings model; api_key_env names
     # the key the indexing worker pays with; a query is paid by its caller's key). on_behalf: that key is an
     # operator key with llm:on_behalf, and each memory's embedding is billed to its own agent.
-    provider: Literal["minilm", "ollama", "openai", "proxy"] = "minilm"
+    provider: Literal["minilm", "e5", "ollama", "openai", "proxy"] = "minilm"
     model: str = ""
     dimensions: int = 384
     base_url: str = ""
@@ -36,25 +37,26 @@ class EmbedderSettings(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
         if self.dimensions not in INDEXED_DIMENSIONS:
             raise ValueError(f"dimensions must be one with an HNSW index: {', '.join(map(str, INDEXED_DIMENSIONS))}"
                              " (another size needs a migration adding its index)")
-        if self.provider != "minilm" and not self.model:
+        if self.provider not in ("minilm", "e5") and not self.model:
             raise ValueError(f"the {self.provider} embedder needs `model`")
         if self.on_behalf and self.provider != "proxy":
             raise ValueError("on_behalf is for the proxy embedder only")
-        if self.provider == "minilm" and self.dimensions != 384:
-            raise ValueError("all-MiniLM-L6-v2 makes 384-dimensional vectors")
+        if self.provider in ("minilm", "e5") and self.dimensions != 384:
+            raise ValueError(f"the in-process {self.provider} model makes 384-dimensional vectors")
         if self.batch_size < 1 or self.timeout_s <= 0:
             raise ValueError("batch_size must be at least 1 and timeout_s positive")
 
 
 class SearchSettings(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     hnsw_ef_search: int = 80
-    common_lexeme_share: float = 0.02
+    common_lexeme_docs: int = 200
+    rerank_lexical_weight: float = 0.3
 
     def __post_init__(self) -> None:
         if not 1 <= self.hnsw_ef_search <= 1000:
             raise ValueError("hnsw_ef_search must be between 1 and 1000")
-        if not 0 < self.common_lexeme_share <= 1:
-            raise ValueError("common_lexeme_share must be in (0, 1]; 1 turns the rule off")
+        if self.common_lexeme_docs < 1 or self.rerank_lexical_weight < 0:
+            raise ValueError("common_lexeme_docs must be at least 1 and rerank_lexical_weight not negative")
 
 
 class DatabaseSettings(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
@@ -66,6 +68,7 @@ class MemorySettings(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     limits: MemoryLimits = MemoryLimits()
     chunking: ChunkingPolicy = ChunkingPolicy()
     ranking: RankingPolicy = RankingPolicy()
+    retrieval: RetrievalPolicy = RetrievalPolicy()
     indexing: IndexingPolicy = IndexingPolicy()
     search: SearchSettings = SearchSettings()
     near_duplicates: NearDuplicatePolicy = NearDuplicatePolicy()

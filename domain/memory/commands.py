@@ -92,6 +92,7 @@ class Search(msgspec.Struct, frozen=True):
     since: datetime | None
     until: datetime | None
     metadata: Metadata
+    prefixes: list[str] = msgspec.field(default_factory=list)  # stems matched as `stem:*` (domain.memory.stems)
 
     @property
     def searches_stored_tiers(self) -> bool:

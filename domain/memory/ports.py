@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Sequence
 from contextlib import AbstractContextManager
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 from domain.memory.commands import Search
 from domain.memory.model import NewDocument, NewMemory, Scope
@@ -30,6 +30,13 @@ class Embedder(Protocol):
         ...
 
     async def aclose(self) -> None: ...
+
+
+@runtime_checkable
+class QueryEmbedder(Protocol):
+    """An embedder that embeds a query differently from the texts it is compared with (e5: "query: ")."""
+
+    async def embed_query(self, text: str) -> list[float]: ...
 
 
 class MemoryStore(Protocol):

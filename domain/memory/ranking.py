@@ -105,12 +105,19 @@ def merge_legs(vector_hits: list[Candidate], text_hits: list[Candidate]) -> list
     return list(merged.values())
 
 
-def fuse(candidates: list[Candidate], policy: RankingPolicy, now: datetime, limit: int) -> list[Hit]:
+def fuse(
+    candidates: list[Candidate], policy: RankingPolicy, now: datetime, limit: int,
+    window: tuple[datetime, datetime] | None = None, window_boost: float = 0.0,
+) -> list[Hit]:
+    """`window`: when the query says its answer was said (domain.memory.temporal); a candidate that occurred
+    in it scores (1 + window_boost) times as much."""
     best: dict[tuple[str, int], tuple[float, Candidate]] = {}
     for candidate in candidates:
         # A mid-term memory is one hit whatever chunk matched; a document chunk is a hit of its own.
         key = (candidate.item_id, candidate.seq if candidate.tier == "long" else 0)
         value = score(candidate, policy, now)
+        if window is not None and window[0] <= candidate.occurred_at < window[1]:
+            value *= 1 + window_boost
         if key not in best or value > best[key][0]:
             best[key] = (value, candidate)
     ranked = sorted(best.values(), key=lambda pair: (-pair[0], -pair[1].occurred_at.timestamp(), pair[1].chunk_id))

@@ -29,9 +29,12 @@ from domain.memory.commands import (
 )
 from domain.memory.model import DOCUMENT_KIND, MemoryLimits, Scope, parse_id
 from domain.memory.near_duplicates import NearDuplicates
-from domain.memory.ports import Embedder, MemoryStore
+from domain.memory.ports import Embedder, MemoryStore, QueryEmbedder
 from domain.memory.ranking import Candidate, Hit, RankingPolicy, fuse, merge_legs
 from domain.memory.records import DocumentResult, Forgotten, MemoryRecord, ShortTermTurn, StoreResult
+from domain.memory.retrieval import Reranker, RetrievalPolicy, pool_size, second_stage
+from domain.memory.stems import with_prefix_stems
+from domain.memory.temporal import mentioned_window
 
 log = logging.getLogger(__name__)
 
@@ -45,12 +48,13 @@ class MemoryPolicies(msgspec.Struct, frozen=True):
     limits: MemoryLimits = MemoryLimits()
     chunking: ChunkingPolicy = ChunkingPolicy()
     ranking: RankingPolicy = RankingPolicy()
+    retrieval: RetrievalPolicy = RetrievalPolicy()
 
 
 class MemoryService:
     def __init__(
         self, store: MemoryStore, embedder: Embedder, recorder: UsageRecorder, clock: Clock,
-        policies: MemoryPolicies, on_enqueued: Callable[[], None] | None = None,
+        policies: MemoryPolicies, on_enqueued: Callable[[], None] | None = None, reranker: Reranker | None = None,
         near_duplicates: NearDuplicates | None = None,
     ) -> None:
         self._store = store
@@ -59,6 +63,7 @@ class MemoryService:
         self._clock = clock
         self._policies = policies
         self._on_enqueued = on_enqueued or (lambda: None)
+        self._reranker = reranker
         self._near_duplicates = near_duplicates
 
     async def store(self, scope: Scope, request_id: str, command: StoreMemory) -> StoreResult:
@@ -137,24 +142,33 @@ class MemoryService:
     async def _relevant(self, search: Search) -> list[Hit]:
         if not search.searches_stored_tiers:
             return []
-        ranking = self._policies.ranking
+        ranking, retrieval = self._policies.ranking, self._policies.retrieval
+        search = with_prefix_stems(search) if retrieval.prefix_stems else search
         # The full-text leg runs while the query is being embedded; the vector leg follows the embedding.
-        vector_hits, text_hits = await asyncio.gather(
+        (vector, vector_hits), text_hits = await asyncio.gather(
             self._vector_leg(search, ranking.candidates_per_leg),
             self._store.text_search(search, ranking.candidates_per_leg),
         )
         # One spare slot per short-term turn, since those are dropped from the ranking afterwards.
         limit = search.limit + (self._policies.limits.short_term_turns if search.channel_id else 0)
-        return fuse(merge_legs(vector_hits, text_hits), ranking, self._clock.now(), limit)
+        now = self._clock.now()
+        window = mentioned_window(search.query, now) if retrieval.temporal_boost else None
+        hits = fuse(merge_legs(vector_hits, text_hits), ranking, now, pool_size(retrieval, limit), window,
+                    retrieval.temporal_boost)
+        return await second_stage(hits, search, vector, self._reranker, retrieval)
 
-    async def _vector_leg(self, search: Search, per_leg: int) -> list[Candidate]:
-        """An embedder outage degrades a query to full text instead of failing it."""
+    async def _vector_leg(self, search: Search, per_leg: int) -> tuple[list[float] | None, list[Candidate]]:
+        """The query's vector and the leg's hits; an embedder outage degrades a query to full text instead
+        of failing it (no vector)."""
         try:
-            [vector] = await self._embedder.embed([search.query])
+            if isinstance(self._embedder, QueryEmbedder):
+                vector = await self._embedder.embed_query(search.query)
+            else:
+                [vector] = await self._embedder.embed([search.query])
         except DaarionError as exc:
             log.warning("query embedding failed (%s); answering from full text only", exc.message)
-            return []
-        return await self._store.vector_search(search, vector, self._embedder.model, per_leg)
+            return None, []
+        return vector, await self._store.vector_search(search, vector, self._embedder.model, per_leg)
 
     async def _record_forgotten(self, request_id: str, forgotten: list[Forgotten]) -> None:
         groups: dict[tuple[str, str, str], list[str]] = {}

@@ -22,7 +22,6 @@ from domain.memory.records import DocumentResult, Forgotten, MemoryRecord, Short
 from infra.memory.pg_documents import put_document
 from infra.memory.pg_search_sql import candidate_of, text_leg_sql, vector_leg_sql
 from infra.memory.pg_sql import CHUNKS_AND_JOB, named, retry_conflicts
-from infra.memory.pg_term_stats import CommonLexemes
 from infra.platform.tenancy import tenant_transaction
 
 # Dimensions with an HNSW index (alembic 0002_memory creates one partial index per entry).
@@ -80,10 +79,10 @@ _INSERT_MEMORY_SQL = named(_INSERT_MEMORY, _MEMORY_ARGS)
 
 
 class PgMemoryStore:
-    def __init__(self, pool: Any, dims: int, common_lexemes: CommonLexemes | None = None) -> None:
+    def __init__(self, pool: Any, dims: int, common_docs: int = 200) -> None:
         self._pool = pool
         self._dims = dims
-        self._common = common_lexemes
+        self._common_docs = common_docs
 
     def _tenant(self, scope: Scope) -> AbstractAsyncContextManager[Any]:
         return tenant_transaction(self._pool, scope.microdao_id, scope.agent_id)
@@ -155,7 +154,7 @@ class PgMemoryStore:
         return [candidate_of(row, "vector") for row in rows]
 
     async def text_search(self, search: Search, per_leg: int) -> list[Candidate]:
-        statement = text_leg_sql(search, per_leg, await self._common.get() if self._common else ())
+        statement = text_leg_sql(search, per_leg, self._common_docs)
         if statement is None:
             return []
         sql, args = statement

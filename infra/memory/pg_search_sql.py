@@ -86,29 +86,45 @@ def vector_leg_sql(
     return sql, params.values
 
 
-def text_leg_sql(search: Search, per_leg: int, common: Sequence[str] = ()) -> tuple[str, list[Any]] | None:
+def query_terms_sql(words: str, prefixes: str) -> str:
+    """The query's terms as tsquery text: its lexemes (`words` under the text configuration) and `prefix:*`."""
+    return (f"SELECT quote_literal(lexeme) AS term FROM unnest(to_tsvector('{TEXT_SEARCH_CONFIG}', {words})) "
+            f"UNION SELECT quote_literal(prefix) || ':*' FROM unnest({prefixes}::text[]) prefix")
+
+
+def text_leg_sql(search: Search, per_leg: int, common_docs: int) -> tuple[str, list[Any]] | None:
     """None when the query has no words to search for.
 
-    Rows are selected by the query's informative lexemes, OR-ed: those not in `common` (lexemes found in
-    a large share of all chunks). A common lexeme adds little to the ranking and, OR-ed, would make every
-    query rank thousands of rows; when a query has nothing but common lexemes, they are AND-ed instead.
-    The ranking itself weighs every lexeme of the query.
+    The query's terms are its lexemes and its stem prefixes (`search.prefixes`, `stem:*`). Rows are
+    selected by the informative terms, OR-ed: those found in at most `common_docs` chunks the caller may
+    see. A common term adds little to the ranking and, OR-ed, would make every query rank thousands of
+    rows; when a query has nothing but common terms, they are AND-ed instead. The ranking weighs every
+    term. The counts are the tenant's own, taken by this statement (capped at common_docs + 1, through
+    the GIN index), so results never depend on when the planner's statistics were last gathered.
     """
-    if not search.terms:
+    if not search.terms and not search.prefixes:
         return None
     params = Params()
-    words, common_lexemes = params.add(" ".join(search.terms)), params.add(list(common))
+    words, prefixes = params.add(" ".join(search.terms)), params.add(list(search.prefixes))
+    cap = params.add(common_docs)
     where = " AND ".join(["c.tsv @@ q.matching", scope_sql("c", search, params), *filters_sql(search, params)])
     sql = f"""
-        WITH leg AS MATERIALIZED (
+        WITH terms AS MATERIALIZED (
+            SELECT term, (SELECT count(*) FROM (
+                              SELECT 1 FROM memory_chunks_matching c
+                              WHERE c.tsv @@ term::tsquery AND {scope_sql("c", search, params)}
+                              LIMIT {cap} + 1) hits) AS docs
+            FROM ({query_terms_sql(words, prefixes)}) t
+        ),
+        q AS (
+            SELECT coalesce(string_agg(term, ' | ') FILTER (WHERE docs <= {cap}),
+                            string_agg(term, ' & '))::tsquery AS matching,
+                   string_agg(term, ' | ')::tsquery AS ranking
+            FROM terms
+        ),
+        leg AS MATERIALIZED (
             SELECT c.id AS chunk_id, ts_rank(c.tsv, q.ranking, 1) AS relevance
-            FROM memory_chunks_matching c, (
-                SELECT coalesce(string_agg(quote_literal(lexeme), ' | ')
-                                    FILTER (WHERE lexeme <> ALL({common_lexemes}::text[])),
-                                string_agg(quote_literal(lexeme), ' & '))::tsquery AS matching,
-                       string_agg(quote_literal(lexeme), ' | ')::tsquery AS ranking
-                FROM unnest(to_tsvector('{TEXT_SEARCH_CONFIG}', {words}))
-            ) q
+            FROM memory_chunks_matching c, q
             WHERE {where} ORDER BY relevance DESC, c.id LIMIT {params.add(per_leg)})
     """ + _DETAILS.format(order="relevance DESC")
     return sql, params.values

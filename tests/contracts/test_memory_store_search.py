@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+import msgspec
+
 from tests.contracts.memory_world import (
     MemoryWorld,
     unit,
@@ -88,3 +90,11 @@ async def test_get_counts_the_chunks_indexed_with_the_model_asked_about(world: M
     other = await world.store.get(world.scope, item_id, unique("other-model"))
     assert record is not None and other is not None
     assert (record.indexed_chunks, other.indexed_chunks) == (1, 0)
+
+
+async def test_stem_prefixes_match_other_forms_of_a_ukrainian_word(world: MemoryWorld) -> None:
+    item_id = await world.add("Реліз платіжного сервісу перенесли на вечір п'ятниці")
+    await world.add("Купили нову каву для офісу")
+    search = msgspec.structs.replace(world.search("платіжний реліз"), terms=["реліз"], prefixes=["платіж"])
+    [hit] = await world.store.text_search(search, 10)
+    assert hit.item_id == item_id

@@ -115,7 +115,11 @@ class InMemoryMemoryStore:
 
     async def text_search(self, search: Search, per_leg: int) -> list[Candidate]:
         terms = set(search.terms)
-        scored = [(-len(terms & _words(chunk.text)), chunk.chunk_id, item, chunk) for item, chunk in self._chunks(search)]
+
+        def shared(words: set[str]) -> int:
+            return len(terms & words) + sum(1 for prefix in search.prefixes if any(w.startswith(prefix) for w in words))
+
+        scored = [(-shared(_words(chunk.text)), chunk.chunk_id, item, chunk) for item, chunk in self._chunks(search)]
         ranked = sorted((found for found in scored if found[0] < 0), key=lambda found: found[:2])[:per_leg]
         return [_candidate(item, chunk, text_rank=rank) for rank, (*_, item, chunk) in enumerate(ranked, start=1)]
 

@@ -152,7 +152,7 @@ async def test_the_full_text_leg_keeps_its_gin_index_under_row_security(memory_r
         SELECT id, 0, 'mid', 'fact', $1, $2, $4, text FROM item""",
         scope.microdao_id, scope.agent_id, texts, datetime.now(UTC))
     await memory_runtime.pool.execute("ANALYZE memory_chunks")
-    statement = text_leg_sql(to_search(QueryMemory("word17 word42"), scope, MemoryLimits()), 50)
+    statement = text_leg_sql(to_search(QueryMemory("word17 word42"), scope, MemoryLimits()), 50, common_docs=200)
     assert statement is not None
     async with tenant_transaction(memory_runtime.pool, scope.microdao_id, scope.agent_id) as connection:
         plan = "\n".join(row[0] for row in await connection.fetch("EXPLAIN " + statement[0], *statement[1]))

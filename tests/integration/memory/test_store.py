@@ -13,7 +13,6 @@ from domain.memory.model import MemoryContent, MemoryLimits, NewMemory, Scope, c
 from domain.memory.queue import IndexedJob, JobFailure
 from infra.memory.pg_memory_store import PgMemoryStore
 from infra.memory.pg_search_sql import vector_leg_sql
-from infra.memory.pg_term_stats import CommonLexemes
 from infra.platform.tenancy import tenant_transaction
 from tests.memory_support import (  # noqa: F401 - fixtures
     memory_runtime_fixture,
@@ -97,22 +96,13 @@ async def _nothing(_: object) -> None:
     return None
 
 
-class FixedCommonLexemes(CommonLexemes):
-    def __init__(self, lexemes: list[str]) -> None:
-        super().__init__(None, 1.0)
-        self.lexemes = lexemes
-
-    async def get(self) -> list[str]:
-        return self.lexemes
-
-
 async def test_common_words_select_no_rows_alone_but_still_weigh_in_the_ranking(memory_runtime: MemoryContainer) -> None:
     microdao = unique("common")
     texts = {"both": "the budget report for the vet clinic", "budget": "the budget of the hackathon",
              "report": "the weekly report", "vet": "the vet appointment on Friday",
              "budget+report": "budget report approved"}
     ids = {name: (await memory_runtime.store.add_memory(memory(microdao, text), "m")).id for name, text in texts.items()}
-    store = PgMemoryStore(memory_runtime.pool, 384, FixedCommonLexemes(["budget", "report"]))
+    store = PgMemoryStore(memory_runtime.pool, 384, common_docs=2)  # budget and report are in 3 chunks each
 
     async def found(query: str) -> list[str]:
         search = to_search(QueryMemory(query), Scope(microdao, "sofia"), MemoryLimits())
@@ -121,6 +111,6 @@ async def test_common_words_select_no_rows_alone_but_still_weigh_in_the_ranking(
 
     assert await found("budget vet") == ["both", "vet"], "rows selected by the informative word, ranked by all"
     assert sorted(await found("budget report")) == ["both", "budget+report"], "only common words: all must match"
-    everything = PgMemoryStore(memory_runtime.pool, 384)
+    everything = PgMemoryStore(memory_runtime.pool, 384, common_docs=3)
     search = to_search(QueryMemory("budget vet"), Scope(microdao, "sofia"), MemoryLimits())
-    assert len(await everything.text_search(search, 10)) == 4, "without statistics every word selects rows"
+    assert len(await everything.text_search(search, 10)) == 4, "under the threshold every word selects rows"

@@ -116,10 +116,10 @@ def text_leg_sql(search: Search, per_leg: int, common_docs: int) -> tuple[str, l
                               LIMIT {cap} + 1) hits) AS docs
             FROM ({query_terms_sql(words, prefixes)}) t
         ),
-        q AS (
-            SELECT coalesce(string_agg(term, ' | ') FILTER (WHERE docs <= {cap}),
-                            string_agg(term, ' & '))::tsquery AS matching,
-                   string_agg(term, ' | ')::tsquery AS ranking
+        q AS (  -- terms in a fixed order: ts_rank's float sums, and so its ties, follow the query's order
+            SELECT coalesce(string_agg(term, ' | ' ORDER BY term) FILTER (WHERE docs <= {cap}),
+                            string_agg(term, ' & ' ORDER BY term))::tsquery AS matching,
+                   string_agg(term, ' | ' ORDER BY term)::tsquery AS ranking
             FROM terms
         ),
         leg AS MATERIALIZED (

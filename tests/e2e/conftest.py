@@ -23,7 +23,7 @@ from apps.memory.app import create_app as create_memory
 from apps.projects.app import create_app as create_projects
 from apps.toolcore.app import create_app as create_toolcore
 from apps.toolcore.settings import ToolcoreSettings
-from domain.agents.model import AnswerSettings
+from domain.agents.model import AnswerSettings, PromptSettings
 from domain.ledger.application import UsageLedger
 from infra.agents.service_http import ServiceEndpoint
 from infra.llm.providers.stub import StubProvider, StubRule
@@ -107,11 +107,13 @@ class Stack(msgspec.Struct):
 
 def runtime_config(proxy: str, memory: str, toolcore: str) -> RuntimeSettings:
     """The shipped agents.yaml (Sofia's real prompt and settings) on the test model and servers, in free
-    mode without the grounding check: these tests follow the flow the (scripted, English-only) model drives;
-    grounded mode and the check have tests/e2e/test_agent_eval.py."""
+    mode without the grounding check and on the full prompt: these tests follow the flow the (scripted,
+    English-only) model drives and check it read every task the tools returned, however many earlier tests
+    created; grounded mode and the check have tests/e2e/test_agent_eval.py, the compact prompt's trimming
+    tests/unit/agents/test_turn.py."""
     shipped = load_runtime_settings(REPO / "config" / "agents.yaml")
-    agents = [msgspec.structs.replace(agent, model=MODEL, answer=AnswerSettings(mode="free", check=False))
-              for agent in shipped.agents]
+    agents = [msgspec.structs.replace(agent, model=MODEL, answer=AnswerSettings(mode="free", check=False),
+                                      prompt=PromptSettings()) for agent in shipped.agents]
     services = ServicesSettings(ServiceEndpoint(proxy, 30), ServiceEndpoint(memory, 10), ServiceEndpoint(toolcore, 10))
     return RuntimeSettings(agents, services, SeedSettings(on_start=False))
 

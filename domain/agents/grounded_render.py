@@ -140,12 +140,11 @@ def merged(recall: Recall, extra: Recall) -> Recall:
 
 def said_in(memory: RecalledMemory) -> tuple[str, str]:
     """What a memory can be cited for, and who said it: the agent's reply of a conversation; else (a grounded
-    turn stores only the user's words) what the user stated, never a question they asked; ("", "") if nothing."""
+    turn stores only the user's words) what the user stated; never a question; ("", "") if nothing."""
     agent = memory.text.partition("Agent:")[2].strip()
-    if agent:
-        return "memory", agent
     user = memory.text.partition("User:")[2].strip() if memory.text.startswith("User:") else memory.text.strip()
-    return ("told", user) if user and not user.rstrip().endswith("?") else ("", "")
+    key, said = ("memory", agent) if agent else ("told", user)
+    return (key, said) if said and not said.endswith("?") else ("", "")  # a question (even echoed) is no fact
 
 
 def _asks_to_remember(question: str) -> bool:

@@ -88,6 +88,8 @@ def test_what_a_user_told_a_grounded_turn_is_cited_later_but_never_a_question_th
     assert render(SOFIA, "Коли демо для інвесторів?", "uk", [], [], [asked, told]) == (
         "Мені сказали (2026-12-01): «Запам'ятай: демо для інвесторів у четвер о 15:00»")
     assert render(SOFIA, "Коли демо для інвесторів?", "uk", [], [], [asked]).startswith("Я — Sofia")
+    echoed = RecalledMemory("m3", "mid", "conversation", "User: Коли демо для інвесторів?\nAgent: Коли демо?", 0.04)
+    assert render(SOFIA, "Коли демо для інвесторів?", "uk", [], [], [echoed]).startswith("Я — Sofia")
 
 
 def test_a_ukrainian_question_cites_an_english_memory_through_known_words_but_its_own_language_first() -> None:

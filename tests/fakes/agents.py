@@ -14,7 +14,7 @@ from domain.kernel.tool_calls import ToolCallStatus
 from domain.kernel.usage import Usage
 from domain.llm.policies import ChatChunk, ChatRequest, ChatResult, ProviderError
 from domain.llm.ports import ChatProvider
-from tests.fakes.llm_servers import _body, _json, _lifespan
+from tests.fakes.llm_servers import _json, _lifespan, read_body
 
 
 class RecordingProvider:
@@ -126,7 +126,7 @@ class RecordingServices:
         if scope["type"] == "lifespan":
             await _lifespan(receive, send)
             return
-        await _body(receive)
+        await read_body(receive)
         headers = {k.decode(): v.decode() for k, v in scope["headers"]}
         authorization = headers.get("authorization")
         self.calls.append((scope["method"], scope["path"], authorization))

@@ -12,7 +12,7 @@ import json
 import zlib
 from typing import Any
 
-from tests.fakes.llm_servers import _body, _json, _lifespan
+from tests.fakes.llm_servers import _json, _lifespan, read_body
 
 
 def fake_vector(text: str, dims: int) -> list[float]:
@@ -29,7 +29,7 @@ class FakeEmbeddingServer:
         if scope["type"] == "lifespan":
             await _lifespan(receive, send)
             return
-        payload = json.loads(await _body(receive))
+        payload = json.loads(await read_body(receive))
         headers = {k.decode(): v.decode() for k, v in scope["headers"]}
         self.requests.append({"path": scope["path"], "headers": headers, "body": payload})
         openai_style = not scope["path"].startswith("/api/")  # Ollama takes no key

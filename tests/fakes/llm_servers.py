@@ -35,7 +35,7 @@ class FakeOpenAI:
         if scope["type"] == "lifespan":
             await _lifespan(receive, send)
             return
-        body = await _body(receive)
+        body = await read_body(receive)
         headers = {k.decode(): v.decode() for k, v in scope["headers"]}
         if headers.get("authorization") != f"Bearer {self.api_key}":
             await _json(send, 401, {"error": {"message": f"bad key {headers.get('authorization', '')}"}})
@@ -136,7 +136,7 @@ class FakeOllama:
         if scope["type"] == "lifespan":
             await _lifespan(receive, send)
             return
-        payload = json.loads(await _body(receive))
+        payload = json.loads(await read_body(receive))
         self.requests.append(payload)
         self.headers.append({k.decode(): v.decode() for k, v in scope["headers"]})
         if payload["model"] == "fail-500":
@@ -238,7 +238,7 @@ async def _lifespan(receive: Any, send: Any) -> None:
             return
 
 
-async def _body(receive: Any) -> bytes:
+async def read_body(receive: Any) -> bytes:
     chunks = []
     while True:
         message = await receive()

@@ -8,6 +8,8 @@ from typing import Any
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 from opentelemetry.proto.trace.v1.trace_pb2 import Span
 
+from tests.fakes.llm_servers import read_body
+
 Scope = dict[str, Any]
 
 
@@ -21,12 +23,7 @@ class OtlpSink:
                 await send({"type": "lifespan.startup.complete"})
             await send({"type": "lifespan.shutdown.complete"})
             return
-        body = b""
-        while True:
-            message = await receive()
-            body += message.get("body", b"")
-            if not message.get("more_body"):
-                break
+        body = await read_body(receive)
         status = 404
         if scope["method"] == "POST" and scope["path"] == "/v1/traces":
             if (b"content-encoding", b"gzip") in scope["headers"]:

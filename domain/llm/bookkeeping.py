@@ -69,12 +69,7 @@ class Bookkeeper:
 
     def attempt_failed(self, target: Target, exc: ProviderError, failures: list[ProviderError]) -> bool:
         """Records a failed attempt; True when the next target may be tried."""
-        failures.append(exc)
-        self.health.failed(target.provider, target.model, exc.kind)
-        self._metrics.provider_error(target.provider, exc.kind)
-        if exc.may_fall_back:
-            self._metrics.fallback(target.provider)
-        return exc.may_fall_back
+        return attempt_failed(self.health, self._metrics, target, exc, failures)
 
     async def all_failed(
         self, call: CallContext, targets: list[Target], failures: list[ProviderError], started: float,
@@ -113,6 +108,18 @@ class Bookkeeper:
         ))
         self._background.add(task)
         task.add_done_callback(self._background.discard)
+
+
+def attempt_failed(
+    health: TargetHealth, metrics: GatewayMetrics, target: Target, exc: ProviderError, failures: list[ProviderError],
+) -> bool:
+    """Records a failed attempt of any gateway (chat or embeddings); True when the next target may be tried."""
+    failures.append(exc)
+    health.failed(target.provider, target.model, exc.kind)
+    metrics.provider_error(target.provider, exc.kind)
+    if exc.may_fall_back:
+        metrics.fallback(target.provider)
+    return exc.may_fall_back
 
 
 def failure_of(logical_model: str, targets: list[Target], failures: list[ProviderError]) -> Exception:

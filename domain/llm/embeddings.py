@@ -19,7 +19,7 @@ from domain.kernel.usage import Usage
 from domain.ledger.events import EmbeddingsCompleted, EmbeddingsFailed, EmbeddingsRecorded, new_entry
 from domain.ledger.ports import UsageRecorder
 from domain.llm.admission import Admission, Quota, Ticket, budget_lines
-from domain.llm.bookkeeping import CallContext, failure_of
+from domain.llm.bookkeeping import CallContext, attempt_failed, failure_of
 from domain.llm.health import TargetHealth
 from domain.llm.policies import BudgetPolicy, LimitPolicy, PriceTable, ProviderError, Router, Target
 from domain.llm.ports import AdmissionControl, EmbeddingProvider, GatewayMetrics
@@ -72,11 +72,7 @@ class EmbeddingsGateway:
                 result = await self._providers[target.provider].embed(target.model, list(texts), dimensions,
                                                                       target.timeout_s)
             except ProviderError as exc:
-                failures.append(exc)
-                self._health.failed(target.provider, target.model, exc.kind)
-                self._metrics.provider_error(target.provider, exc.kind)
-                if exc.may_fall_back:
-                    self._metrics.fallback(target.provider)
+                if attempt_failed(self._health, self._metrics, target, exc, failures):
                     continue
                 break
             self._health.answered(target.provider, target.model)

@@ -6,14 +6,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
 from apps.agent_runtime.seed import seed_memories
 from apps.agent_runtime.settings import RuntimeSettings
-from apps.common.container import ReadinessCheck
-from apps.common.core import Core, database_ready, open_core
+from apps.common.core import Core, OnCore, open_core
 from domain.agents.turn import AgentRuntime
 from infra.agents.llm_proxy_client import LlmProxyClient
 from infra.agents.memory_client import MemoryClient
@@ -21,24 +20,16 @@ from infra.agents.prometheus_metrics import AgentMetrics
 from infra.agents.service_http import ServiceHttp
 from infra.agents.toolcore_client import ToolcoreClient
 from infra.agents.traced_runtime import AgentTurns, TracedAgentRuntime
-from infra.identity.synced_index import SyncedKeyIndex
 from infra.platform.clock import SystemClock
 from infra.platform.tracing import OFF, Tracing
 
 
 @dataclass(frozen=True)
-class RuntimeContainer:
+class RuntimeContainer(OnCore):
     runtime: AgentTurns
     profiles: RuntimeSettings
     metrics: AgentMetrics
     core: Core
-
-    @property
-    def authenticator(self) -> SyncedKeyIndex:
-        return self.core.authenticator
-
-    def readiness(self) -> Mapping[str, ReadinessCheck]:
-        return {"database": lambda: database_ready(self.core.pool)}
 
 
 @asynccontextmanager

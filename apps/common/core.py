@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from typing import Any
 
 import msgspec
 
+from apps.common.container import ReadinessCheck
 from domain.ledger.application import UsageLedger
 from infra.identity.pg_identity_store import PgIdentityStore
 from infra.identity.synced_index import SyncedKeyIndex
@@ -65,3 +66,17 @@ async def open_authenticator(pool: Any) -> SyncedKeyIndex:
 async def database_ready(pool: Any) -> None:
     async with pool.acquire() as connection:
         await connection.fetchval("SELECT 1")
+
+
+class OnCore:
+    """What every container holding a `core` answers alike: its callers' keys are the core's index, and it is
+    ready when the database answers (a container with more to check extends `readiness`)."""
+
+    core: Core
+
+    @property
+    def authenticator(self) -> SyncedKeyIndex:
+        return self.core.authenticator
+
+    def readiness(self) -> Mapping[str, ReadinessCheck]:
+        return {"database": lambda: database_ready(self.core.pool)}

@@ -4,13 +4,12 @@ administration for keys, and the proxy's and Toolcore's configuration (budgets, 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from apps.common.container import ReadinessCheck
-from apps.common.core import Core, database_ready, open_core
+from apps.common.core import Core, OnCore, open_core
 from apps.console.sessions import SessionSigner
 from apps.console.settings import ConsoleSettings
 from apps.llm_proxy.settings import ProxySettings, load_proxy_settings
@@ -22,7 +21,6 @@ from domain.memory.health import MemoryHealthReadings
 from domain.tools.permissions import Grant
 from infra.identity.console_secret import local_console_secret
 from infra.identity.pg_identity_store import PgIdentityStore
-from infra.identity.synced_index import SyncedKeyIndex
 from infra.ledger.pg_ledger_activity import PgLedgerActivity
 from infra.ledger.pg_spend_series import PgSpendSeries
 from infra.ledger.usage_projection import UsageProjector
@@ -33,7 +31,7 @@ from infra.tools.yaml_registry import load_tool_catalog
 
 
 @dataclass(frozen=True)
-class ConsoleContainer:
+class ConsoleContainer(OnCore):
     spend: SpendSeries
     activity: LedgerActivity
     spend_control: SpendControlReadings
@@ -43,13 +41,6 @@ class ConsoleContainer:
     grants: list[Grant]         # Toolcore's permissions as configured
     sessions: SessionSigner
     core: Core
-
-    @property
-    def authenticator(self) -> SyncedKeyIndex:
-        return self.core.authenticator
-
-    def readiness(self) -> Mapping[str, ReadinessCheck]:
-        return {"database": lambda: database_ready(self.core.pool)}
 
 
 @asynccontextmanager

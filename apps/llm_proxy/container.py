@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from apps.common.container import ReadinessCheck
-from apps.common.core import Core, database_ready, open_core
+from apps.common.core import Core, OnCore, open_core
 from apps.llm_proxy.settings import EMBEDDING_KINDS, ProxySettings
 from domain.identity.administration import IdentityAdmin
 from domain.ledger.reports import UsageReports
@@ -19,7 +19,6 @@ from domain.llm.gateway import LlmGateway
 from domain.llm.policies import BudgetPolicy, LimitPolicy, PriceTable, Router
 from domain.llm.ports import ChatProvider
 from infra.identity.pg_identity_store import PgIdentityStore
-from infra.identity.synced_index import SyncedKeyIndex
 from infra.ledger.projected_usage import ProjectedUsageReports
 from infra.ledger.usage_projection import ProjectorThread, UsageProjector
 from infra.llm.pg_admission import PgAdmissionControl
@@ -33,7 +32,7 @@ from infra.platform.tracing import OFF, Tracing
 
 
 @dataclass(frozen=True)
-class ProxyContainer:
+class ProxyContainer(OnCore):
     gateway: LlmGateway
     usage: UsageReports
     metrics: ProxyMetrics
@@ -42,12 +41,8 @@ class ProxyContainer:
     embeddings: EmbeddingsGateway
     configured: Mapping[str, bool]  # provider -> has what it needs to call out (an API key, when it needs one)
 
-    @property
-    def authenticator(self) -> SyncedKeyIndex:
-        return self.core.authenticator
-
     def readiness(self) -> Mapping[str, ReadinessCheck]:
-        return {"database": lambda: database_ready(self.core.pool), "config": _config_loaded}
+        return {**super().readiness(), "config": _config_loaded}
 
 
 @asynccontextmanager

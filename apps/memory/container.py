@@ -7,15 +7,14 @@ import asyncio
 import os
 import socket
 import uuid
-from collections.abc import AsyncIterator, Callable, Mapping
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
 from prometheus_client import CollectorRegistry
 
-from apps.common.container import ReadinessCheck
-from apps.common.core import Core, database_ready, open_core
+from apps.common.core import Core, OnCore, open_core
 from apps.memory.embedders import build_embedder
 from apps.memory.settings import MemorySettings
 from domain.memory.corrections import MemoryCorrections
@@ -24,7 +23,6 @@ from domain.memory.near_duplicates import NearDuplicates
 from domain.memory.ports import Embedder
 from domain.memory.queue import BatchReport, IndexingPolicy
 from domain.memory.service import MemoryPolicies, MemoryService
-from infra.identity.synced_index import SyncedKeyIndex
 from infra.ledger.entry_reader import LedgerEntryReader
 from infra.ledger.repository_lookup import LedgerRepositoryLookup
 from infra.memory.embedders.proxy_embedder import billed_to
@@ -40,7 +38,7 @@ from infra.platform.tracing import OFF, Tracing
 
 
 @dataclass
-class MemoryContainer:
+class MemoryContainer(OnCore):
     settings: MemorySettings
     core: Core
     pool: Any
@@ -52,13 +50,6 @@ class MemoryContainer:
     metrics: MemoryMetrics
     wake: asyncio.Event = field(default_factory=asyncio.Event)
     tracing: Tracing = OFF
-
-    @property
-    def authenticator(self) -> SyncedKeyIndex:
-        return self.core.authenticator
-
-    def readiness(self) -> Mapping[str, ReadinessCheck]:
-        return {"database": lambda: database_ready(self.core.pool)}
 
     def worker(
         self, policy: IndexingPolicy | None = None, on_batch: Callable[[BatchReport], None] | None = None,

@@ -6,15 +6,13 @@ Config is loaded first so a bad tools.yaml fails start-up before any connection 
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from apps.common.container import ReadinessCheck
-from apps.common.core import Core, database_ready, open_core
+from apps.common.core import Core, OnCore, open_core
 from apps.toolcore.settings import ToolcoreSettings
-from domain.identity.ports import Authenticator
 from domain.tools.permissions import PermissionPolicy
 from domain.tools.ports import ToolExecutor, ToolMetrics
 from domain.tools.records import CallRecords
@@ -31,16 +29,9 @@ from infra.tools.yaml_registry import load_tool_catalog
 
 
 @dataclass(frozen=True)
-class ToolcoreContainer:
+class ToolcoreContainer(OnCore):
     service: ToolService
     core: Core
-
-    @property
-    def authenticator(self) -> Authenticator:
-        return self.core.authenticator
-
-    def readiness(self) -> Mapping[str, ReadinessCheck]:
-        return {"database": lambda: database_ready(self.core.pool)}
 
 
 @asynccontextmanager

@@ -10,12 +10,13 @@ ours: short parallel Ukrainian/English dialogues with questions in both language
 A stored memory is one exchange, as an agent would store it: a turn of speaker 1 (`user_message`, with
 `user_id` naming them) and the reply of speaker 2 (`agent_reply`); consecutive messages of one speaker
 form one turn. A question counts as found at k when any memory holding one of its evidence messages is
-among the first k hits.
+among the first k hits. Questions whose evidence is only photos (messages without text) are left out.
 """
 
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -71,9 +72,31 @@ def _realtalk_conversation(path: Path) -> Conversation:
             else:
                 turns.append((message["speaker"], [text], [message["dia_id"]], _when(message["date_time"])))
         exchanges.extend(_exchanges(turns, first, second))
-    questions = [Question(item["question"], frozenset(item["evidence"]), f"realtalk-{item.get('category')}")
-                 for item in raw["qa"] if item.get("evidence")]
+    said = {marker for exchange in exchanges for marker in exchange.evidence}
+    questions = []
+    for item in raw["qa"]:
+        evidence = frozenset(evidence_ids(item.get("evidence", [])))
+        # A question whose evidence is only photos (messages with no text) cannot be answered from text.
+        if evidence & said:
+            questions.append(Question(item["question"], evidence, f"realtalk-{item.get('category')}"))
     return Conversation(path.stem, exchanges, questions)
+
+
+_ID = re.compile(r"D\s*(\d+):(\d+)")
+
+
+def evidence_ids(labels: list[str]) -> list[str]:
+    """Message ids from REALTALK's evidence labels, as written by hand: "D13:4. D14:4", "D1:11; D3:18",
+    "D 2:18", "D20:17.", and ranges "D12:3-D12:5" (every message of the range)."""
+    found: list[str] = []
+    for label in labels:
+        for part in re.split(r"[;,]|\.\s", label):
+            ids = [(int(session), int(turn)) for session, turn in _ID.findall(part)]
+            if "-" in part and len(ids) == 2 and ids[0][0] == ids[1][0]:
+                found.extend(f"D{ids[0][0]}:{turn}" for turn in range(ids[0][1], ids[1][1] + 1))
+            else:
+                found.extend(f"D{session}:{turn}" for session, turn in ids)
+    return found
 
 
 def _exchanges(turns: list[tuple[str, list[str], list[str], datetime]], first: str, second: str) -> list[Exchange]:

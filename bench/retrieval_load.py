@@ -65,16 +65,21 @@ _COPY_CHUNKS = """
         SELECT $1::uuid, seq, tier, kind, microdao_id, $2, occurred_at + make_interval(days => $4), metadata, text
         FROM memory_chunks WHERE item_id = $3::uuid ORDER BY seq
         RETURNING id, seq)
-    INSERT INTO memory_embeddings (chunk_id, model, dims, tier, microdao_id, agent_id, embedding)
-    SELECT copied.id, e.model, e.dims, e.tier, e.microdao_id, $2, e.embedding
+    , vectors AS (
+        INSERT INTO memory_embeddings (chunk_id, model, dims, tier, microdao_id, agent_id, embedding)
+        SELECT copied.id, e.model, e.dims, e.tier, e.microdao_id, $2, e.embedding
+        FROM copied JOIN memory_chunks c ON c.item_id = $3::uuid AND c.seq = copied.seq
+        JOIN memory_embeddings e ON e.chunk_id = c.id)
+    INSERT INTO memory_token_vectors (chunk_id, model, microdao_id, tier, agent_id, tokens, dims, vectors)
+    SELECT copied.id, t.model, t.microdao_id, t.tier, $2, t.tokens, t.dims, t.vectors
     FROM copied JOIN memory_chunks c ON c.item_id = $3::uuid AND c.seq = copied.seq
-    JOIN memory_embeddings e ON e.chunk_id = c.id
+    JOIN memory_token_vectors t ON t.chunk_id = c.id
 """
 
 
 async def fill_agent(url: str, agent_id: str, sources: list[str], total: int) -> None:
     """`total` memories for `agent_id`: copies of the source memories (each round shifted by a year, so
-    copies differ in time as stored memories do), vectors of every model included."""
+    copies differ in time as stored memories do), vectors of every model and token vectors included."""
     import asyncpg
 
     connection = await asyncpg.connect(url)

@@ -20,11 +20,19 @@ import yaml
 from bench.proxy_overhead import wait_ready
 
 ROOT = Path(__file__).resolve().parent.parent
+# Today's pipeline spelled out, so the comparison holds whatever config/memory.yaml ships.
+TODAY = {"search": {"text_ranking": "ts_rank", "bm25_neighbour_weight": 0.0, "reranker": "exact"},
+         "ranking": {"rrf_k": 60},
+         "retrieval": {"prefix_stems": False, "drop_unknown_names": False, "temporal_boost": 0.0,
+                       "rerank": {"enabled": False}}}
 E5 = {"embedder": {"provider": "e5"}}
-STEMS_RERANK = {"embedder": {"provider": "e5"}, "retrieval": {"prefix_stems": True, "rerank": {"enabled": True}}}
-# The best of the sweep on 2026-12-01 (README, retrieval): the vector leg counted twice, named dates boosted.
-NEW = {"embedder": {"provider": "e5"}, "ranking": {"vector_weight": 2.0},
-       "retrieval": {"prefix_stems": True, "temporal_boost": 2.0, "rerank": {"enabled": True}}}
+STEMS = {"retrieval": {"prefix_stems": True}}
+BM25 = {"search": {"text_ranking": "bm25"}}
+RRF10 = {"ranking": {"rrf_k": 10}}
+NAMES = {"retrieval": {"drop_unknown_names": True}}
+DATES = {"retrieval": {"temporal_boost": 0.5}}
+NEIGHBOURS = {"search": {"bm25_neighbour_weight": 0.3}}
+LATE = {"search": {"reranker": "late_interaction"}, "retrieval": {"rerank": {"enabled": True}}}
 
 
 @dataclass(frozen=True)
@@ -33,10 +41,11 @@ class Pipeline:
     overlay: dict[str, Any]
 
 
-def merged(base: dict[str, Any], overlay: dict[str, Any]) -> dict[str, Any]:
+def merged(base: dict[str, Any], *overlays: dict[str, Any]) -> dict[str, Any]:
     result = dict(base)
-    for key, value in overlay.items():
-        result[key] = merged(result.get(key, {}), value) if isinstance(value, dict) else value
+    for overlay in overlays:
+        for key, value in overlay.items():
+            result[key] = merged(result.get(key, {}), value) if isinstance(value, dict) else value
     return result
 
 
@@ -48,7 +57,7 @@ BENCH = {"indexing": {"enabled": False}, "near_duplicates": {"threshold": None}}
 
 def settings_of(overlay: dict[str, Any]) -> dict[str, Any]:
     shipped = yaml.safe_load((ROOT / "config" / "memory.yaml").read_text())
-    return merged(shipped, merged(BENCH, overlay))
+    return merged(shipped, TODAY, BENCH, overlay)
 
 
 def free_port() -> int:

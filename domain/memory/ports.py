@@ -39,6 +39,20 @@ class QueryEmbedder(Protocol):
     async def embed_query(self, text: str) -> list[float]: ...
 
 
+class TokenEncoder(Protocol):
+    """Per-token vectors of a text, packed for storage, for a late-interaction rerank stage."""
+
+    @property
+    def model(self) -> str: ...
+
+    @property
+    def dimensions(self) -> int: ...
+
+    async def token_vectors(self, texts: list[str]) -> list[bytes]:
+        """One packed matrix (tokens x dimensions) per text, in order."""
+        ...
+
+
 class MemoryStore(Protocol):
     """Items, their chunks and vectors. Writes are durable when the call returns. Every call stays inside
     one scope (a memory's, a document's microDAO, a search's): it sees only what `visible` lets that
@@ -76,6 +90,11 @@ class MemoryStore(Protocol):
 
     async def text_search(self, search: Search, per_leg: int) -> list[Candidate]:
         """Up to `per_leg` chunks matching any of the query's words, ranked (text_rank set)."""
+        ...
+
+    async def unknown_words(self, search: Search, words: Sequence[str]) -> set[str]:
+        """Those of `words` that no chunk the search's scope may see contains (matched as the full-text leg
+        matches: by lexeme)."""
         ...
 
 

@@ -59,9 +59,18 @@ class IndexJob(msgspec.Struct, frozen=True):
         return uuid.uuid5(_INDEXED_NAMESPACE, f"memory-indexed:{self.job_id}")
 
 
+class TokenVectors(msgspec.Struct, frozen=True):
+    """A job's chunks' packed token vectors (domain.memory.ports.TokenEncoder), in chunk order."""
+
+    model: str
+    dims: int
+    chunks: list[bytes]
+
+
 class IndexedJob(msgspec.Struct, frozen=True):
     job: IndexJob
     vectors: list[list[float]]
+    tokens: TokenVectors | None = None
 
 
 class JobFailure(msgspec.Struct, frozen=True):

@@ -1,6 +1,8 @@
 """The retrieval switches beyond the hybrid first stage (domain.memory.ranking), and the rerank stage.
 
 prefix_stems  long Cyrillic query words match by stem prefix (domain.memory.stems).
+drop_unknown_names  names in the query that no visible memory contains are left out of the text the
+              embedder reads (domain.memory.names).
 temporal_boost  a memory said when the query's named date says (domain.memory.temporal) scores
               (1 + temporal_boost) times as much in the first stage; 0 turns it off.
 rerank        a Reranker scores the best `candidates` hits against the query; the final order fuses the
@@ -42,6 +44,7 @@ class RerankPolicy(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
 
 class RetrievalPolicy(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     prefix_stems: bool = False
+    drop_unknown_names: bool = False
     temporal_boost: float = 0.0
     rerank: RerankPolicy = RerankPolicy()
 

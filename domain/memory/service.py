@@ -28,6 +28,7 @@ from domain.memory.commands import (
     to_search,
 )
 from domain.memory.model import DOCUMENT_KIND, MemoryLimits, Scope, parse_id
+from domain.memory.names import capitalised_names, without_words
 from domain.memory.near_duplicates import NearDuplicates
 from domain.memory.ports import Embedder, MemoryStore, QueryEmbedder
 from domain.memory.ranking import Candidate, Hit, RankingPolicy, fuse, merge_legs
@@ -160,15 +161,23 @@ class MemoryService:
     async def _vector_leg(self, search: Search, per_leg: int) -> tuple[list[float] | None, list[Candidate]]:
         """The query's vector and the leg's hits; an embedder outage degrades a query to full text instead
         of failing it (no vector)."""
+        text = await self._text_to_embed(search)
         try:
             if isinstance(self._embedder, QueryEmbedder):
-                vector = await self._embedder.embed_query(search.query)
+                vector = await self._embedder.embed_query(text)
             else:
-                [vector] = await self._embedder.embed([search.query])
+                [vector] = await self._embedder.embed([text])
         except DaarionError as exc:
             log.warning("query embedding failed (%s); answering from full text only", exc.message)
             return None, []
         return vector, await self._store.vector_search(search, vector, self._embedder.model, per_leg)
+
+    async def _text_to_embed(self, search: Search) -> str:
+        if not self._policies.retrieval.drop_unknown_names:
+            return search.query
+        names = capitalised_names(search.query)
+        unknown = await self._store.unknown_words(search, names) if names else set()
+        return without_words(search.query, unknown) or search.query
 
     async def _record_forgotten(self, request_id: str, forgotten: list[Forgotten]) -> None:
         groups: dict[tuple[str, str, str], list[str]] = {}

@@ -1,5 +1,5 @@
-"""Dates named in a query ("on 5 Jan 2024", "January 6 2024", "in May 2024", "the first week of 2024",
-"5 січня 2024") as the time window its answer was most likely said in.
+"""Dates named in a query ("on 5 Jan 2024", "January 6 2024", "21.01.2024", "in May 2024", "the first week
+of 2024", "5 січня 2024") as the time window its answer was most likely said in.
 
 A named day stands for the day before it to two days after it: people tell of a day on it or shortly
 after ("yesterday I..."), and an exchange's `occurred_at` is its first message's. A month or a week
@@ -29,6 +29,8 @@ _PATTERNS = (
     # Month first only with a year: "I may 5 things" names no date.
     ("day", re.compile(rf"\b{_MONTH}\.?\s+{_DAY},?\s+(?P<year>\d{{4}})", re.IGNORECASE)),
     ("iso", re.compile(r"\b(?P<year>\d{4})-(?P<month>\d{2})-(?P<day>\d{2})\b")),
+    # Day first, as Ukrainians and most of Europe write it: "21.01.2024".
+    ("numeric", re.compile(r"\b(?P<day>\d{1,2})\.(?P<month>\d{1,2})\.(?P<year>\d{4})\b")),
     ("week", re.compile(r"\b(?P<nth>first|second|third|last)\s+week\s+of\s+(?:" + _MONTH + r"\s+)?(?P<year>\d{4})",
                         re.IGNORECASE)),
     ("month", re.compile(rf"\b(?:in|of|during)\s+{_MONTH}\s+(?P<year>\d{{4}})", re.IGNORECASE)),
@@ -52,12 +54,13 @@ def mentioned_window(query: str, now: datetime) -> tuple[datetime, datetime] | N
 
 def _window(kind: str, match: re.Match[str], now: datetime) -> tuple[datetime, datetime] | None:
     groups = match.groupdict()
-    month = int(groups["month"]) if kind == "iso" else _MONTHS.get((groups.get("month") or "jan")[:3].lower())
+    numeric = kind in ("iso", "numeric")
+    month = int(groups["month"]) if numeric else _MONTHS.get((groups.get("month") or "jan")[:3].lower())
     year = int(groups["year"]) if groups.get("year") else None
     if month is None:
         return None
     try:
-        if kind in ("day", "iso"):
+        if kind == "day" or numeric:
             day = datetime(year or now.year, month, int(groups["day"]), tzinfo=UTC)
             if year is None and day > now:
                 day = day.replace(year=now.year - 1)

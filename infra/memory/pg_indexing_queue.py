@@ -51,6 +51,14 @@ _WRITE_VECTORS = """
     SET embedding = EXCLUDED.embedding, dims = EXCLUDED.dims, embedded_at = now()
 """
 
+_WRITE_TOKEN_VECTORS = """
+    INSERT INTO memory_token_vectors (chunk_id, model, microdao_id, tier, agent_id, tokens, dims, vectors)
+    SELECT c.id, $3, c.microdao_id, c.tier, c.agent_id, length(v.vectors) / $4, $4, v.vectors
+    FROM unnest($1::bigint[], $2::bytea[]) AS v(chunk_id, vectors) JOIN memory_chunks c ON c.id = v.chunk_id
+    ON CONFLICT (chunk_id, model, microdao_id) DO UPDATE
+    SET vectors = EXCLUDED.vectors, tokens = EXCLUDED.tokens, dims = EXCLUDED.dims
+"""
+
 # Completion: the items first, then the jobs this worker still holds, then the vectors.
 _LOCK_ITEMS = "SELECT 1 FROM memory_items WHERE id = ANY($1::uuid[]) ORDER BY id FOR KEY SHARE"
 _DELETE_DONE = "DELETE FROM memory_index_jobs WHERE id = ANY($1::bigint[]) AND locked_by = $2 RETURNING id"
@@ -170,6 +178,8 @@ class PgIndexingQueue:
             vectors = [Vector(vector) for item in kept for vector in item.vectors]
             if chunk_ids:
                 await connection.execute(_WRITE_VECTORS, chunk_ids, vectors, model, dims)
+            for token_model, token_dims, ids, packed in _token_vectors(kept):
+                await connection.execute(_WRITE_TOKEN_VECTORS, ids, packed, token_model, token_dims)
             jobs = [item.job for item in kept]
             if jobs:
                 await before_commit(jobs)
@@ -196,3 +206,14 @@ class PgIndexingQueue:
             QueueStats(row["model"], row["pending"], row["in_flight"], row["dead"], row["age"])
             for row in await self._pool.fetch(_STATS, microdao_id)
         ]
+
+
+def _token_vectors(done: Sequence[IndexedJob]) -> list[tuple[str, int, list[int], list[bytes]]]:
+    """The token vectors to write, one batch per (model, dims)."""
+    batches: dict[tuple[str, int], tuple[list[int], list[bytes]]] = {}
+    for item in done:
+        if item.tokens is not None:
+            ids, packed = batches.setdefault((item.tokens.model, item.tokens.dims), ([], []))
+            ids.extend(chunk.chunk_id for chunk in item.job.chunks)
+            packed.extend(item.tokens.chunks)
+    return [(model, dims, ids, packed) for (model, dims), (ids, packed) in batches.items()]

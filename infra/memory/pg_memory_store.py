@@ -20,7 +20,14 @@ from domain.memory.model import MemoryContent, NewDocument, NewMemory, Scope
 from domain.memory.ranking import Candidate
 from domain.memory.records import DocumentResult, Forgotten, MemoryRecord, ShortTermTurn, StoreResult
 from infra.memory.pg_documents import put_document
-from infra.memory.pg_search_sql import candidate_of, text_leg_sql, vector_leg_sql
+from infra.memory.pg_search_sql import (
+    TS_RANK,
+    TextRanking,
+    candidate_of,
+    text_leg_sql,
+    unknown_words_sql,
+    vector_leg_sql,
+)
 from infra.memory.pg_sql import CHUNKS_AND_JOB, named, retry_conflicts
 from infra.platform.tenancy import tenant_transaction
 
@@ -79,10 +86,10 @@ _INSERT_MEMORY_SQL = named(_INSERT_MEMORY, _MEMORY_ARGS)
 
 
 class PgMemoryStore:
-    def __init__(self, pool: Any, dims: int, common_docs: int = 200) -> None:
+    def __init__(self, pool: Any, dims: int, text_ranking: TextRanking = TS_RANK) -> None:
         self._pool = pool
         self._dims = dims
-        self._common_docs = common_docs
+        self._text_ranking = text_ranking
 
     def _tenant(self, scope: Scope) -> AbstractAsyncContextManager[Any]:
         return tenant_transaction(self._pool, scope.microdao_id, scope.agent_id)
@@ -154,13 +161,20 @@ class PgMemoryStore:
         return [candidate_of(row, "vector") for row in rows]
 
     async def text_search(self, search: Search, per_leg: int) -> list[Candidate]:
-        statement = text_leg_sql(search, per_leg, self._common_docs)
+        statement = text_leg_sql(search, per_leg, self._text_ranking)
         if statement is None:
             return []
         sql, args = statement
         async with self._tenant(search.scope) as connection:
             rows = await connection.fetch(sql, *args)
         return [candidate_of(row, "text") for row in rows]
+
+    async def unknown_words(self, search: Search, words: Sequence[str]) -> set[str]:
+        if not words:
+            return set()
+        sql, args = unknown_words_sql(search, words)
+        async with self._tenant(search.scope) as connection:
+            return {row["word"] for row in await connection.fetch(sql, *args)}
 
 
 def _forgotten(row: Any) -> Forgotten:

@@ -6,6 +6,8 @@ import math
 import re
 from collections.abc import Callable, Iterator, Sequence
 
+import msgspec
+
 from domain.kernel.clock import Clock
 from domain.kernel.errors import Conflict
 from domain.memory.commands import Search
@@ -122,6 +124,11 @@ class InMemoryMemoryStore:
         scored = [(-shared(_words(chunk.text)), chunk.chunk_id, item, chunk) for item, chunk in self._chunks(search)]
         ranked = sorted((found for found in scored if found[0] < 0), key=lambda found: found[:2])[:per_leg]
         return [_candidate(item, chunk, text_rank=rank) for rank, (*_, item, chunk) in enumerate(ranked, start=1)]
+
+    async def unknown_words(self, search: Search, words: Sequence[str]) -> set[str]:
+        everything = msgspec.structs.replace(search, kinds=None, since=None, until=None, metadata={})
+        seen = set().union(*(_words(chunk.text) for _, chunk in self._chunks(everything)))
+        return {word for word in words if word.lower() not in seen}
 
     def _chunks(self, search: Search) -> Iterator[tuple[Item, ChunkText]]:
         """Chunks in the search's scope that pass its filters (kinds, time range, metadata containment)."""

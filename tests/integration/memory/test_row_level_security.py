@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import random
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Literal
 
 import asyncpg
 import pytest
@@ -15,7 +15,7 @@ from domain.memory.chunking import ChunkingPolicy
 from domain.memory.commands import PostDocument, QueryMemory, StoreMemory, to_document, to_memory, to_search
 from domain.memory.model import MemoryContent, MemoryLimits, Scope
 from domain.memory.queue import IndexedJob
-from infra.memory.pg_search_sql import text_leg_sql
+from infra.memory.pg_search_sql import TextRanking, text_leg_sql
 from infra.platform.tenancy import tenant_transaction
 from tests.memory_support import (  # noqa: F401 - fixtures
     memory_runtime_fixture,
@@ -137,7 +137,10 @@ async def test_another_tenants_rows_cannot_be_changed_or_deleted_even_by_id(
     assert left == 3
 
 
-async def test_the_full_text_leg_keeps_its_gin_index_under_row_security(memory_runtime: MemoryContainer) -> None:
+@pytest.mark.parametrize("function", ["ts_rank", "bm25"])
+async def test_the_full_text_leg_keeps_its_gin_index_under_row_security(
+    memory_runtime: MemoryContainer, function: Literal["ts_rank", "bm25"],
+) -> None:
     """Under a policy PostgreSQL would not use the GIN index for `tsv @@ query` (not leakproof) and would read
     every chunk of the microDAO; the leg's view keeps the index usable."""
     scope, rng = Scope(unique("microdao:gin"), "sofia"), random.Random(7)
@@ -152,7 +155,7 @@ async def test_the_full_text_leg_keeps_its_gin_index_under_row_security(memory_r
         SELECT id, 0, 'mid', 'fact', $1, $2, $4, text FROM item""",
         scope.microdao_id, scope.agent_id, texts, datetime.now(UTC))
     await memory_runtime.pool.execute("ANALYZE memory_chunks")
-    statement = text_leg_sql(to_search(QueryMemory("word17 word42"), scope, MemoryLimits()), 50, common_docs=200)
+    statement = text_leg_sql(to_search(QueryMemory("word17 word42"), scope, MemoryLimits()), 50, TextRanking(function))
     assert statement is not None
     async with tenant_transaction(memory_runtime.pool, scope.microdao_id, scope.agent_id) as connection:
         plan = "\n".join(row[0] for row in await connection.fetch("EXPLAIN " + statement[0], *statement[1]))

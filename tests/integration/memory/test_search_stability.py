@@ -5,11 +5,17 @@ analyzed memory_chunks, because the common-word rule read pg_stats)."""
 from __future__ import annotations
 
 import random
+from typing import Literal
+
+import pytest
 
 from apps.memory.container import MemoryContainer
 from domain.memory.commands import QueryMemory, to_search
 from domain.memory.model import MemoryLimits, Scope
 from infra.memory.pg_memory_store import PgMemoryStore
+from infra.memory.pg_search_sql import TextRanking
+
+Function = Literal["ts_rank", "bm25"]
 from tests.memory_support import (  # noqa: F401 - fixtures
     memory_runtime_fixture,
     minilm_fixture,
@@ -20,7 +26,8 @@ from tests.memory_support import (  # noqa: F401 - fixtures
 QUERIES = ["budget item7 word42", "team budget for the hackathon", "review notes", "hackathon venue", "budget"]
 
 
-async def test_full_text_hits_are_the_same_before_and_after_analyze(memory_runtime: MemoryContainer) -> None:
+@pytest.mark.parametrize("function", ["ts_rank", "bm25"])
+async def test_full_text_hits_are_the_same_before_and_after_analyze(memory_runtime: MemoryContainer, function: Function) -> None:
     scope, rng = Scope(unique("microdao:stable"), "sofia"), random.Random(3)
     # "budget" and "review" sit in a third of the chunks: common by any measure, and in pg_stats after ANALYZE.
     texts = [" ".join([rng.choice(["budget", "review", "plan"]), f"item{i}", rng.choice(["hackathon", "venue", "notes",
@@ -34,7 +41,7 @@ async def test_full_text_hits_are_the_same_before_and_after_analyze(memory_runti
                 FROM unnest($3::text[]) AS t RETURNING id, text)
             INSERT INTO memory_chunks (item_id, seq, tier, kind, microdao_id, agent_id, occurred_at, text)
             SELECT id, 0, 'mid', 'fact', $1, $2, now(), text FROM item""", scope.microdao_id, scope.agent_id, texts)
-    store = PgMemoryStore(memory_runtime.pool, 384, common_docs=300)  # budget: ~500 chunks, hackathon ~250
+    store = PgMemoryStore(memory_runtime.pool, 384, TextRanking(function, common_docs=300))  # budget: ~500 chunks, hackathon ~250
 
     async def hits() -> list[list[str]]:
         return [[hit.item_id for hit in await store.text_search(to_search(QueryMemory(query), scope, MemoryLimits()),

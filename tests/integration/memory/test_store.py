@@ -4,7 +4,11 @@ security too), leases."""
 from __future__ import annotations
 
 import asyncio
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
+from typing import Literal
+
+import msgspec
+import pytest
 
 from apps.memory.container import MemoryContainer
 from domain.memory.chunking import ChunkingPolicy
@@ -12,7 +16,7 @@ from domain.memory.commands import PostDocument, QueryMemory, to_document, to_se
 from domain.memory.model import MemoryContent, MemoryLimits, NewMemory, Scope, content_hash, new_id
 from domain.memory.queue import IndexedJob, JobFailure
 from infra.memory.pg_memory_store import PgMemoryStore
-from infra.memory.pg_search_sql import vector_leg_sql
+from infra.memory.pg_search_sql import TextRanking, vector_leg_sql
 from infra.platform.tenancy import tenant_transaction
 from tests.memory_support import (  # noqa: F401 - fixtures
     memory_runtime_fixture,
@@ -22,6 +26,7 @@ from tests.memory_support import (  # noqa: F401 - fixtures
 )
 
 SOFIA = Scope("m7", "sofia")
+Function = Literal["ts_rank", "bm25"]
 
 
 def memory(microdao: str, text: str, key: str | None = None) -> NewMemory:
@@ -96,13 +101,16 @@ async def _nothing(_: object) -> None:
     return None
 
 
-async def test_common_words_select_no_rows_alone_but_still_weigh_in_the_ranking(memory_runtime: MemoryContainer) -> None:
+@pytest.mark.parametrize("function", ["ts_rank", "bm25"])
+async def test_common_words_select_no_rows_alone_but_still_weigh_in_the_ranking(
+    memory_runtime: MemoryContainer, function: Function,
+) -> None:
     microdao = unique("common")
     texts = {"both": "the budget report for the vet clinic", "budget": "the budget of the hackathon",
              "report": "the weekly report", "vet": "the vet appointment on Friday",
              "budget+report": "budget report approved"}
     ids = {name: (await memory_runtime.store.add_memory(memory(microdao, text), "m")).id for name, text in texts.items()}
-    store = PgMemoryStore(memory_runtime.pool, 384, common_docs=2)  # budget and report are in 3 chunks each
+    store = PgMemoryStore(memory_runtime.pool, 384, TextRanking(function, common_docs=2))  # budget and report are in 3 chunks each
 
     async def found(query: str) -> list[str]:
         search = to_search(QueryMemory(query), Scope(microdao, "sofia"), MemoryLimits())
@@ -111,6 +119,49 @@ async def test_common_words_select_no_rows_alone_but_still_weigh_in_the_ranking(
 
     assert await found("budget vet") == ["both", "vet"], "rows selected by the informative word, ranked by all"
     assert sorted(await found("budget report")) == ["both", "budget+report"], "only common words: all must match"
-    everything = PgMemoryStore(memory_runtime.pool, 384, common_docs=3)
+    everything = PgMemoryStore(memory_runtime.pool, 384, TextRanking(function, common_docs=3))
     search = to_search(QueryMemory("budget vet"), Scope(microdao, "sofia"), MemoryLimits())
     assert len(await everything.text_search(search, 10)) == 4, "under the threshold every word selects rows"
+
+
+async def test_bm25_weighs_a_rare_word_above_a_common_one_said_twice(memory_runtime: MemoryContainer) -> None:
+    """ts_rank has no document frequency: "meeting" said twice beats "Zanzibar" said once. BM25 weighs each
+    word by how rare it is among the agent's memories, and by how long the memory is."""
+    microdao = unique("bm25")
+    for index in range(12):
+        await memory_runtime.store.add_memory(memory(microdao, f"meeting notes number {index}"), "m")
+    twice = (await memory_runtime.store.add_memory(memory(microdao, "meeting after meeting all day"), "m")).id
+    rare = (await memory_runtime.store.add_memory(memory(microdao, "flights to Zanzibar booked"), "m")).id
+    search = to_search(QueryMemory("meeting in Zanzibar"), Scope(microdao, "sofia"), MemoryLimits())
+
+    async def first(function: Function) -> str:
+        store = PgMemoryStore(memory_runtime.pool, 384, TextRanking(function, common_docs=50))
+        return (await store.text_search(search, 20))[0].item_id
+
+    assert await first("ts_rank") == twice
+    assert await first("bm25") == rare
+
+
+async def test_bm25_lends_a_turns_score_to_the_turns_just_before_and_after_it_in_its_channel(
+    memory_runtime: MemoryContainer,
+) -> None:
+    microdao, t0 = unique("neighbours"), datetime(2026, 3, 2, 18, 0, tzinfo=UTC)
+
+    async def said(text: str, minutes: int, channel: str | None = "kitchen") -> str:
+        new = msgspec.structs.replace(memory(microdao, text), occurred_at=t0 + timedelta(minutes=minutes),
+                                      channel_id=channel)
+        return (await memory_runtime.store.add_memory(new, "m")).id
+
+    before = await said("Good evening! Long day at work.", -5)
+    question = await said("What did you cook for dinner tonight?", 0)
+    answer = await said("Pasta with ham and peas, my grandmother's recipe.", 5)
+    await said("Lunch tomorrow is at noon.", 6, channel="office")  # the same minute, another conversation
+    await said("Shopping list: milk, bread.", 60 * 24)  # the same channel, the next day
+    search = to_search(QueryMemory("what did they cook?"), Scope(microdao, "sofia"), MemoryLimits())
+
+    async def found(weight: float) -> list[str]:
+        store = PgMemoryStore(memory_runtime.pool, 384, TextRanking("bm25", neighbour_weight=weight))
+        return [candidate.item_id for candidate in await store.text_search(search, 10)]
+
+    assert await found(0.0) == [question]
+    assert await found(0.5) == [question, before, answer], "the two neighbours tie: the older chunk first"

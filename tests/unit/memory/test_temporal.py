@@ -16,7 +16,8 @@ def day(year: int, month: int, number: int) -> datetime:
 
 def test_a_named_day_stands_for_the_day_before_it_to_two_days_after_it_in_each_spelling() -> None:
     for query in ["What pasta did Kate make on 29 Dec 2023?", "pasta on the 29th of December 2023",
-                  "pasta on December 29, 2023", "pasta 2023-12-29", "Яку пасту Катя зробила 29 грудня 2023?"]:
+                  "pasta on December 29, 2023", "pasta 2023-12-29", "Яку пасту Катя зробила 29 грудня 2023?",
+                  "What pasta did Kate make on 29.12.2023?"]:
         assert mentioned_window(query, NOW) == (day(2023, 12, 28), day(2023, 12, 31)), query
 
 
@@ -35,7 +36,7 @@ def test_a_day_without_a_year_is_its_latest_occurrence_not_after_now() -> None:
 def test_no_date_several_dates_or_an_impossible_one_give_no_window() -> None:
     for query in ["What are Kate's hobbies?", "I may 5 things", "I bought 2 novels in 2023", "Купили 5 трамваїв 2024",
                   "3 marbles", "on 4 decks 2023", "from 3 Jan 2024 to 5 Jan 2024", "on 2024-02-30",
-                  "on 31 February 2024"]:
+                  "on 31 February 2024", "on 12.29.2023", "version 1.2.3"]:
         assert mentioned_window(query, NOW) is None, query
 
 

@@ -1,0 +1,53 @@
+"""The rerank stage's late-interaction scorer: MaxSim between the query's token vectors and each candidate's.
+
+The candidates' token vectors were stored by the indexing worker (alembic 0970); the query's are computed
+here while they are read. A candidate scores the best MaxSim of its chunks. The model reads English, so a
+query with Cyrillic letters gets no scores at all, and a candidate with Cyrillic text none (it keeps its
+first-stage place): a Ukrainian memory cut into sub-word pieces would be ranked by noise. A memory
+indexed before late interaction was turned on has no token vectors and no score until `daarion memory
+reindex --force`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from domain.memory.commands import Search
+from domain.memory.ranking import Hit
+from infra.memory.embedders.late_interaction import LateInteractionEncoder, max_sim, unpacked
+from infra.platform.tenancy import tenant_transaction
+
+_CYRILLIC = re.compile(r"[\u0400-\u04ff]")
+_READ = """
+    SELECT c.item_id::text AS id, t.vectors, t.dims
+    FROM memory_token_vectors t JOIN memory_chunks c ON c.id = t.chunk_id AND c.microdao_id = t.microdao_id
+    WHERE c.item_id = ANY($1::uuid[]) AND t.model = $2
+"""
+
+
+class PgLateInteractionReranker:
+    def __init__(self, pool: Any, encoder: LateInteractionEncoder) -> None:
+        self._pool, self._encoder = pool, encoder
+
+    async def scores(self, search: Search, vector: Sequence[float], hits: Sequence[Hit]) -> list[float | None]:
+        if _CYRILLIC.search(search.query):
+            return [None] * len(hits)
+        english = [hit.id for hit in hits if not _CYRILLIC.search(hit.text)]
+        query, rows = await asyncio.gather(self._encoder.query(search.query), self._read(search, english))
+        best: dict[str, float] = {}
+        for row in rows:
+            score = max_sim(query, unpacked(row["vectors"], row["dims"]))
+            best[row["id"]] = max(score, best.get(row["id"], -np.inf))
+        return [best.get(hit.id) for hit in hits]
+
+    async def _read(self, search: Search, ids: list[str]) -> list[Any]:
+        if not ids:
+            return []
+        async with tenant_transaction(self._pool, search.scope.microdao_id, search.scope.agent_id) as connection:
+            rows: list[Any] = await connection.fetch(_READ, ids, self._encoder.model)
+        return rows

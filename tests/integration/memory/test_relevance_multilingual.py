@@ -1,9 +1,11 @@
-"""The new retrieval pipeline (multilingual e5, stem prefixes, exact-score rerank, the vector leg counted twice,
-named dates boosted: bench/retrieval_services.py NEW) on the labelled paraphrase set of test_relevance, and on
-Ukrainian: it must not lose what the MiniLM pipeline finds."""
+"""The new retrieval pipeline (multilingual e5, stem prefixes, BM25 with neighbouring turns, RRF k 10, unknown
+names out of the query's vector, named dates boosted, the late-interaction rerank: bench/retrieval_quality.py
+NEW) on the labelled paraphrase set of test_relevance, and on Ukrainian: it must not lose what the MiniLM
+pipeline finds."""
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 
 import msgspec
@@ -15,11 +17,13 @@ from domain.memory.ranking import RankingPolicy
 from domain.memory.retrieval import RerankPolicy, RetrievalPolicy
 from domain.memory.service import MemoryPolicies, MemoryService
 from infra.memory.embedders.e5 import E5Embedder
-from infra.memory.pg_exact_reranker import PgExactReranker
+from infra.memory.embedders.late_interaction import LateInteractionEncoder
+from infra.memory.late_interaction_reranker import PgLateInteractionReranker
+from infra.memory.pg_memory_store import PgMemoryStore
+from infra.memory.pg_search_sql import TextRanking
 from infra.platform.clock import SystemClock
 from tests.integration.memory.test_relevance import DISTRACTORS, LABELLED
 from tests.memory_support import (  # noqa: F401 - fixtures
-    index_everything,
     memory_runtime_fixture,
     minilm_fixture,
     test_embedder_fixture,
@@ -50,14 +54,17 @@ class LabelledE5(E5Embedder):
 async def recall_at_5(runtime: MemoryContainer, pairs: Sequence[tuple[str, str]], distractors: list[str]) -> float:
     embedder = LabelledE5(unique("test/e5"))
     embedder.load()
-    retrieval = RetrievalPolicy(prefix_stems=True, temporal_boost=2.0, rerank=RerankPolicy(enabled=True, budget_ms=5000))
-    service = MemoryService(runtime.store, embedder, runtime.core.recorder, SystemClock(),
-                            MemoryPolicies(ranking=RankingPolicy(vector_weight=2.0), retrieval=retrieval),
-                            reranker=PgExactReranker(runtime.pool, embedder.model, 384, 0.3))
+    retrieval = RetrievalPolicy(prefix_stems=True, drop_unknown_names=True, temporal_boost=0.5,
+                                rerank=RerankPolicy(enabled=True, budget_ms=5000))
+    store = PgMemoryStore(runtime.pool, 384, TextRanking("bm25", neighbour_weight=0.3))
+    encoder = LateInteractionEncoder()
+    service = MemoryService(store, embedder, runtime.core.recorder, SystemClock(),
+                            MemoryPolicies(ranking=RankingPolicy(rrf_k=10), retrieval=retrieval),
+                            reranker=PgLateInteractionReranker(runtime.pool, encoder))
     scope, answers = Scope(unique("relevance-e5"), "sofia"), []
     for text in [answer for answer, _ in pairs] + distractors:
         answers.append((await service.store(scope, "relevance", StoreMemory(MemoryContent(text=text), kind="fact"))).id)
-    await index_everything(runtime, embedder)
+    await dataclasses.replace(runtime, token_encoder=encoder).worker(embedder=embedder).drain()
     found = 0
     for (_, question), answer_id in zip(pairs, answers, strict=False):
         result = await service.query(scope, msgspec.convert({"query": question, "limit": 5}, QueryMemory))

@@ -39,6 +39,7 @@ from bench.retrieval_services import (
     DATES,
     E5,
     LATE,
+    LATENT_TERMS,
     NAMES,
     NEIGHBOURS,
     RRF10,
@@ -51,9 +52,10 @@ from bench.retrieval_services import (
 # Each step of the new pipeline, in order (README, retrieval, has the figures). Measured before and dropped:
 # the exact-cosine rerank (infra/memory/pg_exact_reranker.py; after "+dates" R@5 .743 -> .701), rerank weight 2,
 # a 60-candidate rerank, the vector leg x2 or x3, pseudo-relevance feedback, indexing the two turns apart, the
-# neighbouring exchanges as extra hits, the ms-marco cross-encoder (README, retrieval).
+# neighbouring exchanges as extra hits, neighbouring turns in the vector leg, the ms-marco cross-encoder
+# (README, retrieval).
 STEPS: list[tuple[str, dict[str, Any]]] = [("+e5", E5), ("+stems", STEMS), ("+bm25", BM25), ("+rrf k10", RRF10), ("+names", NAMES),
-         ("+dates", DATES), ("+neighbours", NEIGHBOURS), ("+late rerank", LATE)]
+         ("+dates", DATES), ("+neighbours", NEIGHBOURS), ("+late rerank", LATE), ("+latent terms", LATENT_TERMS)]
 PIPELINES = [Pipeline("today", {})] + [
     Pipeline("new" if index == len(STEPS) - 1 else name, merged(*(overlay for _, overlay in STEPS[: index + 1])))
     for index, (name, _) in enumerate(STEPS)]  # "new": every step, the last one too
@@ -172,7 +174,8 @@ async def run(args: argparse.Namespace) -> int:
         started = time.monotonic()
         corpora = await load(urls, url, conversations + bilingual)
         print(f"stored through the API in {time.monotonic() - started:.0f} s")
-        for overlay in ({}, merged(E5, LATE)):  # e5 vectors, and the late-interaction tokens beside them
+        # e5 vectors, and beside them the late-interaction token vectors and the latent terms
+        for overlay in ({}, merged(E5, LATE, LATENT_TERMS)):
             started = time.monotonic()
             indexed = await index_with(url, overlay)
             print(f"indexed {indexed} items with {overlay or 'MiniLM'} in {time.monotonic() - started:.0f} s")

@@ -21,7 +21,9 @@ from bench.proxy_overhead import wait_ready
 
 ROOT = Path(__file__).resolve().parent.parent
 # Today's pipeline spelled out, so the comparison holds whatever config/memory.yaml ships.
-TODAY = {"search": {"text_ranking": "ts_rank", "bm25_neighbour_weight": 0.0, "reranker": "exact"},
+TODAY = {"search": {"text_ranking": "ts_rank", "bm25_neighbour_weight": 0.0, "vector_neighbour_weight": 0.0,
+                    "reranker": "exact",
+                    "cyrillic_reranker": None},
          "ranking": {"rrf_k": 60},
          "retrieval": {"prefix_stems": False, "drop_unknown_names": False, "temporal_boost": 0.0,
                        "rerank": {"enabled": False}}}
@@ -33,6 +35,7 @@ NAMES = {"retrieval": {"drop_unknown_names": True}}
 DATES = {"retrieval": {"temporal_boost": 0.5}}
 NEIGHBOURS = {"search": {"bm25_neighbour_weight": 0.3}}
 LATE = {"search": {"reranker": "late_interaction"}, "retrieval": {"rerank": {"enabled": True}}}
+LATENT_TERMS = {"search": {"cyrillic_reranker": "latent_terms"}}
 
 
 @dataclass(frozen=True)

@@ -15,19 +15,20 @@ from typing import Any
 from prometheus_client import CollectorRegistry
 
 from apps.common.core import Core, OnCore, open_core
-from apps.memory.embedders import build_embedder, late_interaction
+from apps.memory.embedders import RerankEncoders, build_embedder, rerank_encoders
 from apps.memory.settings import MemorySettings
 from domain.memory.corrections import MemoryCorrections
 from domain.memory.indexing import IndexingWorker
 from domain.memory.near_duplicates import NearDuplicates
-from domain.memory.ports import Embedder, TokenEncoder
+from domain.memory.ports import Embedder
 from domain.memory.queue import BatchReport, IndexingPolicy
-from domain.memory.retrieval import Reranker
+from domain.memory.retrieval import ByScript, Reranker
 from domain.memory.service import MemoryPolicies, MemoryService
 from infra.ledger.entry_reader import LedgerEntryReader
 from infra.ledger.repository_lookup import LedgerRepositoryLookup
 from infra.memory.embedders.proxy_embedder import billed_to
 from infra.memory.late_interaction_reranker import PgLateInteractionReranker
+from infra.memory.latent_terms_reranker import PgLatentTermsReranker
 from infra.memory.pg_exact_reranker import PgExactReranker
 from infra.memory.pg_indexing_queue import PgIndexingQueue
 from infra.memory.pg_memory_store import PgMemoryStore
@@ -52,7 +53,7 @@ class MemoryContainer(OnCore):
     metrics: MemoryMetrics
     wake: asyncio.Event = field(default_factory=asyncio.Event)
     tracing: Tracing = OFF
-    token_encoder: TokenEncoder | None = None
+    rerank_encoders: RerankEncoders = field(default_factory=RerankEncoders)
 
     def worker(
         self, policy: IndexingPolicy | None = None, on_batch: Callable[[BatchReport], None] | None = None,
@@ -62,7 +63,8 @@ class MemoryContainer(OnCore):
         worker_id = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
         return IndexingWorker(self.queue, embedder or self.embedder, self.core.recorder,
                               LedgerRepositoryLookup(self.core.ledger), policy or self.settings.indexing, worker_id,
-                              on_batch, billed_to if self.settings.embedder.on_behalf else None, self.token_encoder)
+                              on_batch, billed_to if self.settings.embedder.on_behalf else None,
+                              self.rerank_encoders.all())
 
 
 @asynccontextmanager
@@ -80,14 +82,12 @@ async def open_memory(
         async with open_core(settings.ledger.mode, pool_size=2) as core:
             pool = await open_memory_pool(core.url, settings.database.pool_size, settings.search.hnsw_ef_search)
             try:
-                store = PgMemoryStore(pool, embedder.dimensions, settings.search.text_ranking_policy())
+                store = PgMemoryStore(pool, embedder.dimensions, settings.search.text_ranking_policy(),
+                                      settings.search.vector_neighbour_weight)
                 wake = asyncio.Event()
                 policies = MemoryPolicies(settings.limits, settings.chunking, settings.ranking, settings.retrieval)
-                token_encoder = await asyncio.to_thread(late_interaction, settings)
-                reranker: Reranker = (
-                    PgLateInteractionReranker(pool, token_encoder) if token_encoder is not None
-                    else PgExactReranker(pool, embedder.model, embedder.dimensions,
-                                         settings.search.rerank_lexical_weight))
+                encoders = await asyncio.to_thread(rerank_encoders, settings)
+                reranker = build_reranker(settings, pool, embedder, encoders)
                 near_duplicates = NearDuplicates(PgNearDuplicates(pool, embedder.dimensions), embedder,
                                                  settings.near_duplicates)
                 service = MemoryService(store, embedder, core.recorder, SystemClock(), policies, wake.set,
@@ -96,8 +96,20 @@ async def open_memory(
                                                 core.recorder, embedder.model, policies, wake.set)
                 yield MemoryContainer(settings, core, pool, embedder, store, PgIndexingQueue(pool), service,
                                       corrections, metrics or MemoryMetrics(CollectorRegistry()), wake, tracing,
-                                      token_encoder)
+                                      encoders)
             finally:
                 await pool.close()
     finally:
         await embedder.aclose()
+
+
+def build_reranker(settings: MemorySettings, pool: Any, embedder: Embedder, encoders: RerankEncoders) -> Reranker:
+    def named(name: str) -> Reranker:
+        if name == "late_interaction" and encoders.late_interaction is not None:
+            return PgLateInteractionReranker(pool, encoders.late_interaction)
+        if name == "latent_terms" and encoders.latent_terms is not None:
+            return PgLatentTermsReranker(pool, encoders.latent_terms)
+        return PgExactReranker(pool, embedder.model, embedder.dimensions, settings.search.rerank_lexical_weight)
+
+    main, cyrillic = settings.search.reranker, settings.search.cyrillic_reranker
+    return named(main) if cyrillic in (None, main) else ByScript(named(cyrillic or main), named(main))

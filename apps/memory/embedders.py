@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import os
+from dataclasses import dataclass
 
 from apps.memory.settings import EmbedderSettings, MemorySettings
-from domain.memory.ports import Embedder
+from domain.memory.ports import Embedder, TokenEncoder
 from infra.memory.embedders.e5 import E5Embedder
 from infra.memory.embedders.late_interaction import LateInteractionEncoder
+from infra.memory.embedders.latent_terms import LatentTermsEncoder
 from infra.memory.embedders.minilm import MiniLMEmbedder
 from infra.memory.embedders.ollama_embedder import OllamaEmbedder
 from infra.memory.embedders.openai_embedder import OpenAIEmbedder
@@ -34,10 +36,24 @@ def build_embedder(settings: EmbedderSettings, tracing: Tracing = OFF) -> Embedd
     return MiniLMEmbedder(settings.batch_size, settings.device)
 
 
-def late_interaction(settings: MemorySettings) -> LateInteractionEncoder | None:
-    """The token encoder when the rerank stage scores by late interaction, loaded now (not on the first query)."""
-    if settings.search.reranker != "late_interaction":
-        return None
-    encoder = LateInteractionEncoder()
-    encoder.load()
-    return encoder
+@dataclass(frozen=True)
+class RerankEncoders:
+    """The token encoders the configured rerankers read; the indexing worker stores what each makes."""
+
+    late_interaction: LateInteractionEncoder | None = None
+    latent_terms: LatentTermsEncoder | None = None
+
+    def all(self) -> list[TokenEncoder]:
+        return [encoder for encoder in (self.late_interaction, self.latent_terms) if encoder is not None]
+
+
+def rerank_encoders(settings: MemorySettings) -> RerankEncoders:
+    """Loaded now, not on the first query."""
+    chosen = {settings.search.reranker, settings.search.cyrillic_reranker or settings.search.reranker}
+    encoders = RerankEncoders(LateInteractionEncoder() if "late_interaction" in chosen else None,
+                              LatentTermsEncoder() if "latent_terms" in chosen else None)
+    if encoders.late_interaction is not None:
+        encoders.late_interaction.load()
+    if encoders.latent_terms is not None:
+        encoders.latent_terms.load()
+    return encoders

@@ -48,6 +48,9 @@ class EmbedderSettings(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
             raise ValueError("batch_size must be at least 1 and timeout_s positive")
 
 
+RerankerName = Literal["exact", "late_interaction", "latent_terms"]
+
+
 class SearchSettings(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     hnsw_ef_search: int = 80
     common_lexeme_docs: int = 200
@@ -55,16 +58,18 @@ class SearchSettings(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     bm25_k1: float = 1.2
     bm25_b: float = 0.75
     bm25_neighbour_weight: float = 0.0
+    vector_neighbour_weight: float = 0.0
     rerank_lexical_weight: float = 0.3
-    reranker: Literal["exact", "late_interaction"] = "exact"
+    reranker: RerankerName = "exact"
+    cyrillic_reranker: RerankerName | None = None  # None: the same as `reranker`
 
     def __post_init__(self) -> None:
         if not 1 <= self.hnsw_ef_search <= 1000:
             raise ValueError("hnsw_ef_search must be between 1 and 1000")
         if self.common_lexeme_docs < 1 or self.rerank_lexical_weight < 0:
             raise ValueError("common_lexeme_docs must be at least 1 and rerank_lexical_weight not negative")
-        if self.bm25_k1 < 0 or not 0 <= self.bm25_b <= 1 or self.bm25_neighbour_weight < 0:
-            raise ValueError("bm25_k1 and bm25_neighbour_weight must not be negative, bm25_b must be between 0 and 1")
+        if min(self.bm25_k1, self.bm25_neighbour_weight, self.vector_neighbour_weight) < 0 or not 0 <= self.bm25_b <= 1:
+            raise ValueError("bm25_k1 and the neighbour weights must not be negative, bm25_b must be between 0 and 1")
 
     def text_ranking_policy(self) -> TextRanking:
         return TextRanking(self.text_ranking, self.common_lexeme_docs, self.bm25_k1, self.bm25_b,

@@ -17,7 +17,7 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Sequence
 
 import msgspec
 
@@ -57,11 +57,11 @@ class IndexingWorker:
     def __init__(
         self, queue: IndexingQueue, embedder: Embedder, recorder: UsageRecorder, lookup: LedgerLookup,
         policy: IndexingPolicy, worker_id: str, on_batch: Callable[[BatchReport], None] | None = None,
-        attribution: Attribution | None = None, tokens: TokenEncoder | None = None,
+        attribution: Attribution | None = None, tokens: Sequence[TokenEncoder] = (),
     ) -> None:
-        """`tokens`: also store each chunk's token vectors (for the late-interaction rerank)."""
+        """`tokens`: also store each chunk's token vectors of these models (for the rerank stage)."""
         self._queue = queue
-        self._tokens = tokens
+        self._tokens = list(tokens)
         self._embedder = embedder
         self._recorder = recorder
         self._lookup = lookup
@@ -199,18 +199,20 @@ class IndexingWorker:
         texts = [chunk.text for job in jobs for chunk in job.chunks]
         if not texts:
             return [IndexedJob(job, []) for job in jobs]
-        if self._tokens is None:
-            vectors, packed = await self._embedder.embed(texts), None
-        else:  # both models at once: each runs on a thread of its own
-            vectors, packed = await asyncio.gather(self._embedder.embed(texts), self._tokens.token_vectors(texts))
-        if len(vectors) != len(texts) or (packed is not None and len(packed) != len(texts)):
+        packed: list[list[bytes]] = []
+        if self._tokens:  # every model at once: each runs on a thread of its own
+            vectors, packed = await asyncio.gather(
+                self._embedder.embed(texts), asyncio.gather(*(encoder.token_vectors(texts) for encoder in self._tokens)))
+        else:
+            vectors = await self._embedder.embed(texts)
+        if len(vectors) != len(texts) or any(len(found) != len(texts) for found in packed):
             raise RuntimeError(f"the embedder returned {len(vectors)} vectors for {len(texts)} texts")
         done: list[IndexedJob] = []
         offset = 0
         for job in jobs:
             end = offset + len(job.chunks)
-            tokens = (TokenVectors(self._tokens.model, self._tokens.dimensions, packed[offset:end])
-                      if self._tokens is not None and packed is not None else None)
+            tokens = [TokenVectors(encoder.model, encoder.dimensions, found[offset:end])
+                      for encoder, found in zip(self._tokens, packed, strict=True)]
             done.append(IndexedJob(job, vectors[offset:end], tokens))
             offset = end
         return done

@@ -70,7 +70,7 @@ class TokenVectors(msgspec.Struct, frozen=True):
 class IndexedJob(msgspec.Struct, frozen=True):
     job: IndexJob
     vectors: list[list[float]]
-    tokens: TokenVectors | None = None
+    tokens: list[TokenVectors] = msgspec.field(default_factory=list)
 
 
 class JobFailure(msgspec.Struct, frozen=True):

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 from collections.abc import Sequence
 from typing import Protocol
 
@@ -58,6 +59,21 @@ class Reranker(Protocol):
         """One score per hit, higher is better; None where the reranker has nothing to say about it.
         `vector`: the query's, from the configured embedder."""
         ...
+
+
+_CYRILLIC = re.compile(r"[\u0400-\u04ff]")
+
+
+class ByScript:
+    """Queries with Cyrillic letters go to one reranker, all others to another: the best scorers differ by
+    language (an English-only model must not rank Ukrainian)."""
+
+    def __init__(self, cyrillic: Reranker, other: Reranker) -> None:
+        self._cyrillic, self._other = cyrillic, other
+
+    async def scores(self, search: Search, vector: Sequence[float], hits: Sequence[Hit]) -> list[float | None]:
+        chosen = self._cyrillic if _CYRILLIC.search(search.query) else self._other
+        return await chosen.scores(search, vector, hits)
 
 
 async def reranked(

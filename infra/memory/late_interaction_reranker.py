@@ -20,14 +20,9 @@ import numpy as np
 from domain.memory.commands import Search
 from domain.memory.ranking import Hit
 from infra.memory.embedders.late_interaction import LateInteractionEncoder, max_sim, unpacked
-from infra.platform.tenancy import tenant_transaction
+from infra.memory.token_vectors_sql import read_token_vectors
 
 _CYRILLIC = re.compile(r"[\u0400-\u04ff]")
-_READ = """
-    SELECT c.item_id::text AS id, t.vectors, t.dims
-    FROM memory_token_vectors t JOIN memory_chunks c ON c.id = t.chunk_id AND c.microdao_id = t.microdao_id
-    WHERE c.item_id = ANY($1::uuid[]) AND t.model = $2
-"""
 
 
 class PgLateInteractionReranker:
@@ -38,16 +33,10 @@ class PgLateInteractionReranker:
         if _CYRILLIC.search(search.query):
             return [None] * len(hits)
         english = [hit.id for hit in hits if not _CYRILLIC.search(hit.text)]
-        query, rows = await asyncio.gather(self._encoder.query(search.query), self._read(search, english))
+        query, rows = await asyncio.gather(self._encoder.query(search.query),
+                                           read_token_vectors(self._pool, search, english, self._encoder.model))
         best: dict[str, float] = {}
         for row in rows:
             score = max_sim(query, unpacked(row["vectors"], row["dims"]))
             best[row["id"]] = max(score, best.get(row["id"], -np.inf))
         return [best.get(hit.id) for hit in hits]
-
-    async def _read(self, search: Search, ids: list[str]) -> list[Any]:
-        if not ids:
-            return []
-        async with tenant_transaction(self._pool, search.scope.microdao_id, search.scope.agent_id) as connection:
-            rows: list[Any] = await connection.fetch(_READ, ids, self._encoder.model)
-        return rows

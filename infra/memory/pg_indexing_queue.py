@@ -212,8 +212,10 @@ def _token_vectors(done: Sequence[IndexedJob]) -> list[tuple[str, int, list[int]
     """The token vectors to write, one batch per (model, dims)."""
     batches: dict[tuple[str, int], tuple[list[int], list[bytes]]] = {}
     for item in done:
-        if item.tokens is not None:
-            ids, packed = batches.setdefault((item.tokens.model, item.tokens.dims), ([], []))
-            ids.extend(chunk.chunk_id for chunk in item.job.chunks)
-            packed.extend(item.tokens.chunks)
+        for tokens in item.tokens:
+            ids, packed = batches.setdefault((tokens.model, tokens.dims), ([], []))
+            for chunk, data in zip(item.job.chunks, tokens.chunks, strict=True):
+                if data:  # a text the model found nothing in has no row
+                    ids.append(chunk.chunk_id)
+                    packed.append(data)
     return [(model, dims, ids, packed) for (model, dims), (ids, packed) in batches.items()]

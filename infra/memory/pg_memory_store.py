@@ -86,10 +86,13 @@ _INSERT_MEMORY_SQL = named(_INSERT_MEMORY, _MEMORY_ARGS)
 
 
 class PgMemoryStore:
-    def __init__(self, pool: Any, dims: int, text_ranking: TextRanking = TS_RANK) -> None:
+    def __init__(
+        self, pool: Any, dims: int, text_ranking: TextRanking = TS_RANK, vector_neighbour_weight: float = 0.0,
+    ) -> None:
         self._pool = pool
         self._dims = dims
         self._text_ranking = text_ranking
+        self._vector_neighbour_weight = vector_neighbour_weight
 
     def _tenant(self, scope: Scope) -> AbstractAsyncContextManager[Any]:
         return tenant_transaction(self._pool, scope.microdao_id, scope.agent_id)
@@ -155,7 +158,7 @@ class PgMemoryStore:
     async def vector_search(
         self, search: Search, vector: Sequence[float], model: str, per_leg: int,
     ) -> list[Candidate]:
-        sql, args = vector_leg_sql(search, vector, model, self._dims, per_leg)
+        sql, args = vector_leg_sql(search, vector, model, self._dims, per_leg, self._vector_neighbour_weight)
         async with self._tenant(search.scope) as connection:
             rows = await connection.fetch(sql, *args)
         return [candidate_of(row, "vector") for row in rows]

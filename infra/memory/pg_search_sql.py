@@ -89,24 +89,73 @@ _DETAILS = """
 
 
 def vector_leg_sql(
-    search: Search, vector: Sequence[float], model: str, dims: int, per_leg: int,
+    search: Search, vector: Sequence[float], model: str, dims: int, per_leg: int, neighbour_weight: float = 0.0,
 ) -> tuple[str, list[Any]]:
+    """With a `neighbour_weight` w, a conversation turn scores its own cosine plus w times the best cosine of
+    the turns said just before and after it in its channel (among the leg's hits): the answer to "where
+    will the hackathon be?" is the reply after "we plan a hackathon; where shall we hold it?"."""
     params = Params()
     dims = int(dims)
     # `embedding::vector(N)` and `dims = N` match the partial HNSW index of that dimension.
-    distance = f"e.embedding::vector({dims}) <=> {params.add(vector)}"
+    query = params.add(vector)
+    distance = f"e.embedding::vector({dims}) <=> {query}"
     filters = filters_sql(search, params)
     join = "JOIN memory_chunks c ON c.id = e.chunk_id" if filters else ""
-    where = " AND ".join([f"e.dims = {dims}", f"e.model = {params.add(model)}", scope_sql("e", search, params),
-                          *filters])
+    model_name = params.add(model)
+    where = " AND ".join([f"e.dims = {dims}", f"e.model = {model_name}", scope_sql("e", search, params), *filters])
+    limit = params.add(per_leg)
     # MATERIALIZED: the relaxed-order iterative scan may return rows slightly out of order; they are
     # re-ranked by exact distance outside.
-    sql = f"""
-        WITH leg AS MATERIALIZED (
+    hits = f"""
+        WITH hits AS MATERIALIZED (
             SELECT e.chunk_id, {distance} AS distance FROM memory_embeddings e {join}
-            WHERE {where} ORDER BY {distance} LIMIT {params.add(per_leg)})
+            WHERE {where} ORDER BY {distance} LIMIT {limit})"""
+    if neighbour_weight <= 0:
+        return hits + ", leg AS (SELECT * FROM hits)" + _DETAILS.format(order="distance"), params.values
+    weight = params.add(neighbour_weight)
+    sql = hits + f""",
+        lenders AS MATERIALIZED (
+            SELECT 1 - h.distance AS relevance, i.microdao_id, i.agent_id, i.channel_id, i.occurred_at
+            FROM hits h JOIN memory_chunks c ON c.id = h.chunk_id JOIN memory_items i ON i.id = c.item_id
+            WHERE c.tier = 'mid' AND i.channel_id IS NOT NULL
+        ),
+        {_lent_sql(search, params, weight)},
+        scored AS MATERIALIZED (
+            SELECT x.chunk_id, -((1 - ({distance})) + coalesce(lent.relevance, 0)) AS distance
+            FROM (SELECT chunk_id FROM hits UNION SELECT chunk_id FROM lent) x
+            JOIN memory_embeddings e ON e.chunk_id = x.chunk_id AND e.model = {model_name} AND e.dims = {dims}
+            LEFT JOIN lent ON lent.chunk_id = x.chunk_id
+        ),
+        leg AS MATERIALIZED (SELECT chunk_id, distance FROM scored ORDER BY distance, chunk_id LIMIT {limit})
     """ + _DETAILS.format(order="distance")
     return sql, params.values
+
+
+def _lent_sql(search: Search, params: Params, weight: str) -> str:
+    """`lent`: per chunk, `weight` times the best relevance of the `lenders` (turns with their relevance,
+    microdao_id, agent_id, channel_id, occurred_at) said just before or after it in its channel, within
+    NEIGHBOUR_WINDOW, that pass the search's filters."""
+    filters = " AND ".join(["n.tier = 'mid'", *filters_sql(search, params, "n")])
+    return f"""lent AS MATERIALIZED (
+            SELECT n.id AS chunk_id, {weight} * max(l.relevance) AS relevance
+            FROM lenders l
+            CROSS JOIN LATERAL (
+                (SELECT i.id FROM memory_items i
+                 WHERE i.microdao_id = l.microdao_id AND i.agent_id = l.agent_id AND i.tier = 'mid'
+                   AND i.channel_id = l.channel_id AND i.occurred_at < l.occurred_at
+                   AND i.occurred_at >= l.occurred_at - interval '{NEIGHBOUR_WINDOW}'
+                 ORDER BY i.occurred_at DESC LIMIT 1)
+                UNION ALL
+                (SELECT i.id FROM memory_items i
+                 WHERE i.microdao_id = l.microdao_id AND i.agent_id = l.agent_id AND i.tier = 'mid'
+                   AND i.channel_id = l.channel_id AND i.occurred_at > l.occurred_at
+                   AND i.occurred_at <= l.occurred_at + interval '{NEIGHBOUR_WINDOW}'
+                 ORDER BY i.occurred_at LIMIT 1)
+            ) neighbour
+            JOIN memory_chunks n ON n.item_id = neighbour.id
+            WHERE {filters}
+            GROUP BY n.id
+        )"""
 
 
 def query_terms_sql(words: str, prefixes: str) -> str:
@@ -205,7 +254,6 @@ def _bm25_leg(search: Search, params: Params, where: str, ranking: TextRanking, 
             SELECT chunk_id, round(relevance::numeric, 9) AS relevance FROM scored
             ORDER BY relevance DESC, chunk_id LIMIT {limit})"""
     weight = params.add(ranking.neighbour_weight)
-    filters = " AND ".join(["n.tier = 'mid'", *filters_sql(search, params, "n")])
     return scored + f"""
         lenders AS MATERIALIZED (
             SELECT s.relevance, i.microdao_id, i.agent_id, i.channel_id, i.occurred_at
@@ -213,26 +261,7 @@ def _bm25_leg(search: Search, params: Params, where: str, ranking: TextRanking, 
             JOIN memory_items i ON i.id = s.item_id
             WHERE i.channel_id IS NOT NULL
         ),
-        lent AS MATERIALIZED (
-            SELECT n.id AS chunk_id, {weight} * max(l.relevance) AS relevance
-            FROM lenders l
-            CROSS JOIN LATERAL (
-                (SELECT i.id FROM memory_items i
-                 WHERE i.microdao_id = l.microdao_id AND i.agent_id = l.agent_id AND i.tier = 'mid'
-                   AND i.channel_id = l.channel_id AND i.occurred_at < l.occurred_at
-                   AND i.occurred_at >= l.occurred_at - interval '{NEIGHBOUR_WINDOW}'
-                 ORDER BY i.occurred_at DESC LIMIT 1)
-                UNION ALL
-                (SELECT i.id FROM memory_items i
-                 WHERE i.microdao_id = l.microdao_id AND i.agent_id = l.agent_id AND i.tier = 'mid'
-                   AND i.channel_id = l.channel_id AND i.occurred_at > l.occurred_at
-                   AND i.occurred_at <= l.occurred_at + interval '{NEIGHBOUR_WINDOW}'
-                 ORDER BY i.occurred_at LIMIT 1)
-            ) neighbour
-            JOIN memory_chunks n ON n.item_id = neighbour.id
-            WHERE {filters}
-            GROUP BY n.id
-        ),
+        {_lent_sql(search, params, weight)},
         leg AS MATERIALIZED (
             SELECT chunk_id, round((max(own) + max(lent))::numeric, 9) AS relevance
             FROM (SELECT chunk_id, relevance AS own, 0 AS lent FROM scored

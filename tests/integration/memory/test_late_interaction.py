@@ -1,5 +1,6 @@
-"""The late-interaction rerank on the real store and the real model: token vectors written by the indexing
-worker, read back under the tenant rule, scored by MaxSim, gone with their memory."""
+"""The rerank scorers that read stored token vectors, on the real store and the real models: late
+interaction (token vectors written by the indexing worker, read back under the tenant rule, scored by MaxSim,
+gone with their memory) and e5's latent terms for Ukrainian."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import numpy as np
 import pytest
 
 from apps.memory.container import MemoryContainer
+from apps.memory.embedders import RerankEncoders
 from domain.memory.commands import QueryMemory, StoreMemory, to_search
 from domain.memory.model import MemoryContent, MemoryLimits, Scope
 from domain.memory.retrieval import RerankPolicy, RetrievalPolicy
@@ -20,7 +22,9 @@ from infra.memory.embedders.late_interaction import (
     max_sim,
     unpacked,
 )
+from infra.memory.embedders.latent_terms import LatentTermsEncoder
 from infra.memory.late_interaction_reranker import PgLateInteractionReranker
+from infra.memory.latent_terms_reranker import PgLatentTermsReranker
 from infra.platform.clock import SystemClock
 from infra.platform.tenancy import tenant_transaction
 from tests.memory_support import (  # noqa: F401 - fixtures
@@ -54,7 +58,7 @@ async def stored(runtime: MemoryContainer, encoder: LateInteractionEncoder, scop
     svc = service(runtime, encoder)
     ids = {name: (await svc.store(scope, unique("req"), StoreMemory(MemoryContent(user, reply)))).id
            for name, (user, reply) in TEXTS.items()}
-    await dataclasses.replace(runtime, token_encoder=encoder).worker().drain()
+    await dataclasses.replace(runtime, rerank_encoders=RerankEncoders(late_interaction=encoder)).worker().drain()
     return ids
 
 
@@ -106,3 +110,30 @@ async def test_query_tokens_are_unit_vectors_and_maxsim_is_their_best_matches_su
     query = await encoder.query("basketball on Sunday")
     assert query.shape[1] == DIMENSIONS and np.allclose(np.linalg.norm(query, axis=1), 1, atol=1e-4)
     assert max_sim(query, query) == pytest.approx(len(query), rel=1e-4)
+
+
+UKRAINIAN = {
+    "release": ("Реліз платіжного сервісу перенесли на вечір п'ятниці.", "Зрозумів, повідомлю тестувальників."),
+    "coffee": ("Ми купили нову кавоварку для офісу.", "Нарешті нормальна кава!"),
+    "workshop": ("Оксана веде воркшоп про безпеку у Львові.", "Запишуся обов'язково."),
+}
+
+
+async def test_latent_terms_are_stored_beside_the_vectors_and_rank_a_ukrainian_paraphrase_first(
+    memory_runtime: MemoryContainer,
+) -> None:
+    encoder = LatentTermsEncoder()
+    encoder.load()
+    scope = Scope(unique("microdao:latent"), "sofia")
+    ids = {name: (await memory_runtime.service.store(scope, unique("req"), StoreMemory(MemoryContent(user, reply)))).id
+           for name, (user, reply) in UKRAINIAN.items()}
+    await dataclasses.replace(memory_runtime, rerank_encoders=RerankEncoders(latent_terms=encoder)).worker().drain()
+    hits = (await memory_runtime.service.query(scope, QueryMemory("Коли випускаємо систему оплати?"))).memories
+    assert {hit.id for hit in hits} == set(ids.values())
+    search = to_search(QueryMemory("Коли випускаємо систему оплати?"), scope, MemoryLimits())
+    scores = await PgLatentTermsReranker(memory_runtime.pool, encoder).scores(search, [], hits)
+    by_id = {hit.id: score for hit, score in zip(hits, scores, strict=True) if score is not None}
+    assert len(by_id) == len(hits) and max(by_id, key=lambda item: by_id[item]) == ids["release"]
+    other = to_search(QueryMemory("Коли випускаємо систему оплати?"), Scope(unique("microdao:other"), "sofia"),
+                      MemoryLimits())
+    assert await PgLatentTermsReranker(memory_runtime.pool, encoder).scores(other, [], hits) == [None] * len(hits)

@@ -11,6 +11,7 @@ from collections.abc import Sequence
 import msgspec
 
 from apps.memory.container import MemoryContainer
+from apps.memory.embedders import RerankEncoders
 from domain.memory.commands import QueryMemory, StoreMemory
 from domain.memory.model import MemoryContent, Scope
 from domain.memory.ranking import RankingPolicy
@@ -64,7 +65,7 @@ async def recall_at_5(runtime: MemoryContainer, pairs: Sequence[tuple[str, str]]
     scope, answers = Scope(unique("relevance-e5"), "sofia"), []
     for text in [answer for answer, _ in pairs] + distractors:
         answers.append((await service.store(scope, "relevance", StoreMemory(MemoryContent(text=text), kind="fact"))).id)
-    await dataclasses.replace(runtime, token_encoder=encoder).worker(embedder=embedder).drain()
+    await dataclasses.replace(runtime, rerank_encoders=RerankEncoders(late_interaction=encoder)).worker(embedder=embedder).drain()
     found = 0
     for (_, question), answer_id in zip(pairs, answers, strict=False):
         result = await service.query(scope, msgspec.convert({"query": question, "limit": 5}, QueryMemory))

@@ -19,6 +19,7 @@ from infra.memory.pg_memory_store import PgMemoryStore
 from infra.memory.pg_search_sql import TextRanking, vector_leg_sql
 from infra.platform.tenancy import tenant_transaction
 from tests.memory_support import (  # noqa: F401 - fixtures
+    index_everything,
     memory_runtime_fixture,
     minilm_fixture,
     test_embedder_fixture,
@@ -165,3 +166,33 @@ async def test_bm25_lends_a_turns_score_to_the_turns_just_before_and_after_it_in
 
     assert await found(0.0) == [question]
     assert await found(0.5) == [question, before, answer], "the two neighbours tie: the older chunk first"
+
+
+async def test_the_vector_leg_lends_a_turns_cosine_to_its_neighbours_in_the_channel_when_asked(
+    memory_runtime: MemoryContainer,
+) -> None:
+    microdao, t0 = unique("vector-neighbours"), datetime(2026, 3, 2, 18, 0, tzinfo=UTC)
+    embedder = memory_runtime.embedder
+
+    async def said(text: str, minutes: int, channel: str) -> str:
+        [chunk] = memory(microdao, text).chunks
+        new = msgspec.structs.replace(memory(microdao, text), occurred_at=t0 + timedelta(minutes=minutes),
+                                      channel_id=channel, chunks=[chunk])
+        return (await memory_runtime.store.add_memory(new, embedder.model)).id
+
+    question = await said("What did you cook for dinner tonight?", 0, "kitchen")
+    answer = await said("Pasta with ham and peas, my grandmother's recipe.", 5, "kitchen")
+    elsewhere = await said("I love watching cooking shows about dinner recipes.", 5, "tv")
+    await index_everything(memory_runtime)
+    search = to_search(QueryMemory("what did they cook for dinner?"), Scope(microdao, "sofia"), MemoryLimits())
+    [vector] = await embedder.embed([search.query])
+
+    async def ranked(weight: float) -> list[str]:
+        store = PgMemoryStore(memory_runtime.pool, embedder.dimensions, vector_neighbour_weight=weight)
+        return [candidate.item_id for candidate in await store.vector_search(search, vector, embedder.model, 10)]
+
+    by_cosine = await ranked(0.0)
+    assert by_cosine == [question, elsewhere, answer], "by its own cosine the other channel's turn is closer"
+    lent = await ranked(1.0)
+    assert set(lent[:2]) == {question, answer}, "question and answer each add the other's cosine"
+    assert lent[2] == elsewhere, "another channel lends nothing"

@@ -10,7 +10,7 @@ from domain.memory.commands import QueryMemory, Search, to_search
 from domain.memory.model import MemoryLimits, Scope
 from domain.memory.ranking import Candidate, Hit, fuse
 from domain.memory.ranking import RankingPolicy as Ranking
-from domain.memory.retrieval import RerankPolicy, reranked
+from domain.memory.retrieval import ByScript, RerankPolicy, reranked
 from domain.memory.stems import stem_prefix, with_prefix_stems
 
 NOW = datetime(2026, 12, 1, tzinfo=UTC)
@@ -63,3 +63,20 @@ async def test_a_rerank_over_its_time_budget_is_skipped_and_the_first_stage_orde
     ranked = hits("a", "b", "c")
     result = await reranked(ranked, SEARCH, [1.0], Scores({"c": 1.0}, delay_s=0.5), RerankPolicy(enabled=True, budget_ms=20))
     assert result == ranked
+
+
+async def test_by_script_sends_cyrillic_queries_to_one_reranker_and_every_other_query_to_the_other() -> None:
+    asked: list[str] = []
+
+    class Named:
+        def __init__(self, name: str) -> None:
+            self.name = name
+
+        async def scores(self, search: Search, vector: Sequence[float], hits: Sequence[Hit]) -> list[float | None]:
+            asked.append(self.name)
+            return [1.0] * len(hits)
+
+    router = ByScript(cyrillic=Named("latent terms"), other=Named("late interaction"))
+    for query in ["Коли випускаємо систему оплати?", "When is the payments release?", "release 2.1 — дата?"]:
+        await router.scores(to_search(QueryMemory(query), Scope("m7", "sofia"), MemoryLimits()), [], [])
+    assert asked == ["latent terms", "late interaction", "latent terms"]

@@ -205,8 +205,11 @@ class IndexingWorker:
                 self._embedder.embed(texts), asyncio.gather(*(encoder.token_vectors(texts) for encoder in self._tokens)))
         else:
             vectors = await self._embedder.embed(texts)
-        if len(vectors) != len(texts) or any(len(found) != len(texts) for found in packed):
+        if len(vectors) != len(texts):
             raise RuntimeError(f"the embedder returned {len(vectors)} vectors for {len(texts)} texts")
+        for encoder, found in zip(self._tokens, packed, strict=True):
+            if len(found) != len(texts):
+                raise RuntimeError(f"{encoder.model} returned token vectors for {len(found)} of {len(texts)} texts")
         done: list[IndexedJob] = []
         offset = 0
         for job in jobs:

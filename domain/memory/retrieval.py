@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import re
 from collections.abc import Sequence
 from typing import Protocol
 
@@ -27,6 +26,7 @@ import msgspec
 
 from domain.memory.commands import Search
 from domain.memory.ranking import Hit
+from domain.memory.stems import has_cyrillic
 
 log = logging.getLogger(__name__)
 
@@ -61,9 +61,6 @@ class Reranker(Protocol):
         ...
 
 
-_CYRILLIC = re.compile(r"[\u0400-\u04ff]")
-
-
 class ByScript:
     """Queries with Cyrillic letters go to one reranker, all others to another: the best scorers differ by
     language (an English-only model must not rank Ukrainian)."""
@@ -72,7 +69,7 @@ class ByScript:
         self._cyrillic, self._other = cyrillic, other
 
     async def scores(self, search: Search, vector: Sequence[float], hits: Sequence[Hit]) -> list[float | None]:
-        chosen = self._cyrillic if _CYRILLIC.search(search.query) else self._other
+        chosen = self._cyrillic if has_cyrillic(search.query) else self._other
         return await chosen.scores(search, vector, hits)
 
 

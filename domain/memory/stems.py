@@ -21,6 +21,10 @@ _CYRILLIC = re.compile(r"[\u0400-\u04ff]")
 MIN_STEM, MIN_WORD = 4, 5
 
 
+def has_cyrillic(text: str) -> bool:
+    return _CYRILLIC.search(text) is not None
+
+
 def stem_prefix(word: str) -> str:
     return word[: max(MIN_STEM, min(len(word) - 2, math.ceil(len(word) * 0.6)))]
 
@@ -29,7 +33,7 @@ def with_prefix_stems(search: Search) -> Search:
     """The search with its long Cyrillic words moved from `terms` to `prefixes` as stems."""
     terms, prefixes = [], []
     for term in search.terms:
-        if len(term) >= MIN_WORD and _CYRILLIC.search(term):
+        if len(term) >= MIN_WORD and has_cyrillic(term):
             prefixes.append(stem_prefix(term))
         else:
             terms.append(term)

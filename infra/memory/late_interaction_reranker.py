@@ -11,18 +11,14 @@ reindex --force`.
 from __future__ import annotations
 
 import asyncio
-import re
 from collections.abc import Sequence
 from typing import Any
 
-import numpy as np
-
 from domain.memory.commands import Search
 from domain.memory.ranking import Hit
+from domain.memory.stems import has_cyrillic
 from infra.memory.embedders.late_interaction import LateInteractionEncoder, max_sim, unpacked
-from infra.memory.token_vectors_sql import read_token_vectors
-
-_CYRILLIC = re.compile(r"[\u0400-\u04ff]")
+from infra.memory.token_vectors_sql import best_per_item, read_token_vectors
 
 
 class PgLateInteractionReranker:
@@ -30,13 +26,10 @@ class PgLateInteractionReranker:
         self._pool, self._encoder = pool, encoder
 
     async def scores(self, search: Search, vector: Sequence[float], hits: Sequence[Hit]) -> list[float | None]:
-        if _CYRILLIC.search(search.query):
+        if has_cyrillic(search.query):
             return [None] * len(hits)
-        english = [hit.id for hit in hits if not _CYRILLIC.search(hit.text)]
+        english = [hit.id for hit in hits if not has_cyrillic(hit.text)]
         query, rows = await asyncio.gather(self._encoder.query(search.query),
                                            read_token_vectors(self._pool, search, english, self._encoder.model))
-        best: dict[str, float] = {}
-        for row in rows:
-            score = max_sim(query, unpacked(row["vectors"], row["dims"]))
-            best[row["id"]] = max(score, best.get(row["id"], -np.inf))
+        best = best_per_item(rows, lambda row: max_sim(query, unpacked(row["vectors"], row["dims"])))
         return [best.get(hit.id) for hit in hits]

@@ -11,7 +11,7 @@ from typing import Any
 from domain.memory.commands import Search
 from domain.memory.ranking import Hit
 from infra.memory.embedders.latent_terms import LatentTermsEncoder, cosine, unpacked
-from infra.memory.token_vectors_sql import read_token_vectors
+from infra.memory.token_vectors_sql import best_per_item, read_token_vectors
 
 
 class PgLatentTermsReranker:
@@ -22,8 +22,5 @@ class PgLatentTermsReranker:
         query, rows = await asyncio.gather(
             self._encoder.query(search.query),
             read_token_vectors(self._pool, search, [hit.id for hit in hits], self._encoder.model))
-        best: dict[str, float] = {}
-        for row in rows:
-            score = cosine(query, unpacked(row["vectors"]))
-            best[row["id"]] = max(score, best.get(row["id"], score))
+        best = best_per_item(rows, lambda row: cosine(query, unpacked(row["vectors"])))
         return [best.get(hit.id) for hit in hits]

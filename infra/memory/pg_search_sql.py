@@ -7,7 +7,7 @@ text_leg_sql), so a paraphrase sharing a few words with the answer still finds i
 normalization 1 (divided by 1 + log(length)) keeps long chunks from winning on word count alone.
 
 The full-text leg ranks by one of two functions (`TextRanking.function`): "ts_rank" (normalization 1), or
-"bm25" (Okapi BM25, text_leg_bm25_sql), which weighs each term by how rare it is among the chunks the caller
+"bm25" (Okapi BM25, _bm25_leg), which weighs each term by how rare it is among the chunks the caller
 may see; ts_rank has no such weight, so a question's common words count as much as its names.
 
 Both run in a tenant transaction. The full-text leg reads memory_chunks through the view

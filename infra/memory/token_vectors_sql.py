@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from domain.memory.commands import Search
@@ -21,3 +22,12 @@ async def read_token_vectors(pool: Any, search: Search, item_ids: list[str], mod
     async with tenant_transaction(pool, search.scope.microdao_id, search.scope.agent_id) as connection:
         rows: list[Any] = await connection.fetch(_READ, item_ids, model)
     return rows
+
+
+def best_per_item(rows: list[Any], score: Callable[[Any], float]) -> dict[str, float]:
+    """Each item's best score over its chunks' rows."""
+    best: dict[str, float] = {}
+    for row in rows:
+        value = score(row)
+        best[row["id"]] = max(value, best.get(row["id"], value))
+    return best

@@ -107,7 +107,6 @@ class LateInteractionEncoder:
 
     def _pack(self, texts: list[str]) -> list[bytes]:
         model = load_late_interaction(self._threads)
-        found: list[bytes] = []
         # Similar lengths together: a batch is padded to its longest text.
         order = sorted(range(len(texts)), key=lambda index: len(texts[index]))
         by_index: dict[int, bytes] = {}
@@ -115,8 +114,7 @@ class LateInteractionEncoder:
             batch = order[start: start + self._batch_size]
             for index, vectors in zip(batch, model.encode([texts[i] for i in batch], DOCUMENT_TOKENS), strict=True):
                 by_index[index] = packed(vectors)
-        found.extend(by_index[index] for index in range(len(texts)))
-        return found
+        return [by_index[index] for index in range(len(texts))]
 
     async def query(self, text: str) -> np.ndarray:
         [vectors] = await asyncio.to_thread(load_late_interaction(self._threads).encode, [text], QUERY_TOKENS)

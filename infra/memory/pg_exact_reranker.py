@@ -33,7 +33,7 @@ class PgExactReranker:
                    coalesce(max(ts_rank(c.tsv, q.ranking, 1)), 0) AS lexical
             FROM memory_chunks c
             LEFT JOIN memory_embeddings e ON e.chunk_id = c.id AND e.model = {model} AND e.dims = {self._dims}
-            CROSS JOIN (SELECT string_agg(term, ' | ')::tsquery AS ranking FROM ({terms}) t) q
+            CROSS JOIN (SELECT string_agg(term, ' | ' ORDER BY term)::tsquery AS ranking FROM ({terms}) t) q
             WHERE c.item_id = ANY({ids}::uuid[])
             GROUP BY c.item_id
         """
